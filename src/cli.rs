@@ -1,0 +1,118 @@
+//! The command line: `spark-init [OPTIONS] [--] [COMMAND [ARG...]]`.
+//!
+//! Marathon starts the image's ENTRYPOINT with the app's `args` appended and no flags of ours,
+//! so every option here also has an environment variable (see `config`).
+
+use std::ffi::OsString;
+
+use clap::{Parser, ValueEnum};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Driver,
+    Executor,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum OutputFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// spark-init: PID 1 for Spark drivers and executors on Marathon/Mesos.
+///
+/// With a COMMAND and no role it is a generic init: it builds JAVA_TOOL_OPTIONS, starts
+/// COMMAND (looked up on PATH), forwards signals to it, reaps zombies and exits with its code.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "spark-init", version)]
+pub struct Cli {
+    /// Spark role to resolve and run (also SPARK_INIT_ROLE).
+    #[arg(long, value_enum)]
+    pub role: Option<Role>,
+
+    /// Resolve everything, print the plan and start nothing (also SPARK_INIT_DRY_RUN=1).
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// How the dry-run plan is printed.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// The command to supervise, and its arguments.
+    #[arg(value_name = "COMMAND", trailing_var_arg = true)]
+    pub command: Vec<OsString>,
+}
+
+/// The outcome of reading argv: options to run with, or text clap wants shown before exiting.
+#[derive(Debug)]
+pub enum Parsed {
+    Run(Cli),
+    /// `--help` or `--version`: print to stdout, exit 0.
+    Info(String),
+}
+
+/// Parses argv; a usage error carries clap's message (with the usage line).
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
+    match Cli::try_parse_from(args) {
+        Ok(cli) => Ok(Parsed::Run(cli)),
+        Err(e) => match e.kind() {
+            clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                Ok(Parsed::Info(e.to_string()))
+            }
+            _ => Err(e.to_string()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Result<Cli, String> {
+        match parse(
+            std::iter::once("spark-init")
+                .chain(args.iter().copied())
+                .map(OsString::from),
+        )? {
+            Parsed::Run(cli) => Ok(cli),
+            Parsed::Info(text) => Err(format!("info: {text}")),
+        }
+    }
+
+    #[test]
+    fn command_arguments_are_not_ours() {
+        let cli = run(&["java", "-version", "--dry-run"]).unwrap();
+        assert_eq!(cli.command, ["java", "-version", "--dry-run"]);
+        assert!(!cli.dry_run);
+        let cli = run(&["--dry-run", "--", "--weird-name", "-x"]).unwrap();
+        assert_eq!(cli.command, ["--weird-name", "-x"]);
+        assert!(cli.dry_run);
+    }
+
+    #[test]
+    fn options_before_the_command() {
+        let cli = run(&["--role", "executor", "--output", "json", "--dry-run"]).unwrap();
+        assert_eq!(cli.role, Some(Role::Executor));
+        assert_eq!(cli.output, OutputFormat::Json);
+        assert!(cli.command.is_empty());
+    }
+
+    #[test]
+    fn unknown_flags_and_values_are_usage_errors() {
+        assert!(run(&["--bogus", "java"]).unwrap_err().contains("--bogus"));
+        assert!(run(&["--role", "worker", "java"])
+            .unwrap_err()
+            .contains("worker"));
+        assert!(run(&["--output", "yaml"]).unwrap_err().contains("yaml"));
+    }
+
+    #[test]
+    fn help_and_version_are_information() {
+        assert!(run(&["--version"])
+            .unwrap_err()
+            .starts_with("info: spark-init "));
+        assert!(run(&["--help"]).unwrap_err().contains("--dry-run"));
+    }
+}

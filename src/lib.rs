@@ -1,0 +1,83 @@
+//! spark-init: PID 1 for Spark drivers and executors that Marathon runs on Mesos.
+//!
+//! The flow, one module a step (see `../shared/STYLE.md`):
+//! gather (`main`: argv, an [`config::EnvSnapshot`]) → parse a typed [`config::Config`] →
+//! resolve a pure [`plan::Plan`] (the dry run prints it) → [`supervise::run`] it in a
+//! tini-style loop.
+//!
+//! The contract with operators (kept in README.md, which lists every variable):
+//! exit codes are in [`exit_code`]; `SPARK_INIT_*` variables are read in [`config`]; the
+//! `JAVA_TOOL_OPTIONS` rules are in [`java_options`].
+
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod exit_code;
+pub mod java_options;
+pub mod logging;
+pub mod plan;
+pub mod redact;
+pub mod signals;
+pub mod supervise;
+
+use std::ffi::OsString;
+use std::io::Write;
+
+use crate::cli::{OutputFormat, Parsed};
+use crate::config::{Config, EnvSnapshot};
+use crate::error::Error;
+
+/// What `main` does after it has taken over the signals: returns the process exit code.
+pub fn main_with(args: Vec<OsString>, env: EnvSnapshot, blocked: &nix::sys::signal::SigSet) -> i32 {
+    match run(args, env, blocked) {
+        Ok(code) => code,
+        Err(error) => {
+            // Logged once, as an error line, in the operator's chosen format; stderr
+            // always gets it even when logging is filtered off.
+            tracing::error!("{error}");
+            if !tracing::enabled!(tracing::Level::ERROR) {
+                let _ = writeln!(std::io::stderr(), "spark-init: error: {error}");
+            }
+            i32::from(error.exit_code())
+        }
+    }
+}
+
+fn run(
+    args: Vec<OsString>,
+    env: EnvSnapshot,
+    blocked: &nix::sys::signal::SigSet,
+) -> Result<i32, Error> {
+    // Logging first, from the log variables alone, so every later error is shown in the
+    // format the operator chose.
+    logging::init(&config::log_config_only(&env));
+    let cli = match cli::parse(args) {
+        Ok(Parsed::Run(cli)) => cli,
+        Ok(Parsed::Info(text)) => {
+            print!("{text}");
+            return Ok(0);
+        }
+        Err(usage) => return Err(Error::Usage(usage.trim_end().to_string())),
+    };
+    let config = Config::parse(cli, &env)?;
+    if let Some(role) = &config.role {
+        return Err(Error::NotImplemented(format!(
+            "role {:?} (from {}) is not available in this version; run a command instead: \
+             spark-init -- COMMAND [ARG...]",
+            role.value, role.source
+        )));
+    }
+    let plan = plan::resolve(&config);
+    if config.dry_run.value {
+        let out = match config.output {
+            OutputFormat::Text => plan.to_text(),
+            OutputFormat::Json => plan.to_json(),
+        };
+        println!("{out}");
+        return Ok(0);
+    }
+    for warning in &plan.warnings {
+        tracing::warn!("{warning}");
+    }
+    Ok(supervise::run(&plan, env.vars(), blocked)?)
+}

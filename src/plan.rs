@@ -1,0 +1,331 @@
+//! Resolve: a pure function from [`Config`] to the [`Plan`] that a dry run prints and execute
+//! runs. Every value carries its source so an operator can see why it is what it is.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::config::Config;
+use crate::java_options;
+use crate::redact;
+
+/// A resolved value and where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Resolved {
+    pub value: Value,
+    pub source: String,
+}
+
+/// How the supervisor behaves; part of the plan so the dry run shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Supervision {
+    pub grace: Duration,
+    pub signal_group: bool,
+    pub exit_remap: BTreeMap<u8, u8>,
+}
+
+impl Supervision {
+    /// The code spark-init exits with for a child code, after `SPARK_INIT_EXIT_REMAP`.
+    pub fn exit_code(&self, child_code: i32) -> i32 {
+        u8::try_from(child_code)
+            .ok()
+            .and_then(|code| self.exit_remap.get(&code))
+            .map_or(child_code, |&to| i32::from(to))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// `exec` for the generic init, else the Spark role.
+    pub role: String,
+    pub argv: Vec<OsString>,
+    /// The variables spark-init sets or changes for the child; all others pass untouched.
+    pub env: BTreeMap<String, String>,
+    /// The tokens behind `JAVA_TOOL_OPTIONS`, kept to redact them one by one for display.
+    pub java_tokens: Vec<String>,
+    pub resolved: BTreeMap<String, Resolved>,
+    pub warnings: Vec<String>,
+    pub supervision: Supervision,
+}
+
+fn sourced(value: impl Into<Value>, source: impl Into<String>) -> Resolved {
+    Resolved {
+        value: value.into(),
+        source: source.into(),
+    }
+}
+
+pub fn resolve(config: &Config) -> Plan {
+    let mut resolved = BTreeMap::new();
+    let mut warnings = Vec::new();
+    let mut env = BTreeMap::new();
+
+    let merged = java_options::merge(&config.all_java_sources());
+    let java_tokens: Vec<String> = merged.tokens().iter().map(|t| t.to_string()).collect();
+    if let Some(value) = merged.java_tool_options() {
+        env.insert("JAVA_TOOL_OPTIONS".to_string(), value);
+    }
+    let by_source: Vec<String> = merged
+        .options
+        .iter()
+        .map(|o| format!("{} from {}", redact::option(&o.text), o.source))
+        .collect();
+    resolved.insert(
+        "java_options".into(),
+        sourced(
+            java_tokens
+                .iter()
+                .map(|t| redact::option(t).into_owned())
+                .collect::<Vec<_>>(),
+            if by_source.is_empty() {
+                "nothing to set".to_string()
+            } else {
+                by_source.join("; ")
+            },
+        ),
+    );
+    for note in &merged.notes {
+        warnings.push(format!("java options: {}", redact::text(note)));
+    }
+
+    resolved.insert(
+        "file_encoding".into(),
+        sourced(
+            config.encoding.value.clone(),
+            config.encoding.source.clone(),
+        ),
+    );
+    resolved.insert(
+        "user_timezone".into(),
+        sourced(
+            config.timezone.value.clone(),
+            config.timezone.source.clone(),
+        ),
+    );
+    resolved.insert(
+        "command".into(),
+        sourced(
+            redact::argv(&lossy(&config.command)),
+            "command line".to_string(),
+        ),
+    );
+    resolved.insert(
+        "grace_seconds".into(),
+        sourced(
+            config.grace.value.as_secs_f64(),
+            config.grace.source.clone(),
+        ),
+    );
+    resolved.insert(
+        "signal_group".into(),
+        sourced(
+            config.signal_group.value,
+            config.signal_group.source.clone(),
+        ),
+    );
+    resolved.insert(
+        "exit_remap".into(),
+        sourced(
+            config
+                .exit_remap
+                .value
+                .iter()
+                .map(|(from, to)| (from.to_string(), json!(to)))
+                .collect::<serde_json::Map<_, _>>(),
+            config.exit_remap.source.clone(),
+        ),
+    );
+    resolved.insert(
+        "dry_run".into(),
+        sourced(config.dry_run.value, config.dry_run.source.clone()),
+    );
+
+    Plan {
+        role: "exec".into(),
+        argv: config.command.clone(),
+        env,
+        java_tokens,
+        resolved,
+        warnings,
+        supervision: Supervision {
+            grace: config.grace.value,
+            signal_group: config.signal_group.value,
+            exit_remap: config.exit_remap.value.clone(),
+        },
+    }
+}
+
+fn lossy(args: &[OsString]) -> Vec<String> {
+    args.iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+}
+
+/// The plan as printed: secrets masked.
+#[derive(Debug, Serialize)]
+struct Shown<'a> {
+    role: &'a str,
+    argv: Vec<String>,
+    env: BTreeMap<&'a str, String>,
+    resolved: &'a BTreeMap<String, Resolved>,
+    warnings: &'a [String],
+}
+
+impl Plan {
+    fn shown(&self) -> Shown<'_> {
+        let env = self
+            .env
+            .iter()
+            .map(|(name, value)| {
+                let shown = if name == "JAVA_TOOL_OPTIONS" {
+                    let masked: Vec<_> =
+                        self.java_tokens.iter().map(|t| redact::option(t)).collect();
+                    java_options::encode_hotspot(&masked)
+                } else {
+                    redact::value_of(name, value)
+                };
+                (name.as_str(), shown)
+            })
+            .collect();
+        Shown {
+            role: &self.role,
+            argv: redact::argv(&lossy(&self.argv)),
+            env,
+            resolved: &self.resolved,
+            warnings: &self.warnings,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(&self.shown())
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+
+    /// For people: aligned columns, each value with its source.
+    pub fn to_text(&self) -> String {
+        let shown = self.shown();
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "spark-init dry run: resolved the plan below and started nothing.\n"
+        );
+        let _ = writeln!(out, "role     {}", shown.role);
+        let _ = writeln!(out, "command  {}", shell_words(&shown.argv));
+        for (name, value) in &shown.env {
+            let _ = writeln!(out, "env      {name}={}", shell_quote(value));
+        }
+        let width = shown.resolved.keys().map(String::len).max().unwrap_or(0);
+        let _ = writeln!(out, "\nresolved");
+        for (name, r) in shown.resolved {
+            let value = match &r.value {
+                Value::String(s) => s.clone(),
+                Value::Null => "(none)".to_string(),
+                other => other.to_string(),
+            };
+            let _ = writeln!(out, "  {name:<width$}  {value}");
+            let _ = writeln!(out, "  {:<width$}    from {}", "", r.source);
+        }
+        if !shown.warnings.is_empty() {
+            let _ = writeln!(out, "\nwarnings");
+            for w in shown.warnings {
+                let _ = writeln!(out, "  - {w}");
+            }
+        }
+        out
+    }
+}
+
+/// POSIX shell quoting, so a printed command can be pasted into a shell.
+pub fn shell_quote(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+fn shell_words(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| shell_quote(w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, OutputFormat};
+    use crate::config::EnvSnapshot;
+
+    fn plan(env: &[(&str, &str)], command: &[&str]) -> Plan {
+        let cli = Cli {
+            role: None,
+            dry_run: true,
+            output: OutputFormat::Json,
+            command: command.iter().map(OsString::from).collect(),
+        };
+        let env = EnvSnapshot::new(env.iter().map(|(k, v)| (k.into(), v.into())));
+        resolve(&Config::parse(cli, &env).unwrap())
+    }
+
+    #[test]
+    fn default_java_tool_options() {
+        let plan = plan(&[], &["java", "-version"]);
+        assert_eq!(
+            plan.env["JAVA_TOOL_OPTIONS"],
+            "-Dfile.encoding=UTF-8 -Duser.timezone=PRC"
+        );
+        assert_eq!(plan.role, "exec");
+        assert_eq!(plan.resolved["file_encoding"].source, "default");
+    }
+
+    #[test]
+    fn json_has_the_contract_fields_and_masks_secrets() {
+        let plan = plan(
+            &[(
+                "SPARK_INIT_JAVA_OPTS",
+                "-Dssl.keyPassword=hunter2 -Dx='a b'",
+            )],
+            &["app", "--token", "abc"],
+        );
+        let json: Value = serde_json::from_str(&plan.to_json()).unwrap();
+        for field in ["role", "argv", "env", "resolved", "warnings"] {
+            assert!(json.get(field).is_some(), "{field} missing");
+        }
+        let text = plan.to_json() + &plan.to_text();
+        assert!(!text.contains("hunter2") && !text.contains("abc"), "{text}");
+        assert_eq!(json["argv"], json!(["app", "--token", "***"]));
+        assert_eq!(
+            json["env"]["JAVA_TOOL_OPTIONS"],
+            "-Dfile.encoding=UTF-8 -Duser.timezone=PRC -Dssl.keyPassword=*** \"-Dx=a b\""
+        );
+        // The child still gets the real value.
+        assert!(plan.env["JAVA_TOOL_OPTIONS"].contains("hunter2"));
+        assert!(json["resolved"]["java_options"]["source"]
+            .as_str()
+            .unwrap()
+            .contains("-Dx=a b from SPARK_INIT_JAVA_OPTS"));
+    }
+
+    #[test]
+    fn exit_remap() {
+        let plan = plan(&[("SPARK_INIT_EXIT_REMAP", "143=0,1=2")], &["x"]);
+        assert_eq!(plan.supervision.exit_code(143), 0);
+        assert_eq!(plan.supervision.exit_code(1), 2);
+        assert_eq!(plan.supervision.exit_code(137), 137);
+    }
+
+    #[test]
+    fn shell_quoting() {
+        assert_eq!(shell_quote("-Dx=1"), "-Dx=1");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+}
