@@ -53,6 +53,12 @@ pub enum Parsed {
     Info(String),
 }
 
+/// The one-line usage, for errors that clap cannot see (no command and no role).
+pub fn usage() -> String {
+    use clap::CommandFactory;
+    Cli::command().render_usage().to_string()
+}
+
 /// Parses argv; a usage error carries clap's message (with the usage line).
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
     match Cli::try_parse_from(args) {
@@ -61,7 +67,11 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String>
             clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
                 Ok(Parsed::Info(e.to_string()))
             }
-            _ => Err(e.to_string()),
+            // clap starts its message with "error: "; ours adds its own prefix.
+            _ => {
+                let text = e.to_string();
+                Err(text.strip_prefix("error: ").unwrap_or(&text).trim_end().to_string())
+            }
         },
     }
 }

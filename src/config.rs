@@ -250,16 +250,6 @@ impl Config {
             },
         };
 
-        if cli.command.is_empty() && role.is_none() {
-            problems.push(Problem {
-                name: "COMMAND".into(),
-                value: None,
-                message: "nothing to run: give a command after the options (spark-init -- \
-                          java ...) or a role (--role driver|executor)"
-                    .into(),
-            });
-        }
-
         if !problems.is_empty() {
             return Err(ConfigErrors(problems));
         }
@@ -653,12 +643,6 @@ mod tests {
         let err = Config::parse(cli(&["java"]), &snapshot).unwrap_err();
         assert_eq!(err.0.len(), 1);
         assert_eq!(err.0[0].name, "SPARK_INIT_ENCODING");
-    }
-
-    #[test]
-    fn no_command_and_no_role_is_an_error() {
-        let err = Config::parse(cli(&[]), &env(&[])).unwrap_err();
-        assert_eq!(err.0[0].name, "COMMAND");
     }
 
     #[test]

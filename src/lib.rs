@@ -57,8 +57,16 @@ fn run(
             print!("{text}");
             return Ok(0);
         }
-        Err(usage) => return Err(Error::Usage(usage.trim_end().to_string())),
+        Err(usage) => return Err(Error::Usage(usage)),
     };
+    let role_var_set = env.get("SPARK_INIT_ROLE").is_some_and(|v| !v.is_empty());
+    if cli.command.is_empty() && cli.role.is_none() && !role_var_set {
+        return Err(Error::Usage(format!(
+            "nothing to run: give a command after the options (spark-init -- java ...) or a \
+             role (--role driver|executor)\n\n{}",
+            cli::usage()
+        )));
+    }
     let config = Config::parse(cli, &env)?;
     if let Some(role) = &config.role {
         return Err(Error::NotImplemented(format!(

@@ -69,11 +69,21 @@ pub fn resolve(config: &Config) -> Plan {
     if let Some(value) = merged.java_tool_options() {
         env.insert("JAVA_TOOL_OPTIONS".to_string(), value);
     }
-    let by_source: Vec<String> = merged
-        .options
-        .iter()
-        .map(|o| format!("{} from {}", redact::option(&o.text), o.source))
-        .collect();
+    // "default: -Dfile.encoding=UTF-8 -Duser.timezone=PRC; SPARK_INIT_JAVA_OPTS: -Da=b", in
+    // the order the options end up in.
+    let mut by_source: Vec<String> = Vec::new();
+    let mut last_source: Option<&str> = None;
+    for option in &merged.options {
+        let shown = redact::option(&option.text);
+        match (last_source, by_source.last_mut()) {
+            (Some(source), Some(group)) if source == option.source => {
+                group.push(' ');
+                group.push_str(&shown);
+            }
+            _ => by_source.push(format!("{}: {}", option.source, shown)),
+        }
+        last_source = Some(&option.source);
+    }
     resolved.insert(
         "java_options".into(),
         sourced(

@@ -125,13 +125,10 @@ pub enum Wake {
 
 /// Waits for one signal of `set`, at most `timeout` (forever with `None`: no periodic wake-ups).
 pub fn wait(set: &SigSet, timeout: Option<Duration>) -> Wake {
-    let ts = timeout.map(|t| libc::timespec {
-        tv_sec: t.as_secs().min(i64::MAX as u64) as libc::time_t,
-        tv_nsec: t.subsec_nanos() as libc::c_long,
-    });
+    let ts = timeout.map(nix::sys::time::TimeSpec::from_duration);
     let ts_ptr = ts
         .as_ref()
-        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        .map_or(std::ptr::null(), |t| t.as_ref() as *const libc::timespec);
     // SAFETY: the set and timespec outlive the call; a null siginfo pointer is allowed.
     let sig = unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), ts_ptr) };
     if sig > 0 {
