@@ -70,7 +70,11 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String>
             // clap starts its message with "error: "; ours adds its own prefix.
             _ => {
                 let text = e.to_string();
-                Err(text.strip_prefix("error: ").unwrap_or(&text).trim_end().to_string())
+                Err(text
+                    .strip_prefix("error: ")
+                    .unwrap_or(&text)
+                    .trim_end()
+                    .to_string())
             }
         },
     }

@@ -164,15 +164,46 @@ pub unsafe fn reset_in_child() -> std::io::Result<()> {
             // Not fatal: without a controlling terminal there is nothing to hand over.
             libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpgrp());
         }
-        let mut default: libc::sigaction = std::mem::zeroed();
-        default.sa_sigaction = libc::SIG_DFL;
-        for sig in 1..=libc::SIGRTMAX() {
-            // SIGKILL, SIGSTOP and libc's reserved real-time signals refuse; nothing to do.
-            libc::sigaction(sig, &default, std::ptr::null_mut());
+        // The raw system calls, not libc's wrappers: musl's refuse signals 32-34, which it
+        // keeps for itself, yet a parent may have left them ignored or blocked and the
+        // child's libc may use them. Every number from 1 to 64 goes back to SIG_DFL
+        // (SIGKILL and SIGSTOP refuse; nothing to do).
+        let default = KernelSigaction {
+            handler: libc::SIG_DFL,
+            flags: 0,
+            restorer: 0,
+            mask: 0,
+        };
+        for sig in 1..=64 {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                &default as *const KernelSigaction,
+                std::ptr::null_mut::<KernelSigaction>(),
+                KERNEL_SIGSET_BYTES,
+            );
         }
-        let mut empty: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut empty);
-        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+        let empty: u64 = 0;
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &empty as *const u64,
+            std::ptr::null_mut::<u64>(),
+            KERNEL_SIGSET_BYTES,
+        );
     }
     Ok(())
 }
+
+/// The kernel's `struct sigaction` for `rt_sigaction` on x86_64 (`arch/x86/include/uapi/asm/
+/// signal.h` with `SA_RESTORER`), which differs from libc's.
+#[repr(C)]
+struct KernelSigaction {
+    handler: libc::sighandler_t,
+    flags: libc::c_ulong,
+    restorer: usize,
+    mask: u64,
+}
+
+/// The kernel's signal set is 64 bits on Linux.
+const KERNEL_SIGSET_BYTES: usize = 8;

@@ -1,0 +1,374 @@
+//! spark-init as PID 1 (and as a subreaper): exit codes, signals, reaping, the child's start
+//! state. Black-box: the built static binary with the `probe` program as its command.
+
+use std::fs;
+use std::path::Path;
+use std::time::Duration;
+
+use entrypoint_tests::{alive, poll, status_field, wait_file, Init, HANG};
+
+fn probe() -> &'static str {
+    env!("CARGO_BIN_EXE_probe")
+}
+
+fn recorded(path: &Path) -> Vec<i32> {
+    fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.parse().expect("signal number"))
+        .collect()
+}
+
+/// A real-time signal as the "stop recording" marker: higher than every standard signal, so
+/// a recorder that has it pending takes every standard signal pending with it first.
+const MARKER: i32 = 40;
+
+#[test]
+fn exit_codes_0_to_255_pass_through() {
+    for code in 0..=255 {
+        let out = Init::new([probe(), "exit", &code.to_string()]).run();
+        assert_eq!(out.code, code, "child exit {code}: {}", out.stderr);
+    }
+}
+
+#[test]
+fn death_by_signal_is_128_plus_n() {
+    for sig in [
+        libc::SIGHUP,
+        libc::SIGINT,
+        libc::SIGQUIT,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGTERM,
+        libc::SIGKILL,
+        libc::SIGSEGV,
+    ] {
+        let out = Init::new([probe(), "kill-self", &sig.to_string()]).run();
+        assert_eq!(out.code, 128 + sig, "signal {sig}: {}", out.stderr);
+    }
+}
+
+#[test]
+fn command_not_found_is_127_and_not_executable_is_126() {
+    let out = Init::new(["no-such-command-anywhere"]).run();
+    assert_eq!(out.code, 127, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no-such-command-anywhere"),
+        "{}",
+        out.stderr
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("not-executable");
+    fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
+    let out = Init::new([&script]).run();
+    assert_eq!(out.code, 126, "{}", out.stderr);
+    assert!(out.stderr.contains("not-executable"), "{}", out.stderr);
+}
+
+#[test]
+fn exit_remap_rewrites_codes() {
+    let out = Init::new([probe(), "exit", "143"])
+        .env("SPARK_INIT_EXIT_REMAP", "143=0,130=0")
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = Init::new([probe(), "kill-self", "2"])
+        .env("SPARK_INIT_EXIT_REMAP", "143=0,130=0")
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = Init::new([probe(), "exit", "3"])
+        .env("SPARK_INIT_EXIT_REMAP", "143=0")
+        .run();
+    assert_eq!(out.code, 3, "{}", out.stderr);
+}
+
+#[test]
+fn every_signal_reaches_the_child_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("signals");
+    let init = Init::new([
+        probe(),
+        "record",
+        file.to_str().unwrap(),
+        &MARKER.to_string(),
+    ])
+    // TERM and INT start the stop grace; keep it long so the recorder is not killed.
+    .env("SPARK_INIT_GRACE_SECONDS", "600")
+    .spawn();
+    wait_file(&file.with_extension("ready"));
+    let expected: Vec<i32> = (1..=31)
+        .filter(|&s| ![libc::SIGKILL, libc::SIGSTOP, libc::SIGCHLD].contains(&s))
+        .collect();
+    for (i, &sig) in expected.iter().enumerate() {
+        init.signal(sig);
+        // One at a time: wait until it is recorded, so "once" is not hidden by coalescing.
+        poll(&format!("signal {sig} to reach the child"), HANG, || {
+            (recorded(&file).len() > i).then_some(())
+        });
+    }
+    init.signal(MARKER);
+    let out = init.finish();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mut expected = expected;
+    expected.push(MARKER);
+    assert_eq!(recorded(&file), expected);
+}
+
+#[test]
+fn sigchld_is_never_forwarded() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("signals");
+    let init = Init::new([
+        probe(),
+        "record",
+        file.to_str().unwrap(),
+        &MARKER.to_string(),
+    ])
+    .spawn();
+    wait_file(&file.with_extension("ready"));
+    init.signal(libc::SIGCHLD);
+    // Had CHLD been forwarded, it would reach the recorder before the marker sent after it.
+    init.signal(MARKER);
+    let out = init.finish();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(recorded(&file), [MARKER]);
+}
+
+#[test]
+fn group_mode_reaches_a_grandchild_the_child_ignores_the_signal_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("signals");
+    let usr1 = libc::SIGUSR1.to_string();
+    let init = Init::new([probe(), "group", file.to_str().unwrap(), &usr1])
+        .env("SPARK_INIT_SIGNAL_GROUP", "1")
+        .spawn();
+    wait_file(&file.with_extension("ready"));
+    init.signal(libc::SIGUSR1);
+    let out = init.finish();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(recorded(&file), [libc::SIGUSR1]);
+}
+
+#[test]
+fn without_group_mode_only_the_child_gets_the_signal() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("signals");
+    let marker = MARKER.to_string();
+    // The child (probe group) ignores the marker; the grandchild records until it.
+    let init = Init::new([probe(), "group", file.to_str().unwrap(), &marker])
+        // The recorder outlives the TERM it records; the grace ends it.
+        .env("SPARK_INIT_GRACE_SECONDS", "0.5")
+        .spawn();
+    wait_file(&file.with_extension("ready"));
+    init.signal(MARKER);
+    // The child ignores it and nobody passes it on. Then TERM: the child dies of it and the
+    // grandchild gets the TERM the init sends to what is left, and records it.
+    init.signal(libc::SIGTERM);
+    let out = init.finish();
+    assert_eq!(out.code, 128 + libc::SIGTERM, "{}", out.stderr);
+    assert_eq!(recorded(&file), [libc::SIGTERM]);
+}
+
+#[test]
+fn five_thousand_orphans_leave_no_zombie() {
+    let out = Init::new([probe(), "orphans", "5000"]).run();
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stdout.trim(), "zombies=0");
+}
+
+#[test]
+fn orphans_are_reaped_by_a_subreaper_when_not_pid1() {
+    let out = Init::new([probe(), "orphans", "500"]).not_pid1().run();
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stdout.trim(), "zombies=0");
+}
+
+#[test]
+fn main_child_and_orphan_dying_together_do_not_hang() {
+    for _ in 0..30 {
+        // A long grace: had the init missed the orphan's exit it would sit out all of it and
+        // the hang guard would fail the test.
+        let out = Init::new([probe(), "die-with-orphan"])
+            .env("SPARK_INIT_GRACE_SECONDS", "600")
+            .run();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    }
+}
+
+fn sig_lines(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+/// The child reads its own status: grep, a C program that changes no disposition at start
+/// (a Rust program ignores SIGPIPE before `main`).
+const STATUS: [&str; 3] = ["grep", "-E", "^Sig(Blk|Ign)"];
+
+fn status_masks(stdout: &str) -> (u64, u64) {
+    let field = |name: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| u64::from_str_radix(v.trim(), 16).expect("hex mask"))
+            .unwrap_or_else(|| panic!("no {name} in {stdout:?}"))
+    };
+    (field("SigBlk:"), field("SigIgn:"))
+}
+
+fn bit(sig: i32) -> u64 {
+    1 << (sig - 1)
+}
+
+#[test]
+fn child_starts_with_empty_mask_and_no_ignored_signals() {
+    let out = Init::new(STATUS.iter().copied().chain(["/proc/self/status"])).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(status_masks(&out.stdout), (0, 0), "{}", out.stdout);
+}
+
+#[test]
+fn child_starts_clean_even_when_the_init_started_with_int_ignored_and_term_blocked() {
+    let wrapper = [
+        probe(),
+        "exec-with",
+        "--ignore",
+        "INT",
+        "--ignore",
+        "33",
+        "--block",
+        "TERM",
+        "--block",
+        "33",
+        "--",
+    ];
+    // Check that the wrapper really does what the test relies on.
+    let control = std::process::Command::new(wrapper[0])
+        .args(&wrapper[1..])
+        .args(STATUS)
+        .arg("/proc/self/status")
+        .output()
+        .unwrap();
+    let (blocked, ignored) = status_masks(&String::from_utf8_lossy(&control.stdout));
+    assert_eq!(blocked, bit(libc::SIGTERM) | bit(33));
+    assert_eq!(
+        ignored & (bit(libc::SIGINT) | bit(33)),
+        bit(libc::SIGINT) | bit(33)
+    );
+
+    let out = Init::new(STATUS.iter().copied().chain(["/proc/self/status"]))
+        .wrapped_in(wrapper)
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(status_masks(&out.stdout), (0, 0), "{}", out.stdout);
+}
+
+#[test]
+fn grandchildren_get_term_and_finish_their_cleanup() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cleaner");
+    let out = Init::new([probe(), "leave-cleaner", file.to_str().unwrap(), "7"])
+        .env("SPARK_INIT_GRACE_SECONDS", "600")
+        .run();
+    assert_eq!(out.code, 7, "{}", out.stderr);
+    assert_eq!(fs::read_to_string(&file).unwrap(), "cleaned\n");
+}
+
+#[test]
+fn a_term_ignoring_grandchild_is_killed_after_the_grace() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("stubborn");
+    let out = Init::new([probe(), "leave-stubborn", file.to_str().unwrap(), "5"])
+        .env("SPARK_INIT_GRACE_SECONDS", "0.5")
+        .env("SPARK_INIT_LOG", "info")
+        .run();
+    assert_eq!(out.code, 5, "{}", out.stderr);
+    assert!(out.stderr.contains("SIGKILL"), "{}", out.stderr);
+    // It sat out the grace before the SIGKILL (a lower bound: not flaky on a slow machine).
+    assert!(
+        out.elapsed >= Duration::from_millis(500),
+        "{:?}",
+        out.elapsed
+    );
+}
+
+#[test]
+fn not_pid1_a_term_ignoring_grandchild_is_killed_too() {
+    // As a subreaper no namespace takes the grandchild down with us: spark-init must.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("stubborn");
+    let out = Init::new([probe(), "leave-stubborn", file.to_str().unwrap(), "5"])
+        .env("SPARK_INIT_GRACE_SECONDS", "0.5")
+        .not_pid1()
+        .run();
+    assert_eq!(out.code, 5, "{}", out.stderr);
+    let pid: i32 = fs::read_to_string(&file).unwrap().trim().parse().unwrap();
+    assert!(!alive(pid), "the stubborn grandchild {pid} survived");
+}
+
+#[test]
+fn stop_request_kills_a_child_that_outlives_the_grace() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("stubborn");
+    let init = Init::new([probe(), "stubborn", file.to_str().unwrap()])
+        .env("SPARK_INIT_GRACE_SECONDS", "0.5")
+        .spawn();
+    wait_file(&file.with_extension("ready"));
+    init.signal(libc::SIGTERM);
+    let out = init.finish();
+    assert_eq!(out.code, 128 + libc::SIGKILL, "{}", out.stderr);
+}
+
+#[test]
+fn a_java_style_term_stop_exits_143_or_remapped() {
+    for (remap, expected) in [(None, 143), (Some("143=0"), 0)] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("wait-term");
+        let mut init = Init::new([probe(), "wait-term", file.to_str().unwrap()]);
+        if let Some(remap) = remap {
+            init = init.env("SPARK_INIT_EXIT_REMAP", remap);
+        }
+        let init = init.spawn();
+        wait_file(&file.with_extension("ready"));
+        init.signal(libc::SIGTERM);
+        assert_eq!(init.finish().code, expected);
+    }
+}
+
+#[test]
+fn the_child_keeps_cwd_and_gets_no_extra_fds() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Init::new([probe(), "report"]).cwd(dir.path()).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let cwd = dir.path().canonicalize().unwrap();
+    assert_eq!(
+        out.stdout,
+        format!("cwd={}\nfds=0,1,2\n", cwd.display()),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn the_init_has_one_thread_and_does_not_wake_up_while_supervising() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("signals");
+    let init = Init::new([
+        probe(),
+        "record",
+        file.to_str().unwrap(),
+        &MARKER.to_string(),
+    ])
+    .spawn();
+    wait_file(&file.with_extension("ready"));
+    let pid = init.init_pid();
+    assert_eq!(status_field(pid, "Threads").as_deref(), Some("1"));
+    let switches = || status_field(pid, "voluntary_ctxt_switches").unwrap();
+    let before = switches();
+    // A measurement window, not a synchronisation: an init that polled would switch in it.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(switches(), before, "spark-init woke up while idle");
+    init.signal(MARKER);
+    assert_eq!(init.finish().code, 0);
+}
