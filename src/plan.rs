@@ -102,20 +102,25 @@ pub fn resolve(config: &Config) -> Plan {
         warnings.push(format!("java options: {}", redact::text(note)));
     }
 
-    resolved.insert(
-        "file_encoding".into(),
-        sourced(
-            config.encoding.value.clone(),
-            config.encoding.source.clone(),
-        ),
-    );
-    resolved.insert(
-        "user_timezone".into(),
-        sourced(
-            config.timezone.value.clone(),
-            config.timezone.source.clone(),
-        ),
-    );
+    // The effective values, after the merge: an image's or operator's -Duser.timezone beats
+    // the default, and the dry run must say which one the JVM will see.
+    for (name, property, config_value) in [
+        ("file_encoding", "file.encoding", &config.encoding),
+        ("user_timezone", "user.timezone", &config.timezone),
+    ] {
+        let prefix = format!("-D{property}=");
+        let effective = merged
+            .options
+            .iter()
+            .rev()
+            .find_map(|o| Some((o.text.strip_prefix(&prefix)?, o.source.as_str())));
+        let value = match effective {
+            Some((value, "default")) => sourced(value, config_value.source.clone()),
+            Some((value, source)) => sourced(value, source),
+            None => sourced(Value::Null, config_value.source.clone()),
+        };
+        resolved.insert(name.into(), value);
+    }
     resolved.insert(
         "command".into(),
         sourced(
@@ -320,7 +325,7 @@ mod tests {
         assert!(json["resolved"]["java_options"]["source"]
             .as_str()
             .unwrap()
-            .contains("-Dx=a b from SPARK_INIT_JAVA_OPTS"));
+            .ends_with("; SPARK_INIT_JAVA_OPTS: -Dssl.keyPassword=*** -Dx=a b"));
     }
 
     #[test]

@@ -1,0 +1,229 @@
+//! The command line, configuration errors, the dry run and logging, seen from outside.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+
+use entrypoint_tests::Init;
+
+fn probe() -> &'static str {
+    env!("CARGO_BIN_EXE_probe")
+}
+
+/// A command that leaves a mark when started, to prove bad configuration starts nothing.
+fn marker_command(dir: &tempfile::TempDir) -> (Vec<String>, std::path::PathBuf) {
+    let mark = dir.path().join("started");
+    (
+        vec![probe().into(), "touch".into(), mark.display().to_string()],
+        mark,
+    )
+}
+
+#[test]
+fn unknown_flag_is_a_usage_error_and_starts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (command, mark) = marker_command(&dir);
+    let out = Init::new(["--bogus".to_string()].into_iter().chain(command)).run();
+    assert_eq!(out.code, 64, "{}", out.stderr);
+    assert!(out.stderr.contains("--bogus"), "{}", out.stderr);
+    assert!(out.stderr.contains("Usage: spark-init"), "{}", out.stderr);
+    assert!(!mark.exists());
+}
+
+#[test]
+fn no_command_and_no_role_is_a_usage_error() {
+    let out = Init::new(Vec::<String>::new()).run();
+    assert_eq!(out.code, 64, "{}", out.stderr);
+    assert!(out.stderr.contains("nothing to run"), "{}", out.stderr);
+    assert!(out.stderr.contains("Usage: spark-init"), "{}", out.stderr);
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    let out = Init::new(["--help"]).run();
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.contains("--dry-run"), "{}", out.stdout);
+    let out = Init::new(["--version"]).run();
+    assert_eq!(out.code, 0);
+    assert_eq!(
+        out.stdout.trim(),
+        format!("spark-init {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn role_is_not_available_yet() {
+    let out = Init::new(["--role", "executor"]).run();
+    assert_eq!(out.code, 64, "{}", out.stderr);
+    assert!(out.stderr.contains("role"), "{}", out.stderr);
+}
+
+/// Each bad variable: exit 78, the variable and its value named, nothing started.
+#[test]
+fn bad_configuration_is_78_naming_variable_and_value() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("SPARK_INIT_JAVA_OPTS", r#"-Dx="unclosed"#, "never closed"),
+        ("SPARK_JAVA_OPT_0", "-Dy='half", "never closed"),
+        ("SPARK_JAVA_OPT_1", "-Da=1 -Db=2", "one option"),
+        ("SPARK_INIT_GRACE_SECONDS", "ten", "number of seconds"),
+        ("SPARK_INIT_GRACE_SECONDS", "-1", "number of seconds"),
+        ("SPARK_INIT_EXIT_REMAP", "143:0", "FROM=TO"),
+        ("SPARK_INIT_EXIT_REMAP", "143=256", "FROM=TO"),
+        (
+            "SPARK_INIT_SIGNAL_GROUP",
+            "maybe",
+            "SPARK_INIT_SIGNAL_GROUP",
+        ),
+        ("SPARK_INIT_ROLE", "worker", "driver or executor"),
+        ("SPARK_INIT_LOG_FORMAT", "xml", "text or json"),
+        ("JAVA_TOOL_OPTIONS", "-Dz='open", "JAVA_TOOL_OPTIONS"),
+    ];
+    for &(name, value, hint) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let (command, mark) = marker_command(&dir);
+        let out = Init::new(command).env(name, value).run();
+        assert_eq!(out.code, 78, "{name}={value}: {}", out.stderr);
+        assert!(out.stderr.contains(name), "{name}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!("{value:?}")),
+            "{name}={value}: {}",
+            out.stderr
+        );
+        assert!(out.stderr.contains(hint), "{name}={value}: {}", out.stderr);
+        assert!(!mark.exists(), "{name}={value} started the command");
+    }
+}
+
+#[test]
+fn all_problems_are_reported_together_and_secrets_are_redacted() {
+    let out = Init::new([probe(), "exit", "0"])
+        .env(
+            "SPARK_INIT_JAVA_OPTS",
+            "-Djavax.net.ssl.keyStorePassword=hunter2 -Dx='",
+        )
+        .env("SPARK_INIT_GRACE_SECONDS", "soon")
+        .run();
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("SPARK_INIT_JAVA_OPTS"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("SPARK_INIT_GRACE_SECONDS"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
+}
+
+#[test]
+fn non_utf8_environment_passes_to_the_child_untouched() {
+    let value = OsStr::from_bytes(b"caf\xe9 \xff\xfe end");
+    let out = Init::new([probe(), "env-hex", "LEGACY_LATIN1"])
+        .env("LEGACY_LATIN1", value)
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let hex: String = value
+        .as_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(out.stdout.trim(), hex);
+}
+
+#[test]
+fn non_utf8_in_a_variable_spark_init_parses_is_78() {
+    let out = Init::new([probe(), "exit", "0"])
+        .env("SPARK_INIT_TIMEZONE", OsStr::from_bytes(b"\xff"))
+        .run();
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(out.stderr.contains("SPARK_INIT_TIMEZONE"), "{}", out.stderr);
+}
+
+fn dry_run_json(init: Init) -> serde_json::Value {
+    let out = init.run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout))
+}
+
+#[test]
+fn dry_run_json_has_the_documented_shape_and_starts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (command, mark) = marker_command(&dir);
+    let plan = dry_run_json(
+        Init::new(
+            ["--dry-run", "--output", "json", "--"]
+                .map(String::from)
+                .into_iter()
+                .chain(command.clone()),
+        )
+        .env("JAVA_TOOL_OPTIONS", "-Xss4m -Duser.timezone=UTC")
+        .env("SPARK_JAVA_OPT_10", "-Dten=10")
+        .env("SPARK_JAVA_OPT_9", "-Dnine=9")
+        .env("SPARK_INIT_JAVA_OPTS", "-Da=\"x y\" -Dapi.token=hunter2"),
+    );
+    assert!(!mark.exists(), "the dry run started the command");
+    assert_eq!(plan["role"], "exec");
+    assert_eq!(plan["argv"], serde_json::json!(command));
+    assert_eq!(
+        plan["env"]["JAVA_TOOL_OPTIONS"],
+        "-Dfile.encoding=UTF-8 -Xss4m -Duser.timezone=UTC -Dnine=9 -Dten=10 \
+         \"-Da=x y\" -Dapi.token=***"
+    );
+    assert_eq!(plan["resolved"]["user_timezone"]["value"], "UTC");
+    assert_eq!(
+        plan["resolved"]["user_timezone"]["source"],
+        "JAVA_TOOL_OPTIONS"
+    );
+    assert_eq!(plan["resolved"]["file_encoding"]["value"], "UTF-8");
+    assert_eq!(plan["resolved"]["file_encoding"]["source"], "default");
+    assert_eq!(plan["resolved"]["grace_seconds"]["source"], "default");
+    assert!(plan["warnings"].is_array());
+    assert!(!plan.to_string().contains("hunter2"));
+}
+
+#[test]
+fn dry_run_from_the_environment_and_text_output() {
+    let out = Init::new(["java", "-version"])
+        .env("SPARK_INIT_DRY_RUN", "1")
+        .env("SPARK_INIT_TIMEZONE", "Asia/Tokyo")
+        .env("SPARK_INIT_JAVA_OPTS", "-Ddb.password=hunter2")
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("started nothing"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("-Duser.timezone=Asia/Tokyo"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("SPARK_INIT_TIMEZONE"), "{}", out.stdout);
+    assert!(!out.stdout.contains("hunter2"), "{}", out.stdout);
+}
+
+#[test]
+fn log_lines_say_they_are_spark_inits_in_text_and_json() {
+    let out = Init::new([probe(), "exit", "0"])
+        .env("SPARK_INIT_LOG", "info")
+        .run();
+    assert!(!out.stderr.is_empty());
+    for line in out.stderr.lines() {
+        assert!(line.contains(" spark-init["), "{line}");
+    }
+    let out = Init::new([probe(), "exit", "0"])
+        .env("SPARK_INIT_LOG", "info")
+        .env("SPARK_INIT_LOG_FORMAT", "json")
+        .run();
+    assert!(!out.stderr.is_empty());
+    for line in out.stderr.lines() {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(
+            v["target"].as_str().unwrap().starts_with("spark_init"),
+            "{line}"
+        );
+    }
+    let out = Init::new([probe(), "exit", "0"])
+        .env("SPARK_INIT_LOG", "off")
+        .run();
+    assert_eq!(out.stderr, "");
+}
