@@ -1,0 +1,341 @@
+//! Oracles for the JAVA_TOOL_OPTIONS builder: the real JVM reads back what spark-init wrote,
+//! and Spark's own `CommandBuilderUtils.parseOptionString` (from the pyspark 3.5.x jars in
+//! `.cache/`, see `make pyspark`) splits option strings the way our tokenizer does.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use entrypoint_tests::{workspace_root, Init};
+use spark_init::java_options::parse_option_string;
+
+/// Compiles the Java helpers once per test run into `target/java-oracle`.
+fn classes() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let out = workspace_root().join("target/java-oracle");
+        std::fs::create_dir_all(&out).unwrap();
+        let src = workspace_root().join("entrypoint-tests/java");
+        let status = Command::new("javac")
+            .arg("-d")
+            .arg(&out)
+            .arg(src.join("PrintProps.java"))
+            .arg(src.join("SparkSplit.java"))
+            .status()
+            .expect("javac (Java 17 JDK) must be installed");
+        assert!(status.success(), "javac failed");
+        out
+    })
+}
+
+fn spark_jars() -> PathBuf {
+    let jars = std::env::var_os("PYSPARK_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".cache/pyspark-3.5.7"))
+        .join("pyspark/jars");
+    assert!(
+        jars.join("spark-launcher_2.12-3.5.7.jar").is_file(),
+        "Spark's jars are not in {}: run `make pyspark` (it installs PyPI pyspark 3.5.7 there once)",
+        jars.display()
+    );
+    jars
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Writes `value` as one double-quoted Spark option-string word.
+fn spark_quote(value: &str) -> String {
+    let mut out = String::from("\"");
+    for c in value.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// Values that break naive quoting: whitespace of every kind, both quotes, `=`, backslashes,
+/// non-ASCII (BMP and beyond), empties.
+const TRICKY: &[&str] = &[
+    "plain",
+    "a b",
+    "two  spaces",
+    " leading and trailing ",
+    "tab\there",
+    "new\nline",
+    "cr\rreturn",
+    "form\x0cfeed",
+    "vertical\x0btab",
+    "double\"quote",
+    "single'quote",
+    "both \" and ' quotes",
+    "\"\"",
+    "''",
+    "'\"'\"",
+    "key=value=more",
+    "back\\slash",
+    "trailing\\",
+    "\\\\server\\share",
+    "C:\\Program Files\\Java",
+    "日本語 テキスト",
+    "emoji 🎉 beyond the BMP",
+    "",
+    "$HOME `cmd` $(cmd) ${x}",
+    "%s %n {} [] ; & |",
+];
+
+fn run_java(init: Init, names: &[String]) -> (Vec<(String, Option<String>)>, String) {
+    let out = init.run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let values = out
+        .stdout
+        .lines()
+        .map(|line| {
+            let (name, value) = line.split_once('=').unwrap();
+            let value = (value != "null").then(|| {
+                let bytes: Vec<u8> = (0..value.len())
+                    .step_by(2)
+                    .map(|i| {
+                        u8::from_str_radix(&value[i..i + 2], 16)
+                            .unwrap_or_else(|e| panic!("{e}: {line:?}"))
+                    })
+                    .collect();
+                String::from_utf8(bytes).unwrap()
+            });
+            (name.to_string(), value)
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(
+        values.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),
+        names
+    );
+    (values, out.stderr)
+}
+
+fn print_props(names: &[String]) -> Vec<String> {
+    let mut argv = vec![
+        "java".to_string(),
+        // JVMs in different PID namespaces share one pid (2) and so one hsperfdata file in
+        // /tmp; without this they warn about each other on stdout.
+        "-XX:-UsePerfData".to_string(),
+        "-cp".to_string(),
+        classes().display().to_string(),
+        "PrintProps".to_string(),
+    ];
+    argv.extend(names.iter().cloned());
+    argv
+}
+
+#[test]
+fn the_jvm_reads_back_every_tricky_value() {
+    let names: Vec<String> = (0..TRICKY.len()).map(|i| format!("p{i}")).collect();
+    let opts: Vec<String> = TRICKY
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!("-Dp{i}={}", spark_quote(v)))
+        .collect();
+    let mut names_all = names.clone();
+    names_all.extend(["file.encoding".into(), "user.timezone".into()]);
+    let (values, stderr) = run_java(
+        Init::new(print_props(&names_all))
+            .env("SPARK_INIT_JAVA_OPTS", opts.join(" "))
+            .env("LANG", "C.UTF-8"),
+        &names_all,
+    );
+    for (i, expected) in TRICKY.iter().enumerate() {
+        assert_eq!(
+            values[i].1.as_deref(),
+            Some(*expected),
+            "p{i}; JVM said: {stderr}"
+        );
+    }
+    assert_eq!(values[TRICKY.len()].1.as_deref(), Some("UTF-8"));
+    assert_eq!(values[TRICKY.len() + 1].1.as_deref(), Some("PRC"));
+    assert!(stderr.contains("Picked up JAVA_TOOL_OPTIONS"), "{stderr}");
+}
+
+#[test]
+fn later_sources_win_and_defaults_can_be_changed() {
+    let names: Vec<String> = ["k", "img", "nine", "ten", "file.encoding", "user.timezone"]
+        .map(String::from)
+        .to_vec();
+    let (values, stderr) = run_java(
+        Init::new(print_props(&names))
+            .env("LANG", "C.UTF-8")
+            // The image's variable is read the way HotSpot reads it.
+            .env("JAVA_TOOL_OPTIONS", "-Dk=image -Dimg=\"x y\" -Dnine=image")
+            .env("SPARK_JAVA_OPT_10", "-Dten=10")
+            .env("SPARK_JAVA_OPT_9", "-Dnine=9")
+            .env("SPARK_JAVA_OPT_2", "-Dk=opt2")
+            .env("SPARK_INIT_JAVA_OPTS", "-Dk=final")
+            .env("SPARK_INIT_ENCODING", "ISO-8859-1")
+            .env("SPARK_INIT_TIMEZONE", "Asia/Tokyo"),
+        &names,
+    );
+    let got: Vec<Option<&str>> = values.iter().map(|(_, v)| v.as_deref()).collect();
+    assert_eq!(
+        got,
+        [
+            Some("final"),
+            Some("x y"),
+            Some("9"),
+            Some("10"),
+            Some("ISO-8859-1"),
+            Some("Asia/Tokyo")
+        ],
+        "{stderr}"
+    );
+}
+
+#[test]
+fn empty_encoding_and_timezone_remove_the_defaults() {
+    let names: Vec<String> = ["user.timezone"].map(String::from).to_vec();
+    let (values, stderr) = run_java(
+        Init::new(print_props(&names))
+            .env("SPARK_INIT_TIMEZONE", "")
+            .env("SPARK_INIT_ENCODING", ""),
+        &names,
+    );
+    // No -Duser.timezone: the JVM leaves the property empty until something asks for the zone.
+    assert_ne!(values[0].1.as_deref(), Some("PRC"), "{stderr}");
+    assert!(!stderr.contains("-Dfile.encoding"), "{stderr}");
+}
+
+fn utf16_hex(token: &str) -> String {
+    if token.is_empty() {
+        return "-".into();
+    }
+    token.encode_utf16().map(|u| format!("{u:04x}")).collect()
+}
+
+/// Option strings for the tokenizer comparison: the Spark-quoted tricky values, and raw
+/// strings that exercise every quoting rule, including the broken ones.
+fn tokenizer_inputs() -> Vec<String> {
+    let mut inputs: Vec<String> = TRICKY
+        .iter()
+        .map(|v| format!("-Dx={} -Dy=1", spark_quote(v)))
+        .collect();
+    inputs.extend(
+        [
+            "",
+            "   ",
+            "a b c",
+            "a\tb\nc\rd\x0ce\x0bf",
+            "a\u{1c}b\u{1d}c\u{1e}d\u{1f}e",
+            "nbsp\u{a0}stays \u{2003}em-space\u{3000}ideographic",
+            "-Da='b c' \"-Dd=e f\"",
+            "mid'dle quo'te",
+            "x\"y z\"w",
+            "'single \"inside\" single'",
+            "\"double 'inside' double\"",
+            "esc\\ aped\\\"q",
+            "'no \\escape in single'",
+            "\"esc \\\" in double\"",
+            "\"\"",
+            "''",
+            "a '' b",
+            "trailing\\",
+            "\\",
+            "'unclosed",
+            "\"unclosed",
+            "ok 'then unclosed",
+            "emoji🎉 x",
+            "'🎉'",
+        ]
+        .map(String::from),
+    );
+    inputs
+}
+
+#[test]
+fn our_tokenizer_agrees_with_sparks_parse_option_string() {
+    let classpath = format!(
+        "{}:{}/spark-launcher_2.12-3.5.7.jar",
+        classes().display(),
+        spark_jars().display()
+    );
+    let inputs = tokenizer_inputs();
+    let mut child = Command::new("java")
+        .args(["-cp", &classpath, "SparkSplit"])
+        .env_remove("JAVA_TOOL_OPTIONS")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("java");
+    {
+        let mut stdin = child.stdin.take().unwrap();
+        for input in &inputs {
+            writeln!(stdin, "{}", hex(input.as_bytes())).unwrap();
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let spark: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(spark.len(), inputs.len());
+
+    let mut non_bmp = 0;
+    for (input, spark) in inputs.iter().zip(&spark) {
+        let ours = match parse_option_string(input) {
+            Ok(tokens) => {
+                let words: Vec<String> = tokens.iter().map(|t| utf16_hex(t)).collect();
+                format!("ok {}", words.join(" ")).trim_end().to_string()
+            }
+            Err(_) => "err".to_string(),
+        };
+        if input.chars().any(|c| c as u32 > 0xFFFF) && spark.starts_with("ok") {
+            // Spark walks the string one UTF-16 unit at a time but reads whole code points
+            // (`codePointAt(i)`), so a character beyond the BMP comes out followed by a stray
+            // copy of its low surrogate: Spark 3.5.7 corrupts such values. We keep them whole;
+            // prove that this is the only difference.
+            let repaired = strip_stray_low_surrogates(spark);
+            assert_eq!(ours, repaired, "input {input:?}");
+            assert_ne!(
+                spark, &repaired,
+                "expected Spark's stray surrogate for {input:?}"
+            );
+            non_bmp += 1;
+            continue;
+        }
+        if spark.starts_with("err") {
+            assert_eq!(ours, "err", "input {input:?}: Spark said {spark}");
+        } else {
+            assert_eq!(&ours, spark, "input {input:?}");
+        }
+    }
+    assert!(non_bmp >= 3, "the non-BMP cases must be exercised");
+}
+
+/// Removes a low surrogate that directly follows the same pair's low surrogate.
+fn strip_stray_low_surrogates(line: &str) -> String {
+    line.split(' ')
+        .map(|word| {
+            if word == "ok" || word == "-" {
+                return word.to_string();
+            }
+            let units: Vec<&str> = (0..word.len())
+                .step_by(4)
+                .map(|i| &word[i..i + 4])
+                .collect();
+            let mut kept: Vec<&str> = Vec::new();
+            for (i, unit) in units.iter().enumerate() {
+                let is_low =
+                    |u: &str| (0xDC00..=0xDFFF).contains(&u32::from_str_radix(u, 16).unwrap());
+                if is_low(unit) && i >= 2 && units[i - 1] == *unit {
+                    continue;
+                }
+                kept.push(unit);
+            }
+            kept.concat()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
