@@ -101,6 +101,24 @@ pub fn resolve(config: &Config) -> Plan {
     for note in &merged.notes {
         warnings.push(format!("java options: {}", redact::text(note)));
     }
+    // HotSpot echoes the whole variable to stderr at start ("Picked up JAVA_TOOL_OPTIONS: ...",
+    // `Arguments::parse_java_tool_options_environment_variable`), so a secret put there ends
+    // up in the container log whatever we mask.
+    let secrets: Vec<String> = merged
+        .options
+        .iter()
+        .filter(|o| redact::option(&o.text) != o.text.as_str())
+        .map(|o| format!("{} (from {})", redact::option(&o.text), o.source))
+        .collect();
+    if !secrets.is_empty() {
+        warnings.push(format!(
+            "secret-looking Java options go into JAVA_TOOL_OPTIONS, which the JVM prints to \
+             stderr when it starts (\"Picked up JAVA_TOOL_OPTIONS\"), so they will appear in \
+             the container log: {}; pass secrets in a file instead (for Spark, a properties \
+             file or a keystore password file)",
+            secrets.join(", ")
+        ));
+    }
 
     // The effective values, after the merge: an image's or operator's -Duser.timezone beats
     // the default, and the dry run must say which one the JVM will see.
@@ -316,6 +334,13 @@ mod tests {
         let text = plan.to_json() + &plan.to_text();
         assert!(!text.contains("hunter2") && !text.contains("abc"), "{text}");
         assert_eq!(json["argv"], json!(["app", "--token", "***"]));
+        assert!(
+            json["warnings"][0]
+                .as_str()
+                .unwrap()
+                .contains("-Dssl.keyPassword=*** (from SPARK_INIT_JAVA_OPTS)"),
+            "{json}"
+        );
         assert_eq!(
             json["env"]["JAVA_TOOL_OPTIONS"],
             "-Dfile.encoding=UTF-8 -Duser.timezone=PRC -Dssl.keyPassword=*** \"-Dx=a b\""

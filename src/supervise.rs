@@ -268,9 +268,13 @@ pub fn run(
                             "processes left behind outlived the grace period; sent SIGKILL"
                         );
                     }
-                    Action::Exit(code) => {
-                        let code = plan.supervision.exit_code(code);
-                        tracing::info!(code, "exiting");
+                    Action::Exit(command_code) => {
+                        let code = plan.supervision.exit_code(command_code);
+                        if code == command_code {
+                            tracing::info!(code, "exiting");
+                        } else {
+                            tracing::info!(code, command_code, "exiting (SPARK_INIT_EXIT_REMAP)");
+                        }
                         return Ok(code);
                     }
                 }
@@ -318,6 +322,11 @@ fn reap(main: i32) -> Vec<Event> {
 /// Signals every process the command left behind; returns how many were signalled (as PID 1,
 /// 1 when `kill(-1)` reached at least one).
 fn signal_remaining(pid1: bool, sig: i32) -> usize {
+    if !has_children() {
+        // Every descendant is a child of ours or below one (orphans are reparented to us),
+        // so no children means nothing is left; skip the /proc scan.
+        return 0;
+    }
     if pid1 {
         // PID 1 of a namespace: kill(-1) reaches every other process in it.
         return usize::from(signals::send(-1, sig));
@@ -327,6 +336,21 @@ fn signal_remaining(pid1: bool, sig: i32) -> usize {
         .into_iter()
         .filter(|&pid| signals::send(pid, sig))
         .count()
+}
+
+/// Whether any child, running or exited but not yet reaped, is left.
+fn has_children() -> bool {
+    // SAFETY: waitid with WNOWAIT only peeks; `info` is written by the kernel.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let rc = unsafe {
+        libc::waitid(
+            libc::P_ALL,
+            0,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT | libc::__WALL,
+        )
+    };
+    !(rc < 0 && nix::errno::Errno::last() == nix::errno::Errno::ECHILD)
 }
 
 /// Every process below `root`, from the parent links in `/proc/<pid>/stat`.

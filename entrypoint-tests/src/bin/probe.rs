@@ -11,6 +11,11 @@
 //!   dispositions), exit with its code.
 //! - `orphans N`: double-fork N orphans, wait until all have exited, then poll until no zombie
 //!   child of our parent (the init) is left; print the zombie count and exit 0 when it is 0.
+//! - `orphans-then-wait N`: the same, then print the count and wait for SIGTERM (exit 143),
+//!   so a benchmark can read the init's CPU time while it still runs.
+//! - `latency`: print `ready`, then for each SIGUSR1 print the CLOCK_MONOTONIC time (ns) at
+//!   which it arrived; exit 143 on SIGTERM.
+//! - `now`: print the CLOCK_MONOTONIC time (ns) at which `main` started.
 //! - `die-with-orphan`: fork a child that exits at the same moment as we do.
 //! - `leave-cleaner FILE CODE`: start `cleaner FILE`, wait until it is ready, exit CODE.
 //! - `cleaner FILE`: wait for SIGTERM, then write `cleaned` to FILE and exit 0.
@@ -45,7 +50,10 @@ fn main() {
         "kill-self" => kill_self(num(1)),
         "record" => record(Path::new(arg(1)), num(2)),
         "group" => group(arg(1), num(2)),
-        "orphans" => orphans(num(1) as usize),
+        "orphans" => orphans(num(1) as usize, false),
+        "orphans-then-wait" => orphans(num(1) as usize, true),
+        "latency" => latency(),
+        "now" => println!("{}", monotonic_ns()),
         "die-with-orphan" => die_with_orphan(),
         "leave-cleaner" => leave_helper("cleaner", arg(1), num(2)),
         "cleaner" => cleaner(Path::new(arg(1))),
@@ -57,7 +65,7 @@ fn main() {
         "touch" => {
             fs::write(arg(1), b"started\n").expect("touch");
         }
-        "wait-term" => wait_term(Path::new(arg(1))),
+        "wait-term" => wait_term(Some(Path::new(arg(1)))),
         _ => usage(),
     }
 }
@@ -161,7 +169,7 @@ fn parent_zombies(parent: i32) -> usize {
     count
 }
 
-fn orphans(n: usize) -> ! {
+fn orphans(n: usize, then_wait: bool) -> ! {
     // SAFETY: getppid has no preconditions.
     let init = unsafe { libc::getppid() };
     let mut fds = [0; 2];
@@ -201,6 +209,10 @@ fn orphans(n: usize) -> ! {
         left = parent_zombies(init);
     }
     println!("zombies={left}");
+    if then_wait {
+        std::io::stdout().flush().expect("flush");
+        wait_term(None);
+    }
     std::process::exit(if left == 0 { 0 } else { 1 })
 }
 
@@ -393,10 +405,48 @@ fn env_hex(name: &str) {
     }
 }
 
-fn wait_term(path: &Path) {
+fn wait_term(ready: Option<&Path>) -> ! {
     block(libc::SIGTERM);
-    fs::write(path.with_extension("ready"), b"ready\n").expect("ready file");
+    if let Some(path) = ready {
+        fs::write(path.with_extension("ready"), b"ready\n").expect("ready file");
+    }
     wait_for(libc::SIGTERM);
     // Behave like a JVM stopped by SIGTERM: exit 143.
     std::process::exit(143)
+}
+
+fn latency() -> ! {
+    // SAFETY: plain signal-mask syscalls; the set is initialised by sigemptyset.
+    let set = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGUSR1);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "ready").expect("write");
+    out.flush().expect("flush");
+    loop {
+        // SAFETY: the set is initialised; a null siginfo is allowed.
+        let sig = unsafe { libc::sigwaitinfo(&set, std::ptr::null_mut()) };
+        if sig == libc::SIGTERM {
+            std::process::exit(143);
+        }
+        if sig == libc::SIGUSR1 {
+            writeln!(out, "{}", monotonic_ns()).expect("write");
+            out.flush().expect("flush");
+        }
+    }
+}
+
+fn monotonic_ns() -> i128 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: writes into `now`.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    now.tv_sec as i128 * 1_000_000_000 + now.tv_nsec as i128
 }

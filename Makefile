@@ -1,0 +1,42 @@
+# spark-init. On a fresh machine: `make demo` (the main job, on local stand-ins) and `make test`.
+# Every target installs what it needs first (see entrypoint-tests/scripts/ensure-deps.sh).
+
+MUSL_TARGET := x86_64-unknown-linux-musl
+BIN := target/$(MUSL_TARGET)/release/spark-init
+# Two cores here; more jobs make rustc fail to spawn helper threads.
+CARGO_JOBS ?= -j 2
+SCRIPTS := entrypoint-tests/scripts
+
+.PHONY: build test lint bench demo pyspark deps clean
+
+build:
+	$(SCRIPTS)/ensure-deps.sh build
+	cargo build $(CARGO_JOBS) --release --locked --target $(MUSL_TARGET) -p spark-init
+	@# Refuse a dynamic binary: no program interpreter, no shared libraries.
+	@if readelf -l $(BIN) | grep -q INTERP || readelf -d $(BIN) | grep -q NEEDED; then \
+		echo "make build: $(BIN) is not static" >&2; exit 1; fi
+	@echo "built $(BIN) ($$(stat -c %s $(BIN)) bytes, static)"
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy $(CARGO_JOBS) --locked --workspace --all-targets -- -D warnings
+
+pyspark:
+	$(SCRIPTS)/ensure-pyspark.sh
+
+test: build pyspark
+	$(SCRIPTS)/ensure-deps.sh test
+	$(MAKE) lint
+	cargo test $(CARGO_JOBS) --locked --workspace
+
+bench: build
+	$(SCRIPTS)/ensure-deps.sh bench
+	cargo build $(CARGO_JOBS) --release --locked -p entrypoint-tests --bins
+	target/release/bench BENCH.md
+
+demo: build
+	$(SCRIPTS)/ensure-deps.sh test
+	$(SCRIPTS)/demo.sh
+
+clean:
+	cargo clean

@@ -1,0 +1,431 @@
+//! `make bench`: spark-init side by side with tini-static, dumb-init and catatonit (Debian's
+//! packages), each as PID 1 of its own PID namespace. Writes a markdown report (BENCH.md by
+//! default, or the path given) with the machine it ran on. Measurements, not tests: nothing
+//! here fails on a slow number; the report states the targets and the ratios.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use entrypoint_tests::{children_of, comm, poll, spark_init_bin, stat, status_field, HANG};
+
+struct InitUnderTest {
+    name: &'static str,
+    path: PathBuf,
+    /// Arguments between the init and the command.
+    args: &'static [&'static str],
+}
+
+impl InitUnderTest {
+    fn comm(&self) -> String {
+        // /proc/<pid>/comm holds the first 15 bytes of the executable's name.
+        let name = self.path.file_name().unwrap().to_string_lossy();
+        name.chars().take(15).collect()
+    }
+
+    /// Starts the init as PID 1 of a new PID namespace; returns unshare and the init's pid.
+    fn start(&self, command: &[&str], stdout: Stdio) -> (Child, i32) {
+        let mut child = Command::new("unshare")
+            .args(["--pid", "--fork", "--mount-proc"])
+            .arg(&self.path)
+            .args(self.args)
+            .args(command)
+            .env("SPARK_INIT_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("unshare");
+        let outer = child.id() as i32;
+        let comm = self.comm();
+        let pid = poll("the init to start", HANG, || {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("{} exited early: {status}", self.name);
+            }
+            children_of(outer)
+                .into_iter()
+                .find(|&p| self::comm(p).as_deref() == Some(comm.as_str()))
+        });
+        (child, pid)
+    }
+}
+
+fn comm_of(pid: i32) -> Option<String> {
+    comm(pid)
+}
+
+fn inits() -> Vec<InitUnderTest> {
+    vec![
+        InitUnderTest {
+            name: "spark-init",
+            path: spark_init_bin(),
+            args: &["--"],
+        },
+        InitUnderTest {
+            name: "tini-static",
+            path: "/usr/bin/tini-static".into(),
+            args: &["--"],
+        },
+        InitUnderTest {
+            name: "dumb-init",
+            path: "/usr/bin/dumb-init".into(),
+            args: &["--"],
+        },
+        InitUnderTest {
+            name: "catatonit",
+            path: "/usr/bin/catatonit".into(),
+            args: &["--"],
+        },
+    ]
+}
+
+fn probe() -> PathBuf {
+    let path = std::env::current_exe().unwrap().with_file_name("probe");
+    assert!(path.is_file(), "{} is missing", path.display());
+    path
+}
+
+fn stop(mut child: Child, init: i32) {
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(init, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // SAFETY: as above.
+    unsafe { libc::kill(init, libc::SIGKILL) };
+    let _ = child.wait();
+}
+
+struct Row {
+    size: u64,
+    linkage: String,
+    rss_kib: u64,
+    threads: u64,
+    orphan_cpu_ms: f64,
+    zombies: usize,
+    latency_p50_us: f64,
+    latency_p90_us: f64,
+    overhead_ms: f64,
+}
+
+fn kib(field: Option<String>) -> u64 {
+    field
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn linkage(path: &Path) -> String {
+    let out = Command::new("file").arg("-L").arg(path).output();
+    let text = out
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    if text.contains("static-pie linked") {
+        "static-pie".into()
+    } else if text.contains("statically linked") {
+        "static".into()
+    } else if text.contains("dynamically linked") {
+        "dynamic".into()
+    } else {
+        "?".into()
+    }
+}
+
+/// RSS and threads of the init while it supervises `sleep`.
+fn rss(init: &InitUnderTest) -> (u64, u64) {
+    let (child, pid) = init.start(&["sleep", "1000"], Stdio::null());
+    poll("sleep to start", HANG, || {
+        children_of(pid)
+            .into_iter()
+            .find(|&p| comm_of(p).as_deref() == Some("sleep"))
+    });
+    let rss = kib(status_field(pid, "VmRSS"));
+    let threads = kib(status_field(pid, "Threads"));
+    stop(child, pid);
+    (rss, threads)
+}
+
+fn cpu_ticks(pid: i32) -> u64 {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = text.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After the comm: state(0) ppid(1) ... utime(11) stime(12).
+    let utime: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let stime: u64 = fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+    utime + stime
+}
+
+/// The init's CPU time for reaping 5,000 orphans, and the zombies it left.
+fn orphans(init: &InitUnderTest) -> (f64, usize) {
+    let probe = probe();
+    let (child, pid) = init.start(
+        &[probe.to_str().unwrap(), "orphans-then-wait", "5000"],
+        Stdio::piped(),
+    );
+    let mut child = child;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let ticks = cpu_ticks(pid);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let zombies = children_of(pid)
+        .into_iter()
+        .filter(|&p| stat(p).is_some_and(|(s, _)| s == 'Z'))
+        .count();
+    stop(child, pid);
+    (ticks as f64 * 1000.0 / hz, zombies)
+}
+
+fn monotonic_ns() -> i128 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: writes into `now`.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    now.tv_sec as i128 * 1_000_000_000 + now.tv_nsec as i128
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i]
+}
+
+/// Time from kill(init, USR1) to the child's sigwaitinfo returning, in microseconds.
+fn latency(init: &InitUnderTest, rounds: usize) -> (f64, f64) {
+    let probe = probe();
+    let (mut child, pid) = init.start(&[probe.to_str().unwrap(), "latency"], Stdio::piped());
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "ready");
+    let mut samples = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        line.clear();
+        let sent = monotonic_ns();
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe { libc::kill(pid, libc::SIGUSR1) };
+        reader.read_line(&mut line).unwrap();
+        let received: i128 = line.trim().parse().expect("timestamp");
+        samples.push((received - sent) as f64 / 1000.0);
+    }
+    stop(child, pid);
+    samples.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    (percentile(&samples, 0.5), percentile(&samples, 0.9))
+}
+
+/// Milliseconds from spawning `argv` to the probe's `main` (`probe now` at the end of argv).
+fn start_to_main(argv: &[&str]) -> f64 {
+    let sent = monotonic_ns();
+    let out = Command::new(argv[0])
+        .args(&argv[1..])
+        .env("SPARK_INIT_LOG", "warn")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{argv:?}: {}", out.status);
+    let started: i128 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("time");
+    (started - sent) as f64 / 1e6
+}
+
+/// Start-to-exec overhead: the median time from spawning `init -- probe now` to the probe's
+/// `main`, minus the same for `probe now` spawned directly. Both as plain processes: unshare's
+/// own cost would swamp the difference.
+fn overhead(init: &InitUnderTest, rounds: usize) -> f64 {
+    let probe = probe();
+    let probe = probe.to_str().unwrap();
+    let path = init.path.to_str().unwrap();
+    // tini must be told that it is not PID 1 (subreaper mode).
+    let argv: Vec<&str> = match init.name {
+        "tini-static" => vec![path, "-s", "--", probe, "now"],
+        _ => vec![path, "--", probe, "now"],
+    };
+    let mut direct = Vec::with_capacity(rounds);
+    let mut wrapped = Vec::with_capacity(rounds);
+    // Interleaved, so drift on a shared machine hits both alike.
+    for _ in 0..rounds {
+        direct.push(start_to_main(&[probe, "now"]));
+        wrapped.push(start_to_main(&argv));
+    }
+    direct.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    wrapped.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    percentile(&wrapped, 0.5) - percentile(&direct, 0.5)
+}
+
+fn machine() -> String {
+    let cpu = fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = Command::new("uname")
+        .arg("-sr")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let os = fs::read_to_string("/etc/os-release")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("PRETTY_NAME=")
+                .map(|v| v.trim_matches('"').to_string())
+        })
+        .unwrap_or_default();
+    let date = Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    format!("{cpu}, {cores} cores; {os}; {kernel}; {date}")
+}
+
+fn main() {
+    let out_path = std::env::args()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| entrypoint_tests::workspace_root().join("BENCH.md"));
+    let rounds_latency = 2000;
+    let rounds_overhead = 300;
+    let inits = inits();
+    for init in &inits {
+        assert!(
+            init.path.is_file(),
+            "{} is missing: `make bench` installs Debian's tini, dumb-init and catatonit",
+            init.path.display()
+        );
+    }
+    let mut rows = Vec::new();
+    for init in &inits {
+        eprintln!("bench: {} ...", init.name);
+        let (rss_kib, threads) = rss(init);
+        let (orphan_cpu_ms, zombies) = orphans(init);
+        let (p50, p90) = latency(init, rounds_latency);
+        let overhead_ms = overhead(init, rounds_overhead);
+        rows.push(Row {
+            size: fs::metadata(&init.path).map(|m| m.len()).unwrap_or(0),
+            linkage: linkage(&init.path),
+            rss_kib,
+            threads,
+            orphan_cpu_ms,
+            zombies,
+            latency_p50_us: p50,
+            latency_p90_us: p90,
+            overhead_ms,
+        });
+    }
+    let ours = &rows[0];
+    let tini = &rows[1];
+    let mut md = String::new();
+    let _ = writeln!(md, "# spark-init benchmark\n");
+    let _ = writeln!(md, "Machine: {}\n", machine());
+    let _ = writeln!(
+        md,
+        "Made by `make bench` (`entrypoint-tests/src/bin/bench.rs`). Every init runs as PID 1 \
+         of its own PID namespace (`unshare --pid --fork --mount-proc`), except for the \
+         start-to-exec overhead, measured as a plain process (`tini -s`), because unshare's own \
+         cost would swamp it. Latency: {rounds_latency} SIGUSR1s sent to the init, timed until \
+         the child's `sigwaitinfo` returns (CLOCK_MONOTONIC on both sides). Overhead: the median, over \
+         {rounds_overhead} runs, of the time from spawning `init -- probe now` to the probe's \
+         `main`, minus the same for `probe now` spawned directly.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| init | binary | linkage | RSS supervising `sleep` | threads | CPU to reap 5,000 orphans | zombies left | forward latency p50 | p90 | start-to-exec overhead |"
+    );
+    let _ = writeln!(md, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (init, r) in inits.iter().zip(&rows) {
+        let _ = writeln!(
+            md,
+            "| {} | {:.1} KiB | {} | {} KiB | {} | {:.0} ms | {} | {:.1} µs | {:.1} µs | {:.2} ms |",
+            init.name,
+            r.size as f64 / 1024.0,
+            r.linkage,
+            r.rss_kib,
+            r.threads,
+            r.orphan_cpu_ms,
+            r.zombies,
+            r.latency_p50_us,
+            r.latency_p90_us,
+            r.overhead_ms
+        );
+    }
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
+    let _ = writeln!(md, "\n## spark-init against the targets\n");
+    let _ = writeln!(
+        md,
+        "| measure | target | spark-init | ratio to tini-static | verdict |"
+    );
+    let _ = writeln!(md, "|---|---|---:|---:|---|");
+    let verdict = |ok: bool| if ok { "met" } else { "**missed**" };
+    let mib = ours.size as f64 / 1024.0 / 1024.0;
+    let _ = writeln!(
+        md,
+        "| binary size | ≤ 3 MiB, static | {:.2} MiB, {} | {:.2}× | {} |",
+        mib,
+        ours.linkage,
+        ratio(ours.size as f64, tini.size as f64),
+        verdict(mib <= 3.0 && ours.linkage.starts_with("static"))
+    );
+    let _ = writeln!(
+        md,
+        "| PID 1 RSS | ≤ 1 MiB, one thread | {} KiB, {} thread(s) | {:.2}× | {} |",
+        ours.rss_kib,
+        ours.threads,
+        ratio(ours.rss_kib as f64, tini.rss_kib as f64),
+        verdict(ours.rss_kib <= 1024 && ours.threads == 1)
+    );
+    let _ = writeln!(
+        md,
+        "| zombies after 5,000 orphans | 0 | {} | — | {} |",
+        ours.zombies,
+        verdict(ours.zombies == 0)
+    );
+    let _ = writeln!(
+        md,
+        "| reaping CPU, 5,000 orphans | (report) | {:.0} ms | {:.2}× | — |",
+        ours.orphan_cpu_ms,
+        ratio(ours.orphan_cpu_ms, tini.orphan_cpu_ms)
+    );
+    let lat = ratio(ours.latency_p50_us, tini.latency_p50_us);
+    let _ = writeln!(
+        md,
+        "| forward latency p50 | ≤ 1.2× tini's | {:.1} µs (p90 {:.1} µs) | {:.2}× (p90 {:.2}×) | {} |",
+        ours.latency_p50_us,
+        ours.latency_p90_us,
+        lat,
+        ratio(ours.latency_p90_us, tini.latency_p90_us),
+        verdict(lat <= 1.2)
+    );
+    let _ = writeln!(
+        md,
+        "| start-to-exec overhead | ≤ 1 ms median | {:.2} ms | {:.2}× | {} |",
+        ours.overhead_ms,
+        ratio(ours.overhead_ms, tini.overhead_ms),
+        verdict(ours.overhead_ms <= 1.0)
+    );
+    let _ = writeln!(
+        md,
+        "\nNotes: the RSS is what the kernel reports (`VmRSS`), shared pages of a dynamic \
+         libc included (dumb-init is dynamically linked in Debian). Wall-clock numbers vary \
+         from run to run on a shared 2-core machine; compare the ratios of one run."
+    );
+    fs::write(&out_path, &md).expect("write report");
+    print!("{md}");
+    eprintln!("bench: wrote {}", out_path.display());
+}
