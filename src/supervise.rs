@@ -340,8 +340,9 @@ fn signal_remaining(pid1: bool, sig: i32) -> usize {
 
 /// Whether any child, running or exited but not yet reaped, is left.
 fn has_children() -> bool {
-    // SAFETY: waitid with WNOWAIT only peeks; `info` is written by the kernel.
+    // SAFETY: siginfo_t is plain data; all zeroes is a valid value.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: waitid with WNOWAIT only peeks; `info` is written by the kernel.
     let rc = unsafe {
         libc::waitid(
             libc::P_ALL,

@@ -195,13 +195,6 @@ fn main_child_and_orphan_dying_together_do_not_hang() {
     }
 }
 
-fn sig_lines(stdout: &str) -> Vec<String> {
-    stdout
-        .lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect()
-}
-
 /// The child reads its own status: grep, a C program that changes no disposition at start
 /// (a Rust program ignores SIGPIPE before `main`).
 const STATUS: [&str; 3] = ["grep", "-E", "^Sig(Blk|Ign)"];

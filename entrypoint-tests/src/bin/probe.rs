@@ -179,6 +179,7 @@ fn orphans(n: usize, then_wait: bool) -> ! {
     for _ in 0..n {
         // SAFETY: between fork and _exit the children call only fork and _exit.
         match unsafe { libc::fork() } {
+            // SAFETY: only fork and _exit in the forked child.
             0 => unsafe {
                 if libc::fork() < 0 {
                     libc::_exit(1);
@@ -228,6 +229,7 @@ fn die_with_orphan() -> ! {
     assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
     // SAFETY: the child only reads and exits.
     match unsafe { libc::fork() } {
+        // SAFETY: only close, read and _exit in the forked child.
         0 => unsafe {
             libc::close(fds[1]);
             let mut byte = 0u8;
