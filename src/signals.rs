@@ -168,31 +168,53 @@ pub unsafe fn reset_in_child() -> std::io::Result<()> {
         // keeps for itself, yet a parent may have left them ignored or blocked and the
         // child's libc may use them. Every number from 1 to 64 goes back to SIG_DFL
         // (SIGKILL and SIGSTOP refuse; nothing to do).
-        let default = KernelSigaction {
-            handler: libc::SIG_DFL,
-            flags: 0,
-            restorer: 0,
-            mask: 0,
-        };
         for sig in 1..=64 {
-            libc::syscall(
-                libc::SYS_rt_sigaction,
-                sig,
-                &default as *const KernelSigaction,
-                std::ptr::null_mut::<KernelSigaction>(),
-                KERNEL_SIGSET_BYTES,
-            );
+            raw_set_disposition(sig, libc::SIG_DFL);
         }
-        let empty: u64 = 0;
-        libc::syscall(
-            libc::SYS_rt_sigprocmask,
-            libc::SIG_SETMASK,
-            &empty as *const u64,
-            std::ptr::null_mut::<u64>(),
-            KERNEL_SIGSET_BYTES,
-        );
+        raw_set_mask(libc::SIG_SETMASK, 0);
     }
     Ok(())
+}
+
+/// `rt_sigaction(sig, {handler: SIG_DFL or SIG_IGN})` without libc's wrapper, which refuses
+/// the signals libc reserves for itself (32-34 in musl, 32-33 in glibc). Returns whether the
+/// kernel accepted it. Async-signal-safe: one system call.
+///
+/// # Safety
+/// `handler` must be `SIG_DFL` or `SIG_IGN`: no restorer is set up for a real handler.
+pub unsafe fn raw_set_disposition(sig: i32, handler: libc::sighandler_t) -> bool {
+    let action = KernelSigaction {
+        handler,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    // SAFETY: a valid kernel sigaction for the kernel's 64-bit signal set; the caller
+    // guarantees the handler needs no restorer.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            sig,
+            &action as *const KernelSigaction,
+            std::ptr::null_mut::<KernelSigaction>(),
+            KERNEL_SIGSET_BYTES,
+        ) == 0
+    }
+}
+
+/// `rt_sigprocmask(how, mask)` on the kernel's 64-bit set (bit `n-1` is signal `n`), without
+/// libc's wrapper (see [`raw_set_disposition`]). Async-signal-safe: one system call.
+pub fn raw_set_mask(how: i32, mask: u64) -> bool {
+    // SAFETY: a valid 64-bit kernel signal set; no old set is requested.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            how,
+            &mask as *const u64,
+            std::ptr::null_mut::<u64>(),
+            KERNEL_SIGSET_BYTES,
+        ) == 0
+    }
 }
 
 /// The kernel's `struct sigaction` for `rt_sigaction` on x86_64 (`arch/x86/include/uapi/asm/

@@ -291,3 +291,15 @@ pub fn wait_file(path: &Path) -> String {
         fs::read_to_string(path).ok().filter(|s| s.ends_with('\n'))
     })
 }
+
+/// CLOCK_MONOTONIC in nanoseconds: one clock for every process here (no time namespaces), so
+/// times taken in different processes compare.
+pub fn monotonic_ns() -> i128 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: writes into `now`.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    i128::from(now.tv_sec) * 1_000_000_000 + i128::from(now.tv_nsec)
+}

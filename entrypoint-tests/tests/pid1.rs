@@ -2,10 +2,10 @@
 //! state. Black-box: the built static binary with the `probe` program as its command.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use entrypoint_tests::{alive, poll, status_field, wait_file, Init, HANG};
+use entrypoint_tests::{alive, poll, status_field, wait_file, Init, Running, HANG};
 
 fn probe() -> &'static str {
     env!("CARGO_BIN_EXE_probe")
@@ -17,6 +17,22 @@ fn recorded(path: &Path) -> Vec<i32> {
         .lines()
         .map(|l| l.parse().expect("signal number"))
         .collect()
+}
+
+/// Starts `probe record <file> MARKER` under the init that `make` builds from the argv given to
+/// it, and waits until the recorder is ready.
+fn start_recorder(make: impl FnOnce(Vec<String>) -> Init) -> (tempfile::TempDir, PathBuf, Running) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("signals");
+    let argv = vec![
+        probe().to_string(),
+        "record".into(),
+        file.display().to_string(),
+        MARKER.to_string(),
+    ];
+    let init = make(argv).spawn();
+    wait_file(&file.with_extension("ready"));
+    (dir, file, init)
 }
 
 /// A real-time signal as the "stop recording" marker: higher than every standard signal, so
@@ -84,18 +100,10 @@ fn exit_remap_rewrites_codes() {
 
 #[test]
 fn every_signal_reaches_the_child_exactly_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("signals");
-    let init = Init::new([
-        probe(),
-        "record",
-        file.to_str().unwrap(),
-        &MARKER.to_string(),
-    ])
-    // TERM and INT start the stop grace; keep it long so the recorder is not killed.
-    .env("SPARK_INIT_GRACE_SECONDS", "600")
-    .spawn();
-    wait_file(&file.with_extension("ready"));
+    let (_dir, file, init) = start_recorder(|argv| {
+        // TERM and INT start the stop grace; keep it long so the recorder is not killed.
+        Init::new(argv).env("SPARK_INIT_GRACE_SECONDS", "600")
+    });
     let expected: Vec<i32> = (1..=31)
         .filter(|&s| ![libc::SIGKILL, libc::SIGSTOP, libc::SIGCHLD].contains(&s))
         .collect();
@@ -116,16 +124,7 @@ fn every_signal_reaches_the_child_exactly_once() {
 
 #[test]
 fn sigchld_is_never_forwarded() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("signals");
-    let init = Init::new([
-        probe(),
-        "record",
-        file.to_str().unwrap(),
-        &MARKER.to_string(),
-    ])
-    .spawn();
-    wait_file(&file.with_extension("ready"));
+    let (_dir, file, init) = start_recorder(Init::new);
     init.signal(libc::SIGCHLD);
     // Had CHLD been forwarded, it would reach the recorder before the marker sent after it.
     init.signal(MARKER);
@@ -345,16 +344,7 @@ fn the_child_keeps_cwd_and_gets_no_extra_fds() {
 
 #[test]
 fn the_init_has_one_thread_and_does_not_wake_up_while_supervising() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("signals");
-    let init = Init::new([
-        probe(),
-        "record",
-        file.to_str().unwrap(),
-        &MARKER.to_string(),
-    ])
-    .spawn();
-    wait_file(&file.with_extension("ready"));
+    let (_dir, _file, init) = start_recorder(Init::new);
     let pid = init.init_pid();
     assert_eq!(status_field(pid, "Threads").as_deref(), Some("1"));
     let switches = || status_field(pid, "voluntary_ctxt_switches").unwrap();

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use entrypoint_tests::{children_of, comm, poll, spark_init_bin, stat, status_field, HANG};
+use entrypoint_tests::{
+    children_of, comm, monotonic_ns, poll, spark_init_bin, stat, status_field, HANG,
+};
 
 struct InitUnderTest {
     name: &'static str,
@@ -182,16 +184,6 @@ fn orphans(init: &InitUnderTest) -> (f64, usize) {
         .count();
     stop(child, pid);
     (ticks as f64 * 1000.0 / hz, zombies)
-}
-
-fn monotonic_ns() -> i128 {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: writes into `now`.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
-    now.tv_sec as i128 * 1_000_000_000 + now.tv_nsec as i128
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {

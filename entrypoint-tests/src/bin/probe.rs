@@ -37,6 +37,9 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 
+use entrypoint_tests::monotonic_ns;
+use spark_init::signals;
+
 fn main() {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let text: Vec<String> = args
@@ -320,46 +323,18 @@ fn exec_with(args: &[OsString]) -> ! {
         i += 2;
     }
     let rest = &args[i + 1..];
-    // Raw system calls: glibc's wrappers refuse 32 and 33, which it keeps for itself, and
-    // the test wants those covered too.
-    #[repr(C)]
-    struct KernelSigaction {
-        handler: libc::sighandler_t,
-        flags: libc::c_ulong,
-        restorer: usize,
-        mask: u64,
-    }
+    // spark-init's raw system calls: glibc's wrappers refuse 32 and 33, which it keeps for
+    // itself, and the test wants those covered too.
     for sig in ignore {
-        let act = KernelSigaction {
-            handler: libc::SIG_IGN,
-            flags: 0,
-            restorer: 0,
-            mask: 0,
-        };
-        // SAFETY: a valid kernel sigaction; SIG_IGN runs no code.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_rt_sigaction,
-                sig,
-                &act as *const KernelSigaction,
-                std::ptr::null_mut::<KernelSigaction>(),
-                8usize,
-            )
-        };
-        assert_eq!(rc, 0, "ignore signal {sig}");
+        // SAFETY: SIG_IGN needs no restorer.
+        let ok = unsafe { signals::raw_set_disposition(sig, libc::SIG_IGN) };
+        assert!(ok, "ignore signal {sig}");
     }
     let mask: u64 = block.iter().fold(0, |m, sig| m | 1 << (sig - 1));
-    // SAFETY: a valid 64-bit kernel signal set.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_rt_sigprocmask,
-            libc::SIG_BLOCK,
-            &mask as *const u64,
-            std::ptr::null_mut::<u64>(),
-            8usize,
-        )
-    };
-    assert_eq!(rc, 0, "block {block:?}");
+    assert!(
+        signals::raw_set_mask(libc::SIG_BLOCK, mask),
+        "block {block:?}"
+    );
     let error = Command::new(&rest[0]).args(&rest[1..]).exec();
     eprintln!("probe: exec {:?}: {error}", rest[0]);
     std::process::exit(127)
@@ -441,14 +416,4 @@ fn latency() -> ! {
             out.flush().expect("flush");
         }
     }
-}
-
-fn monotonic_ns() -> i128 {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: writes into `now`.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
-    now.tv_sec as i128 * 1_000_000_000 + now.tv_nsec as i128
 }
