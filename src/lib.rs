@@ -9,15 +9,21 @@
 //! exit codes are in [`exit_code`]; `SPARK_INIT_*` variables are read in [`config`]; the
 //! `JAVA_TOOL_OPTIONS` rules are in [`java_options`].
 
+pub mod cgroup;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod executor_id;
 pub mod exit_code;
+pub mod install;
 pub mod java_options;
 pub mod logging;
+pub mod marathon_env;
 pub mod plan;
 pub mod redact;
 pub mod signals;
+pub mod spark_defaults;
+pub mod spark_size;
 pub mod supervise;
 
 use std::ffi::OsString;

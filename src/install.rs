@@ -1,0 +1,278 @@
+//! Discover the Spark and Java installations in the image: where they are and which versions,
+//! because the executor's flags and JVM options depend on both.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::config::Problem;
+
+/// A Spark release, `major.minor.patch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct SparkVersion {
+    pub major: u32,
+    pub minor: u32,
+    pub patch: u32,
+}
+
+impl SparkVersion {
+    pub const fn new(major: u32, minor: u32, patch: u32) -> Self {
+        Self {
+            major,
+            minor,
+            patch,
+        }
+    }
+
+    /// `3.5.7`, also `3.5.7-SNAPSHOT` or `2.4.8.2` vendor builds (extra parts ignored).
+    pub fn parse(text: &str) -> Option<Self> {
+        let core = text.split(['-', '+']).next()?;
+        let mut parts = core.split('.').map(|p| p.parse::<u32>().ok());
+        let major = parts.next()??;
+        let minor = parts.next()??;
+        let patch = parts.next().flatten().unwrap_or(0);
+        Some(Self::new(major, minor, patch))
+    }
+
+    /// The lines spark-init knows the executor flags of: 1.6, 2.x and 3.x.
+    pub fn is_supported(&self) -> bool {
+        matches!((self.major, self.minor), (1, 6) | (2, _) | (3, _))
+    }
+
+    pub fn at_least(&self, major: u32, minor: u32) -> bool {
+        (self.major, self.minor) >= (major, minor)
+    }
+}
+
+impl fmt::Display for SparkVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SparkInstall {
+    pub home: PathBuf,
+    pub version: SparkVersion,
+    /// How the version was found: `RELEASE` or the jar's name.
+    pub version_source: String,
+    /// The classpath entry for Spark's own jars: `jars/*` (2.x, 3.x) or the assembly jar (1.6).
+    pub jars: String,
+}
+
+/// Finds the Spark version: the first line of `$SPARK_HOME/RELEASE` ("Spark 3.5.7 built for
+/// Hadoop 3.3.4"), else the name of the `spark-core_<scala>-<version>.jar` in `jars/`, else
+/// (Spark 1.6) `lib/spark-assembly-<version>-hadoop<h>.jar`.
+pub fn discover_spark(home: &Path, home_source: &str) -> Result<SparkInstall, Problem> {
+    let problem = |message: String| Problem {
+        name: home_source.into(),
+        value: Some(home.display().to_string()),
+        message,
+    };
+    if !home.is_dir() {
+        return Err(problem(
+            "is not a directory; set SPARK_HOME to the Spark installation in the image".into(),
+        ));
+    }
+    let jars_dir = home.join("jars");
+    let lib_dir = home.join("lib");
+    let release = home.join("RELEASE");
+    let from_release = std::fs::read_to_string(&release).ok().and_then(|text| {
+        let first = text.lines().next()?.trim();
+        let version = first.strip_prefix("Spark ")?.split_whitespace().next()?;
+        SparkVersion::parse(version).map(|v| (v, format!("{} ({first:?})", release.display())))
+    });
+    let core_jar = list(&jars_dir).into_iter().find_map(|name| {
+        let rest = name.strip_prefix("spark-core_")?.strip_suffix(".jar")?;
+        let (_, version) = rest.split_once('-')?;
+        SparkVersion::parse(version).map(|v| (v, name.clone()))
+    });
+    let assembly = list(&lib_dir).into_iter().find_map(|name| {
+        let rest = name.strip_prefix("spark-assembly-")?.strip_suffix(".jar")?;
+        SparkVersion::parse(rest.split("-hadoop").next()?).map(|v| (v, name.clone()))
+    });
+
+    let (version, version_source) = match (&from_release, &core_jar, &assembly) {
+        (Some((v, source)), _, _) => (*v, source.clone()),
+        (None, Some((v, name)), _) => (*v, format!("jar name {}", jars_dir.join(name).display())),
+        (None, None, Some((v, name))) => (*v, format!("jar name {}", lib_dir.join(name).display())),
+        (None, None, None) => {
+            return Err(problem(format!(
+                "holds no Spark: no RELEASE file, no jars/spark-core_*.jar, no \
+                 lib/spark-assembly-*.jar; set SPARK_HOME to the folder that has Spark's jars/"
+            )))
+        }
+    };
+    if !version.is_supported() {
+        return Err(problem(format!(
+            "holds Spark {version} (from {version_source}), which spark-init does not support; \
+             it knows the executor flags of Spark 1.6, 2.x and 3.x"
+        )));
+    }
+    let jars = if version.major >= 2 {
+        if core_jar.is_none() {
+            return Err(problem(format!(
+                "has no jars/spark-core_*.jar although RELEASE says Spark {version}; the \
+                 installation is incomplete"
+            )));
+        }
+        format!("{}/*", jars_dir.display())
+    } else {
+        match &assembly {
+            Some((_, name)) => lib_dir.join(name).display().to_string(),
+            None => {
+                return Err(problem(
+                    "has no lib/spark-assembly-*.jar (Spark 1.6 keeps its classes there); the \
+                     installation is incomplete"
+                        .into(),
+                ))
+            }
+        }
+    };
+    Ok(SparkInstall {
+        home: home.to_path_buf(),
+        version,
+        version_source,
+        jars,
+    })
+}
+
+fn list(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.file_name().to_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct JavaInstall {
+    pub java: PathBuf,
+    pub java_source: String,
+    /// The feature version (8, 11, 17, ...), `None` when the installation has no `release`.
+    pub feature: Option<u32>,
+    pub feature_source: String,
+}
+
+/// `$JAVA_HOME/bin/java`, else `java` on `PATH`; the feature version from the `release` file
+/// of the installation (`JAVA_VERSION="17.0.15"`, `JAVA_VERSION="1.8.0_392"` for 8).
+pub fn discover_java(java_home: Option<&Path>, path: Option<&str>) -> Result<JavaInstall, Problem> {
+    let (java, java_source, home) = match java_home {
+        Some(home) => {
+            let java = home.join("bin/java");
+            if !is_executable(&java) {
+                return Err(Problem {
+                    name: "JAVA_HOME".into(),
+                    value: Some(home.display().to_string()),
+                    message: format!(
+                        "has no executable {}; set JAVA_HOME to a JDK or JRE, or unset it to \
+                         use java from PATH",
+                        java.display()
+                    ),
+                });
+            }
+            (java, "JAVA_HOME".to_string(), home.to_path_buf())
+        }
+        None => {
+            let found = path.unwrap_or_default().split(':').find_map(|dir| {
+                let candidate = Path::new(if dir.is_empty() { "." } else { dir }).join("java");
+                is_executable(&candidate).then_some(candidate)
+            });
+            let Some(java) = found else {
+                return Err(Problem {
+                    name: "JAVA_HOME".into(),
+                    value: None,
+                    message: "is not set and there is no java on PATH; set JAVA_HOME to the \
+                              JDK or JRE in the image"
+                        .into(),
+                });
+            };
+            // /usr/bin/java -> /etc/alternatives/java -> /usr/lib/jvm/<jdk>/bin/java.
+            let real = std::fs::canonicalize(&java).unwrap_or_else(|_| java.clone());
+            let home = real
+                .parent()
+                .and_then(Path::parent)
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            (java, "PATH".to_string(), home)
+        }
+    };
+    let release = home.join("release");
+    let (feature, feature_source) = match std::fs::read_to_string(&release)
+        .ok()
+        .and_then(|text| java_feature_version(&text))
+    {
+        Some(feature) => (Some(feature), release.display().to_string()),
+        None => (
+            None,
+            format!("unknown: no JAVA_VERSION in {}", release.display()),
+        ),
+    };
+    Ok(JavaInstall {
+        java,
+        java_source,
+        feature,
+        feature_source,
+    })
+}
+
+/// The feature version from a `release` file: `JAVA_VERSION="17.0.15"` → 17, `"1.8.0_392"` → 8.
+pub fn java_feature_version(release: &str) -> Option<u32> {
+    let value = release
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("JAVA_VERSION="))?
+        .trim()
+        .trim_matches('"');
+    let mut parts = value.split(['.', '_', '-', '+']);
+    let first: u32 = parts.next()?.parse().ok()?;
+    if first == 1 {
+        parts.next()?.parse().ok()
+    } else {
+        Some(first)
+    }
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        assert_eq!(
+            SparkVersion::parse("3.5.7"),
+            Some(SparkVersion::new(3, 5, 7))
+        );
+        assert_eq!(SparkVersion::parse("2.4"), Some(SparkVersion::new(2, 4, 0)));
+        assert_eq!(
+            SparkVersion::parse("3.3.0-SNAPSHOT"),
+            Some(SparkVersion::new(3, 3, 0))
+        );
+        assert_eq!(SparkVersion::parse("x.y"), None);
+        assert!(SparkVersion::new(1, 6, 3).is_supported());
+        assert!(!SparkVersion::new(1, 5, 2).is_supported());
+        assert!(!SparkVersion::new(4, 0, 0).is_supported());
+        assert!(SparkVersion::new(3, 3, 0).at_least(3, 3));
+        assert!(!SparkVersion::new(3, 2, 9).at_least(3, 3));
+    }
+
+    #[test]
+    fn java_release_files() {
+        assert_eq!(java_feature_version("JAVA_VERSION=\"17.0.15\"\n"), Some(17));
+        assert_eq!(
+            java_feature_version("IMPLEMENTOR=x\nJAVA_VERSION=\"1.8.0_392\""),
+            Some(8)
+        );
+        assert_eq!(java_feature_version("JAVA_VERSION=\"11\""), Some(11));
+        assert_eq!(java_feature_version("JAVA_VERSION=\"21-ea\""), Some(21));
+        assert_eq!(java_feature_version("OS_NAME=Linux"), None);
+    }
+}

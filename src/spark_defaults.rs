@@ -1,0 +1,96 @@
+//! `$SPARK_CONF_DIR/spark-defaults.conf`, read as Spark reads it: `java.util.Properties` syntax
+//! (the `java-properties` crate; the tests check it against `java.util.Properties` itself), the
+//! file decoded as UTF-8 and every value trimmed (`org.apache.spark.util.Utils.
+//! getPropertiesFromFile`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::config::Problem;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SparkDefaults {
+    /// The file, when there is one.
+    pub path: Option<PathBuf>,
+    pub entries: BTreeMap<String, String>,
+}
+
+impl SparkDefaults {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.entries.get(key).map(String::as_str)
+    }
+
+    /// Where a value from this file came from, for the dry run.
+    pub fn source(&self, key: &str) -> String {
+        match &self.path {
+            Some(path) => format!("{} ({key})", path.display()),
+            None => key.to_string(),
+        }
+    }
+}
+
+/// Reads `dir/spark-defaults.conf`; no file is no defaults, as for Spark.
+pub fn load(dir: &Path) -> Result<SparkDefaults, Problem> {
+    let path = dir.join("spark-defaults.conf");
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(SparkDefaults::default()),
+        Err(e) => {
+            return Err(Problem {
+                name: "SPARK_CONF_DIR".into(),
+                value: Some(dir.display().to_string()),
+                message: format!("cannot read {}: {e}", path.display()),
+            })
+        }
+    };
+    let entries = parse(&bytes).map_err(|why| Problem {
+        name: "SPARK_CONF_DIR".into(),
+        value: Some(dir.display().to_string()),
+        message: format!(
+            "{} is malformed ({why}); Spark would refuse it too: fix that line",
+            path.display()
+        ),
+    })?;
+    Ok(SparkDefaults {
+        path: Some(path),
+        entries,
+    })
+}
+
+/// Parses properties text; the error names the line.
+pub fn parse(bytes: &[u8]) -> Result<BTreeMap<String, String>, String> {
+    let mut entries = BTreeMap::new();
+    java_properties::PropertiesIter::new_with_encoding(bytes, encoding_rs::UTF_8)
+        .read_into(|key, value| {
+            // Later lines win, as in Properties.load.
+            entries.insert(key, value.trim().to_string());
+        })
+        .map_err(|e| match e.line_number() {
+            Some(line) => format!("line {line}: {e}"),
+            None => e.to_string(),
+        })?;
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spark_style_file() {
+        let text = b"# comment\n! also a comment\nspark.master  mesos://zk://zk1:2181/mesos\n\
+spark.executor.extraJavaOptions=-Da=1 \\\n    -Db=2\nspark.app.name : orders  \n\
+spark.k\\=ey v\\u00e9\n";
+        let entries = parse(text).unwrap();
+        assert_eq!(entries["spark.master"], "mesos://zk://zk1:2181/mesos");
+        assert_eq!(entries["spark.executor.extraJavaOptions"], "-Da=1 -Db=2");
+        assert_eq!(entries["spark.app.name"], "orders");
+        assert_eq!(entries["spark.k=ey"], "vé");
+    }
+
+    #[test]
+    fn malformed_unicode_escape_is_an_error_naming_the_line() {
+        let err = parse(b"a=1\nb=\\u12G4\n").unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
+    }
+}
