@@ -268,6 +268,19 @@ impl Config {
         })
     }
 
+    /// The option sources in merge order with Spark's own (`spark.*.defaultJavaOptions`,
+    /// `spark.*.extraJavaOptions`) after the image's `JAVA_TOOL_OPTIONS` and before
+    /// `SPARK_JAVA_OPT_*`: an operator's variable beats the image's configuration file.
+    pub fn java_sources_with(&self, spark: Vec<OptionSource>) -> Vec<OptionSource> {
+        let mut sources = self.all_java_sources();
+        let after_image = sources
+            .iter()
+            .position(|s| s.name == "JAVA_TOOL_OPTIONS")
+            .map_or(1, |i| i + 1);
+        sources.splice(after_image..after_image, spark);
+        sources
+    }
+
     /// The option sources in merge order, starting with spark-init's defaults.
     pub fn all_java_sources(&self) -> Vec<OptionSource> {
         let mut defaults = Vec::new();

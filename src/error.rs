@@ -16,14 +16,12 @@ pub enum Error {
     Supervise(#[from] SuperviseError),
     #[error("cannot take over signal handling: {0}")]
     Signals(nix::Error),
-    #[error("{0}")]
-    NotImplemented(String),
 }
 
 impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage(_) | Error::NotImplemented(_) => exit_code::USAGE,
+            Error::Usage(_) => exit_code::USAGE,
             Error::Config(_) => exit_code::CONFIG,
             Error::Supervise(e) => e.exit_code(),
             Error::Signals(_) => exit_code::INTERNAL,

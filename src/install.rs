@@ -96,10 +96,11 @@ pub fn discover_spark(home: &Path, home_source: &str) -> Result<SparkInstall, Pr
         (None, Some((v, name)), _) => (*v, format!("jar name {}", jars_dir.join(name).display())),
         (None, None, Some((v, name))) => (*v, format!("jar name {}", lib_dir.join(name).display())),
         (None, None, None) => {
-            return Err(problem(format!(
+            return Err(problem(
                 "holds no Spark: no RELEASE file, no jars/spark-core_*.jar, no \
                  lib/spark-assembly-*.jar; set SPARK_HOME to the folder that has Spark's jars/"
-            )))
+                    .into(),
+            ))
         }
     };
     if !version.is_supported() {

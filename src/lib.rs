@@ -21,6 +21,7 @@ pub mod logging;
 pub mod marathon_env;
 pub mod plan;
 pub mod redact;
+pub mod roles;
 pub mod signals;
 pub mod spark_defaults;
 pub mod spark_size;
@@ -74,14 +75,10 @@ fn run(
         )));
     }
     let config = Config::parse(cli, &env)?;
-    if let Some(role) = &config.role {
-        return Err(Error::NotImplemented(format!(
-            "role {:?} (from {}) is not available in this version; run a command instead: \
-             spark-init -- COMMAND [ARG...]",
-            role.value, role.source
-        )));
-    }
-    let plan = plan::resolve(&config);
+    let plan = match &config.role {
+        Some(role) => roles::plan(&config, role.value, &env)?,
+        None => plan::resolve(&config),
+    };
     if config.dry_run.value {
         let out = match config.output {
             OutputFormat::Text => plan.to_text(),

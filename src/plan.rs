@@ -52,19 +52,59 @@ pub struct Plan {
     pub supervision: Supervision,
 }
 
-fn sourced(value: impl Into<Value>, source: impl Into<String>) -> Resolved {
+pub fn sourced(value: impl Into<Value>, source: impl Into<String>) -> Resolved {
     Resolved {
         value: value.into(),
         source: source.into(),
     }
 }
 
+/// What a mode adds to the parts every plan shares (Java options, supervision).
+#[derive(Debug, Clone, Default)]
+pub struct ModePlan {
+    /// `exec`, `driver` or `executor`.
+    pub role: String,
+    pub argv: Vec<OsString>,
+    /// Spark's Java options for this role, merged after the image's `JAVA_TOOL_OPTIONS`.
+    pub spark_java_sources: Vec<java_options::OptionSource>,
+    pub resolved: BTreeMap<String, Resolved>,
+    pub warnings: Vec<String>,
+}
+
+/// The generic init: run the command line as it is.
 pub fn resolve(config: &Config) -> Plan {
     let mut resolved = BTreeMap::new();
+    resolved.insert(
+        "command".into(),
+        sourced(
+            redact::argv(&lossy(&config.command)),
+            "command line".to_string(),
+        ),
+    );
+    assemble(
+        config,
+        ModePlan {
+            role: "exec".into(),
+            argv: config.command.clone(),
+            resolved,
+            ..ModePlan::default()
+        },
+    )
+}
+
+/// Adds the shared parts to a mode's plan.
+pub fn assemble(config: &Config, mode: ModePlan) -> Plan {
+    let ModePlan {
+        role,
+        argv,
+        spark_java_sources,
+        mut resolved,
+        warnings: mode_warnings,
+    } = mode;
     let mut warnings = Vec::new();
     let mut env = BTreeMap::new();
 
-    let merged = java_options::merge(&config.all_java_sources());
+    let merged = java_options::merge(&config.java_sources_with(spark_java_sources));
     let java_tokens: Vec<String> = merged.tokens().iter().map(|t| t.to_string()).collect();
     if let Some(value) = merged.java_tool_options() {
         env.insert("JAVA_TOOL_OPTIONS".to_string(), value);
@@ -140,13 +180,6 @@ pub fn resolve(config: &Config) -> Plan {
         resolved.insert(name.into(), value);
     }
     resolved.insert(
-        "command".into(),
-        sourced(
-            redact::argv(&lossy(&config.command)),
-            "command line".to_string(),
-        ),
-    );
-    resolved.insert(
         "grace_seconds".into(),
         sourced(
             config.grace.value.as_secs_f64(),
@@ -177,9 +210,10 @@ pub fn resolve(config: &Config) -> Plan {
         sourced(config.dry_run.value, config.dry_run.source.clone()),
     );
 
+    warnings.extend(mode_warnings);
     Plan {
-        role: "exec".into(),
-        argv: config.command.clone(),
+        role,
+        argv,
         env,
         java_tokens,
         resolved,
@@ -192,7 +226,7 @@ pub fn resolve(config: &Config) -> Plan {
     }
 }
 
-fn lossy(args: &[OsString]) -> Vec<String> {
+pub fn lossy(args: &[OsString]) -> Vec<String> {
     args.iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect()

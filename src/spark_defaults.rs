@@ -32,27 +32,30 @@ impl SparkDefaults {
 /// Reads `dir/spark-defaults.conf`; no file is no defaults, as for Spark.
 pub fn load(dir: &Path) -> Result<SparkDefaults, Problem> {
     let path = dir.join("spark-defaults.conf");
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(SparkDefaults::default()),
-        Err(e) => {
-            return Err(Problem {
-                name: "SPARK_CONF_DIR".into(),
-                value: Some(dir.display().to_string()),
-                message: format!("cannot read {}: {e}", path.display()),
-            })
-        }
-    };
+    if !path.exists() {
+        return Ok(SparkDefaults::default());
+    }
+    load_file(&path, "SPARK_CONF_DIR")
+}
+
+/// Reads a properties file that must exist (`--properties-file`, or spark-defaults.conf);
+/// problems are reported under `name`.
+pub fn load_file(path: &Path, name: &str) -> Result<SparkDefaults, Problem> {
+    let bytes = std::fs::read(path).map_err(|e| Problem {
+        name: name.into(),
+        value: Some(path.display().to_string()),
+        message: format!("cannot read {}: {e}", path.display()),
+    })?;
     let entries = parse(&bytes).map_err(|why| Problem {
-        name: "SPARK_CONF_DIR".into(),
-        value: Some(dir.display().to_string()),
+        name: name.into(),
+        value: Some(path.display().to_string()),
         message: format!(
             "{} is malformed ({why}); Spark would refuse it too: fix that line",
             path.display()
         ),
     })?;
     Ok(SparkDefaults {
-        path: Some(path),
+        path: Some(path.to_path_buf()),
         entries,
     })
 }
