@@ -1,0 +1,259 @@
+//! Bad input in the role modes: exit 78, the variable (or file) and its value named with the
+//! fix, every problem reported at once, and nothing started. Each case changes one thing of a
+//! valid executor (or driver) environment, which is checked to work first.
+
+use entrypoint_tests::{workspace_root, Init};
+
+fn fixture(rel: &str) -> String {
+    workspace_root()
+        .join("entrypoint-tests/fixtures")
+        .join(rel)
+        .display()
+        .to_string()
+}
+
+/// A valid executor environment. Its `java` is the fixture's stand-in, which says so on stderr
+/// and exits 99 when started.
+fn executor_env() -> Vec<(String, String)> {
+    [
+        ("SPARK_HOME", fixture("spark/3.5.7")),
+        ("JAVA_HOME", fixture("java/17")),
+        ("SPARK_INIT_CGROUP_ROOT", fixture("cgroup/none")),
+        (
+            "MESOS_TASK_ID",
+            "spark_orders_executor.instance-6e7a5b2c-1f3d-11ef-9a4b-0242ac120002._app.1".into(),
+        ),
+        ("MARATHON_APP_RESOURCE_CPUS", "2.0".into()),
+        ("MARATHON_APP_RESOURCE_MEM", "2048.0".into()),
+        ("HOST", "10.0.0.7".into()),
+        ("PORT0", "31005".into()),
+        (
+            "SPARK_DRIVER_URL",
+            "spark://CoarseGrainedScheduler@10.0.0.2:31000".into(),
+        ),
+        ("SPARK_APPLICATION_ID", "app-20261125-0001".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+fn with(changes: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut env = executor_env();
+    for (k, v) in changes {
+        env.retain(|(name, _)| name != k);
+        if !v.is_empty() {
+            env.push((k.to_string(), v.to_string()));
+        }
+    }
+    env
+}
+
+/// Runs the executor role (for real, not a dry run): with a good environment the fixture's
+/// `java` stand-in runs and exits 99, so a 78 proves nothing was started.
+fn run(env: &[(String, String)], args: &[&str], role: &str) -> entrypoint_tests::Finished {
+    let mut init = Init::new(["--role", role, "--"].iter().chain(args.iter()));
+    for (k, v) in env {
+        init = init.env(k, v);
+    }
+    init.run()
+}
+
+#[test]
+fn the_base_environment_is_valid_and_starts_the_command() {
+    let out = run(&executor_env(), &[], "executor");
+    assert_eq!(out.code, 99, "{}", out.stderr);
+    assert!(out.stderr.contains("fixture stand-in"), "{}", out.stderr);
+}
+
+#[test]
+fn each_bad_input_is_78_naming_it_and_starts_nothing() {
+    let cases: Vec<(Vec<(String, String)>, &[&str], &str, &str)> = vec![
+        (with(&[("PORT0", "http")]), &[], "PORT0", "\"http\""),
+        (
+            with(&[("MARATHON_APP_RESOURCE_CPUS", "abc")]),
+            &[],
+            "MARATHON_APP_RESOURCE_CPUS",
+            "\"abc\"",
+        ),
+        (
+            with(&[("MARATHON_APP_RESOURCE_CPUS", "0")]),
+            &[],
+            "MARATHON_APP_RESOURCE_CPUS",
+            "positive",
+        ),
+        (
+            with(&[("MARATHON_APP_RESOURCE_MEM", "512.0")]),
+            &[],
+            "MARATHON_APP_RESOURCE_MEM",
+            "at least 834 MiB",
+        ),
+        (
+            with(&[("SPARK_EXECUTOR_MEMORY", "256m")]),
+            &[],
+            "SPARK_EXECUTOR_MEMORY",
+            "at least",
+        ),
+        (
+            with(&[("SPARK_EXECUTOR_MEMORY", "1.5g")]),
+            &[],
+            "SPARK_EXECUTOR_MEMORY",
+            "fraction",
+        ),
+        (
+            with(&[("SPARK_HOME", "/nonexistent/spark")]),
+            &[],
+            "SPARK_HOME",
+            "not a directory",
+        ),
+        (
+            with(&[("SPARK_HOME", &fixture("spark/no-jars"))]),
+            &[],
+            "SPARK_HOME",
+            "incomplete",
+        ),
+        (
+            with(&[("SPARK_HOME", &fixture("spark/4.0.0"))]),
+            &[],
+            "SPARK_HOME",
+            "Spark 4.0.0",
+        ),
+        (
+            with(&[("JAVA_HOME", &fixture("cgroup"))]),
+            &[],
+            "JAVA_HOME",
+            "no executable",
+        ),
+        (
+            with(&[("JAVA_HOME", &fixture("java/no-release"))]),
+            &[],
+            "JAVA_HOME",
+            "Java version is unknown",
+        ),
+        (
+            with(&[("SPARK_DRIVER_URL", "")]),
+            &[],
+            "SPARK_DRIVER_URL",
+            "is not set",
+        ),
+        (
+            with(&[("SPARK_DRIVER_URL", "http://10.0.0.2:31000")]),
+            &[],
+            "SPARK_DRIVER_URL",
+            "spark://CoarseGrainedScheduler@",
+        ),
+        (
+            with(&[("SPARK_APPLICATION_ID", "")]),
+            &[],
+            "SPARK_APPLICATION_ID",
+            "is not set",
+        ),
+        (
+            with(&[("SPARK_EXECUTOR_ID", "exec-1")]),
+            &[],
+            "SPARK_EXECUTOR_ID",
+            "toInt",
+        ),
+        (
+            with(&[("SPARK_EXECUTOR_ID", "2147483648")]),
+            &[],
+            "SPARK_EXECUTOR_ID",
+            "1..=2147483647",
+        ),
+        (
+            with(&[("MESOS_TASK_ID", "")]),
+            &[],
+            "SPARK_EXECUTOR_ID",
+            "MESOS_TASK_ID",
+        ),
+        (with(&[("HOST", "")]), &[], "SPARK_INIT_HOSTNAME", "HOST"),
+        (
+            with(&[("SPARK_EXECUTOR_CORES", "two")]),
+            &[],
+            "SPARK_EXECUTOR_CORES",
+            "whole number",
+        ),
+        (
+            with(&[("SPARK_CONF_DIR", &fixture("conf/malformed"))]),
+            &[],
+            "SPARK_CONF_DIR",
+            "line 2",
+        ),
+        (
+            with(&[("SPARK_CONF_DIR", &fixture("conf/xmx"))]),
+            &[],
+            "spark.executor.extraJavaOptions",
+            "-Xmx8g",
+        ),
+        (
+            with(&[]),
+            &["--user-class-path", "file:/x.jar"],
+            "args",
+            "does not accept",
+        ),
+    ];
+    for (env, args, name, hint) in cases {
+        let out = run(&env, args, "executor");
+        let case = format!("{name} ({hint})");
+        assert_eq!(out.code, 78, "{case}: {}", out.stderr);
+        assert!(out.stderr.contains(name), "{case}: {}", out.stderr);
+        assert!(out.stderr.contains(hint), "{case}: {}", out.stderr);
+        assert!(
+            !out.stderr.contains("fixture stand-in"),
+            "{case}: the command was started"
+        );
+    }
+}
+
+#[test]
+fn several_problems_are_reported_together() {
+    let env = with(&[
+        ("PORT0", "x"),
+        ("SPARK_DRIVER_URL", ""),
+        ("SPARK_APPLICATION_ID", ""),
+        ("SPARK_EXECUTOR_ID", "abc"),
+    ]);
+    let out = run(&env, &[], "executor");
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    for name in [
+        "PORT0",
+        "SPARK_DRIVER_URL",
+        "SPARK_APPLICATION_ID",
+        "SPARK_EXECUTOR_ID",
+    ] {
+        assert!(out.stderr.contains(name), "{name}: {}", out.stderr);
+    }
+    // And when the installation itself is missing, the other missing inputs still show.
+    let env = with(&[("SPARK_HOME", "/nonexistent"), ("SPARK_DRIVER_URL", "")]);
+    let out = run(&env, &[], "executor");
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(out.stderr.contains("SPARK_HOME"), "{}", out.stderr);
+    assert!(out.stderr.contains("SPARK_DRIVER_URL"), "{}", out.stderr);
+}
+
+#[test]
+fn driver_refuses_cluster_mode_and_missing_host() {
+    let driver_env: Vec<(String, String)> =
+        with(&[("SPARK_DRIVER_URL", ""), ("SPARK_APPLICATION_ID", "")]);
+    let out = run(
+        &driver_env,
+        &["--deploy-mode", "cluster", "--class", "Main", "app.jar"],
+        "driver",
+    );
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(out.stderr.contains("client mode"), "{}", out.stderr);
+
+    let env: Vec<(String, String)> = driver_env
+        .into_iter()
+        .filter(|(k, _)| k != "HOST")
+        .collect();
+    let out = run(&env, &["app.jar"], "driver");
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(out.stderr.contains("SPARK_INIT_HOSTNAME"), "{}", out.stderr);
+
+    // The same environment with a host is valid: spark-submit (a stand-in) is started.
+    let mut env = env;
+    env.push(("HOST".into(), "10.0.0.2".into()));
+    let out = run(&env, &["app.jar"], "driver");
+    assert_eq!(out.code, 99, "{}", out.stderr);
+}
