@@ -62,6 +62,18 @@ pub fn load_file(path: &Path, name: &str) -> Result<SparkDefaults, Problem> {
 
 /// Parses properties text; the error names the line.
 pub fn parse(bytes: &[u8]) -> Result<BTreeMap<String, String>, String> {
+    // java-properties 2.0 drops a last line that ends in a continuation backslash with no
+    // newline after it; java.util.Properties keeps it (`key = x\` at EOF is "x"). A final
+    // newline means the same to Java either way, so add one. (Found by the oracle test in
+    // entrypoint-tests/tests/spark_oracles.rs.)
+    let mut owned;
+    let bytes = if bytes.last().is_some_and(|b| !matches!(b, b'\n' | b'\r')) {
+        owned = bytes.to_vec();
+        owned.push(b'\n');
+        &owned[..]
+    } else {
+        bytes
+    };
     let mut entries = BTreeMap::new();
     java_properties::PropertiesIter::new_with_encoding(bytes, encoding_rs::UTF_8)
         .read_into(|key, value| {
@@ -89,6 +101,13 @@ spark.k\\=ey v\\u00e9\n";
         assert_eq!(entries["spark.executor.extraJavaOptions"], "-Da=1 -Db=2");
         assert_eq!(entries["spark.app.name"], "orders");
         assert_eq!(entries["spark.k=ey"], "vé");
+    }
+
+    #[test]
+    fn a_continuation_at_the_end_of_the_file_keeps_the_line() {
+        // Regression: java-properties alone dropped this line; java.util.Properties keeps it.
+        assert_eq!(parse(b"k = x\\").unwrap()["k"], "x");
+        assert_eq!(parse(b"k = x\\\\").unwrap()["k"], "x\\");
     }
 
     #[test]

@@ -303,3 +303,48 @@ pub fn monotonic_ns() -> i128 {
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
     i128::from(now.tv_sec) * 1_000_000_000 + i128::from(now.tv_nsec)
 }
+
+/// Compiles the Java helpers in `entrypoint-tests/java/` once per test process, into
+/// `target/java-oracle/`, and returns that folder.
+pub fn java_classes() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let out = workspace_root().join("target/java-oracle");
+        fs::create_dir_all(&out).expect("create target/java-oracle");
+        let src = workspace_root().join("entrypoint-tests/java");
+        let mut sources: Vec<PathBuf> = fs::read_dir(&src)
+            .expect("entrypoint-tests/java")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "java"))
+            .collect();
+        sources.sort();
+        let status = Command::new("javac")
+            .arg("-d")
+            .arg(&out)
+            .args(&sources)
+            .status()
+            .expect("javac (a Java 17 JDK) must be installed");
+        assert!(status.success(), "javac failed");
+        out
+    })
+}
+
+/// Spark's jars from PyPI pyspark, cached by `make pyspark` in `.cache/` (or `PYSPARK_DIR`).
+pub fn spark_jars() -> PathBuf {
+    let jars = pyspark_home().join("jars");
+    assert!(
+        jars.join("spark-launcher_2.12-3.5.7.jar").is_file(),
+        "Spark's jars are not in {}: run `make pyspark` (it installs PyPI pyspark 3.5.7 there once)",
+        jars.display()
+    );
+    jars
+}
+
+/// The `pyspark` package folder: a Spark home with `jars/` and no `RELEASE`.
+pub fn pyspark_home() -> PathBuf {
+    std::env::var_os("PYSPARK_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".cache/pyspark-3.5.7"))
+        .join("pyspark")
+}

@@ -3,44 +3,10 @@
 //! `.cache/`, see `make pyspark`) splits option strings the way our tokenizer does.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 
-use entrypoint_tests::{workspace_root, Init};
+use entrypoint_tests::{java_classes as classes, spark_jars, Init};
 use spark_init::java_options::parse_option_string;
-
-/// Compiles the Java helpers once per test run into `target/java-oracle`.
-fn classes() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let out = workspace_root().join("target/java-oracle");
-        std::fs::create_dir_all(&out).unwrap();
-        let src = workspace_root().join("entrypoint-tests/java");
-        let status = Command::new("javac")
-            .arg("-d")
-            .arg(&out)
-            .arg(src.join("PrintProps.java"))
-            .arg(src.join("SparkSplit.java"))
-            .status()
-            .expect("javac (Java 17 JDK) must be installed");
-        assert!(status.success(), "javac failed");
-        out
-    })
-}
-
-fn spark_jars() -> PathBuf {
-    let jars = std::env::var_os("PYSPARK_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".cache/pyspark-3.5.7"))
-        .join("pyspark/jars");
-    assert!(
-        jars.join("spark-launcher_2.12-3.5.7.jar").is_file(),
-        "Spark's jars are not in {}: run `make pyspark` (it installs PyPI pyspark 3.5.7 there once)",
-        jars.display()
-    );
-    jars
-}
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

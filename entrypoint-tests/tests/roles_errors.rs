@@ -69,7 +69,12 @@ fn the_base_environment_is_valid_and_starts_the_command() {
 #[test]
 fn each_bad_input_is_78_naming_it_and_starts_nothing() {
     // (environment, extra args, the name the message must carry, a hint it must carry)
-    type Case = (Vec<(String, String)>, &'static [&'static str], &'static str, &'static str);
+    type Case = (
+        Vec<(String, String)>,
+        &'static [&'static str],
+        &'static str,
+        &'static str,
+    );
     let cases: Vec<Case> = vec![
         (with(&[("PORT0", "http")]), &[], "PORT0", "\"http\""),
         (

@@ -1,0 +1,116 @@
+//! spark-init's copies of Spark facts, checked against Spark and the JDK themselves:
+//! `spark-defaults.conf` parsing against `java.util.Properties` (as Spark loads the file), and
+//! the `--add-opens` list against `JavaModuleOptions` in the Spark 3.5.7 launcher jar.
+
+use std::process::Command;
+
+use entrypoint_tests::{java_classes, spark_jars};
+use spark_init::roles::JAVA_MODULE_OPTIONS;
+use spark_init::spark_defaults;
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Properties text that exercises every rule of `Properties.load`: separators, escapes,
+/// continuations, comments, odd and even backslashes at line ends, Unicode escapes, CRLF.
+const TRICKY: &[&str] = &[
+    "spark.master  mesos://zk://zk1:2181/mesos\n",
+    "a=b\nc:d\ne f\ng\th\n",
+    "key.only\n",
+    "   indented.key = value with = and : inside   \n",
+    "sep.both := odd\n",
+    "escaped\\ key\\:x\\=y = v\n",
+    "tabs\\tand\\nnewlines = x\\ty\\nz\\rw\\fv\n",
+    "unicode.escape = caf\\u00e9 \\u4e2d\\u6587\n",
+    "raw.unicode = 日本語 ✓\n",
+    "# a comment = not a key\n! another\n   # indented comment\n",
+    "cont = one \\\n      two \\\n\t three\n",
+    "even.backslashes = ends with \\\\\\\\\nnext.line = present\n",
+    "odd.backslashes = continues \\\\\\\n  here\n",
+    "crlf.a = 1\r\ncrlf.b = 2\r\n",
+    "cr.only = 1\rcr.next = 2\r",
+    "unknown.escape = \\q\\z\\ \n",
+    "dup = first\ndup = second\n",
+    "empty.value =\n",
+    "  \n\n",
+    "spark.executor.extraJavaOptions=-Dx=\"a b\" -Dy='c d' \\\n  -Dz=\\\\e\n",
+    "trailing.backslash.at.eof = x\\",
+];
+
+fn java_load(text: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("spark-defaults.conf");
+    std::fs::write(&file, text).unwrap();
+    let out = Command::new("java")
+        .arg("-cp")
+        .arg(java_classes())
+        .arg("LoadProps")
+        .arg(&file)
+        .env_remove("JAVA_TOOL_OPTIONS")
+        .output()
+        .expect("java");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn ours(text: &str) -> String {
+    match spark_defaults::parse(text.as_bytes()) {
+        Ok(entries) => {
+            // Java sorts keys as UTF-16 strings, ours by bytes; the same for these inputs.
+            let mut lines: Vec<(String, String)> = entries
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        format!("{}={}", hex(k.as_bytes()), hex(v.as_bytes())),
+                    )
+                })
+                .collect();
+            lines.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+            lines.into_iter().map(|(_, l)| l + "\n").collect()
+        }
+        Err(e) => format!("error {e}\n"),
+    }
+}
+
+#[test]
+fn spark_defaults_parse_like_java_util_properties() {
+    // Each snippet alone, then all of them in one file.
+    let mut inputs: Vec<String> = TRICKY.iter().map(|s| s.to_string()).collect();
+    inputs.push(TRICKY[..TRICKY.len() - 1].concat());
+    for input in &inputs {
+        assert_eq!(ours(input), java_load(input), "input {input:?}");
+    }
+}
+
+#[test]
+fn malformed_unicode_escapes_fail_in_both() {
+    for input in ["a = \\u12G4\n", "b = \\u12\n", "ok = 1\nbad = x\\uZZZZ\n"] {
+        let java = java_load(input);
+        assert!(java.starts_with("error Malformed"), "{input:?}: {java}");
+        assert!(ours(input).starts_with("error "), "{input:?}");
+    }
+}
+
+#[test]
+fn module_options_match_sparks_launcher() {
+    let classpath = format!(
+        "{}:{}/spark-launcher_2.12-3.5.7.jar",
+        java_classes().display(),
+        spark_jars().display()
+    );
+    let out = Command::new("java")
+        .args(["-cp", &classpath, "ModuleOptions"])
+        .env_remove("JAVA_TOOL_OPTIONS")
+        .output()
+        .expect("java");
+    assert!(out.status.success());
+    let spark = String::from_utf8(out.stdout).unwrap();
+    let spark: Vec<&str> = spark.split_whitespace().collect();
+    assert_eq!(JAVA_MODULE_OPTIONS, spark.as_slice());
+}
