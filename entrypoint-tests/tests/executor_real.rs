@@ -1,0 +1,152 @@
+//! The executor role for real: spark-init (as PID 1) starts a Spark 3.5.7 executor from the
+//! PyPI pyspark jars, on Java 17, that attaches to a real driver and runs its tasks. The driver
+//! (`java-spark/TinyDriver.java`) uses a standalone master with no workers, so it never gets
+//! executors of its own: like the constrained Mesos framework, it only has the ones that
+//! register on their own.
+
+use std::fs;
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use entrypoint_tests::{poll, pyspark_home, spark_jars, workspace_root, Init, HANG};
+use spark_init::executor_id;
+use spark_init::roles::JAVA_MODULE_OPTIONS;
+
+/// A child process killed (and waited for) when the test ends, pass or fail.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn compile_driver(out: &Path) {
+    fs::create_dir_all(out).unwrap();
+    let status = Command::new("javac")
+        .arg("-cp")
+        .arg(format!("{}/*", spark_jars().display()))
+        .arg("-d")
+        .arg(out)
+        .arg(workspace_root().join("entrypoint-tests/java-spark/TinyDriver.java"))
+        .status()
+        .expect("javac");
+    assert!(status.success());
+}
+
+fn spark_jvm(classpath: &str, log: &Path) -> Command {
+    let mut cmd = Command::new("java");
+    cmd.args(JAVA_MODULE_OPTIONS)
+        .args(["-XX:-UsePerfData", "-Xmx512m", "-cp", classpath])
+        .env_remove("JAVA_TOOL_OPTIONS")
+        .stdin(Stdio::null())
+        .stdout(fs::File::create(log).unwrap())
+        .stderr(fs::File::create(log.with_extension("err")).unwrap());
+    cmd
+}
+
+#[test]
+fn a_spark_executor_started_by_spark_init_runs_a_drivers_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    let classes = workspace_root().join("target/java-spark");
+    compile_driver(&classes);
+    let jars = format!("{}/*", spark_jars().display());
+
+    let master_port = free_port();
+    let _master = Killed(
+        spark_jvm(&jars, &dir.path().join("master.log"))
+            .args([
+                "org.apache.spark.deploy.master.Master",
+                "--host",
+                "127.0.0.1",
+            ])
+            .args(["--port", &master_port.to_string()])
+            .args(["--webui-port", &free_port().to_string()])
+            .spawn()
+            .expect("start the Spark master"),
+    );
+    poll("the Spark master to listen", HANG, || {
+        TcpStream::connect(("127.0.0.1", master_port)).ok()
+    });
+
+    let driver_port = free_port();
+    let mut driver = Killed(
+        spark_jvm(
+            &format!("{jars}:{}", classes.display()),
+            &dir.path().join("driver.log"),
+        )
+        .args(["TinyDriver", &format!("spark://127.0.0.1:{master_port}")])
+        .arg(dir.path())
+        .args(["1", &driver_port.to_string()])
+        .spawn()
+        .expect("start the driver"),
+    );
+    let driver_log = || fs::read_to_string(dir.path().join("driver.err")).unwrap_or_default();
+    let report = poll("the driver to report its address", HANG, || {
+        if let Some(status) = driver.0.try_wait().unwrap() {
+            panic!("the driver exited ({status}):\n{}", driver_log());
+        }
+        fs::read_to_string(dir.path().join("driver")).ok()
+    });
+    let (app_id, port) = report.trim().split_once(' ').unwrap();
+    assert_eq!(port, driver_port.to_string());
+
+    // Only what Marathon and the image would give: an executor's spark-defaults.conf with an
+    // option that Spark alone would never deliver to a JVM that Marathon starts.
+    let conf = dir.path().join("conf");
+    fs::create_dir_all(&conf).unwrap();
+    fs::write(
+        conf.join("spark-defaults.conf"),
+        "spark.executor.extraJavaOptions -Dspark_init.marker=from-extraJavaOptions\n",
+    )
+    .unwrap();
+    let task_id = "spark_orders_executor.instance-6e7a5b2c-1f3d-11ef-9a4b-0242ac120002._app.1";
+    let out = Init::new(["--role", "executor"])
+        .env("SPARK_INIT_LOG", "info")
+        .env("SPARK_HOME", pyspark_home())
+        .env("SPARK_CONF_DIR", &conf)
+        .env("SPARK_EXTRA_CLASSPATH", &classes)
+        .env("HOST", "127.0.0.1")
+        .env("PORT0", free_port().to_string())
+        .env("MARATHON_APP_RESOURCE_CPUS", "2.0")
+        .env("MARATHON_APP_RESOURCE_MEM", "1024.0")
+        .env("MESOS_TASK_ID", task_id)
+        .env(
+            "SPARK_DRIVER_URL",
+            format!("spark://CoarseGrainedScheduler@127.0.0.1:{driver_port}"),
+        )
+        .env("SPARK_APPLICATION_ID", app_id)
+        .run();
+    let driver_log = driver_log();
+    assert_eq!(
+        out.code, 0,
+        "executor: {}\n--- driver:\n{driver_log}",
+        out.stderr
+    );
+    let tasks = fs::read_to_string(dir.path().join("tasks"))
+        .unwrap_or_else(|_| panic!("no task report; driver:\n{driver_log}"));
+    let id = executor_id::derive(task_id);
+    let lines: Vec<&str> = tasks.lines().collect();
+    assert_eq!(lines.len(), 4, "{tasks}");
+    for line in lines {
+        assert!(
+            line.ends_with(&format!(
+                "executor={id} file.encoding=UTF-8 user.timezone=PRC marker=from-extraJavaOptions"
+            )),
+            "{line}"
+        );
+    }
+    poll("the driver to finish", HANG, || {
+        driver.0.try_wait().unwrap()
+    });
+}
