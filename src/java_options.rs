@@ -286,7 +286,7 @@ const LONG_OPTIONS_WITH_VALUE: &[&str] = &[
 ];
 
 /// Merges option sources in order; a later source wins over an earlier one for the same key
-/// (see [`Key`]), other options are kept once in their first place.
+/// (see `Key`), other options are kept once in their first place.
 pub fn merge(sources: &[OptionSource]) -> Merged {
     let mut merged = Merged::default();
     for source in sources {

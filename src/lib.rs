@@ -2,12 +2,22 @@
 //!
 //! The flow, one module a step (see `../shared/STYLE.md`):
 //! gather (`main`: argv, an [`config::EnvSnapshot`]) → parse a typed [`config::Config`] →
-//! resolve a pure [`plan::Plan`] (the dry run prints it) → [`supervise::run`] it in a
-//! tini-style loop.
+//! discover the image's facts ([`roles::discover`]: Spark and Java installations,
+//! `spark-defaults.conf`, cgroup limits) → resolve a pure [`plan::Plan`] (the dry run prints
+//! it) → [`supervise::run`] it in a tini-style loop.
 //!
-//! The contract with operators (kept in README.md, which lists every variable):
-//! exit codes are in [`exit_code`]; `SPARK_INIT_*` variables are read in [`config`]; the
-//! `JAVA_TOOL_OPTIONS` rules are in [`java_options`].
+//! The contract with operators, kept in README.md:
+//! - exit codes: [`exit_code`] (the command's, 128+N, 64 usage, 69 unavailable, 70 internal,
+//!   78 configuration, 126, 127);
+//! - variables: `SPARK_INIT_*` in [`config`]; the JVM options (`JAVA_TOOL_OPTIONS`,
+//!   `SPARK_JAVA_OPT_*`) in [`java_options`]; the role modes' (`SPARK_HOME`, `SPARK_CONF_DIR`,
+//!   `JAVA_HOME`, `SPARK_DRIVER_URL`, `SPARK_APPLICATION_ID`, `SPARK_EXECUTOR_*`,
+//!   `SPARK_CLASSPATH`, `SPARK_EXTRA_CLASSPATH`) in [`roles`]; Marathon's task variables
+//!   (`HOST`, `PORT<n>`, `PORT_<NAME>`, `MESOS_TASK_ID`, `MARATHON_APP_RESOURCE_*`) in
+//!   [`marathon_env`];
+//! - files read: `$SPARK_HOME/RELEASE`, `$SPARK_HOME/jars/`, `$JAVA_HOME/release`,
+//!   `$SPARK_CONF_DIR/spark-defaults.conf`, the cgroup files under `SPARK_INIT_CGROUP_ROOT`.
+//!   Nothing is written.
 
 pub mod cgroup;
 pub mod cli;

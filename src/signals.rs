@@ -44,7 +44,7 @@ pub fn asynchronous_set() -> SigSet {
 }
 
 /// The first thing `main` does: block the asynchronous signals, route the synchronous ones
-/// through [`on_synchronous`], and ignore TTIN/TTOU (still blocked, so still taken by
+/// through `on_synchronous`, and ignore TTIN/TTOU (still blocked, so still taken by
 /// [`wait`] and forwarded). Returns the blocked set to wait on.
 pub fn take_over() -> nix::Result<SigSet> {
     let set = asynchronous_set();

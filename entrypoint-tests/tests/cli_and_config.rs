@@ -51,10 +51,15 @@ fn help_and_version_exit_0() {
 }
 
 #[test]
-fn role_is_not_available_yet() {
-    let out = Init::new(["--role", "executor"]).run();
-    assert_eq!(out.code, 64, "{}", out.stderr);
-    assert!(out.stderr.contains("role"), "{}", out.stderr);
+fn a_role_needs_no_command_but_its_inputs() {
+    // Not a usage error: with a role the command line is optional, and what is missing is
+    // configuration, reported as such.
+    let out = Init::new(["--role", "executor"])
+        .env("SPARK_HOME", "/nonexistent/spark")
+        .run();
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(out.stderr.contains("SPARK_HOME"), "{}", out.stderr);
+    assert!(out.stderr.contains("SPARK_DRIVER_URL"), "{}", out.stderr);
 }
 
 /// Each bad variable: exit 78, the variable and its value named, nothing started.
