@@ -16,6 +16,17 @@ pub enum Error {
     Supervise(#[from] SuperviseError),
     #[error("cannot take over signal handling: {0}")]
     Signals(nix::Error),
+    /// A required service did not answer usefully before its deadline.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A service refused in a way waiting cannot fix (credentials, a wrong URL).
+    #[error("{0}")]
+    Refused(String),
+    /// Stopped by signal N before the command was started.
+    #[error("stopped by signal {0} before the command was started")]
+    Interrupted(i32),
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl Error {
@@ -24,7 +35,10 @@ impl Error {
             Error::Usage(_) => exit_code::USAGE,
             Error::Config(_) => exit_code::CONFIG,
             Error::Supervise(e) => e.exit_code(),
-            Error::Signals(_) => exit_code::INTERNAL,
+            Error::Signals(_) | Error::Internal(_) => exit_code::INTERNAL,
+            Error::Unavailable(_) => exit_code::UNAVAILABLE,
+            Error::Refused(_) => exit_code::CONFIG,
+            Error::Interrupted(sig) => (exit_code::SIGNALED_BASE + sig) as u8,
         }
     }
 }

@@ -19,16 +19,21 @@
 //!   `$SPARK_CONF_DIR/spark-defaults.conf`, the cgroup files under `SPARK_INIT_CGROUP_ROOT`.
 //!   Nothing is written.
 
+pub mod backoff;
 pub mod cgroup;
 pub mod cli;
 pub mod config;
+pub mod discovery;
 pub mod error;
 pub mod executor_id;
 pub mod exit_code;
+pub mod http;
 pub mod install;
 pub mod java_options;
 pub mod logging;
+pub mod marathon;
 pub mod marathon_env;
+pub mod mesos;
 pub mod plan;
 pub mod redact;
 pub mod roles;
@@ -86,7 +91,7 @@ fn run(
     }
     let config = Config::parse(cli, &env)?;
     let plan = match &config.role {
-        Some(role) => roles::plan(&config, role.value, &env)?,
+        Some(role) => roles::plan(&config, role.value, &env, blocked)?,
         None => plan::resolve(&config),
     };
     if config.dry_run.value {

@@ -11,12 +11,20 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
+use std::time::Duration;
+
+use nix::sys::signal::SigSet;
+
 use crate::cgroup::{self, CgroupLimits};
 use crate::cli::Role;
 use crate::config::{Config, ConfigErrors, EnvSnapshot, Problem};
+use crate::discovery::{self, ChildError, DiscoveryError, Lookups, RemoteFacts};
+use crate::error::Error;
 use crate::executor_id;
+use crate::http;
 use crate::install::{self, JavaInstall, SparkInstall, SparkVersion};
 use crate::java_options::{self, OptionSource};
+use crate::marathon::AddressMode;
 use crate::marathon_env::{self, FromVar, TaskEnv};
 use crate::plan::{self, sourced, ModePlan, Plan, Resolved};
 use crate::spark_defaults::{self, SparkDefaults};
@@ -83,6 +91,8 @@ pub struct RoleEnv {
     pub executor_memory: Option<FromVar<String>>,
     pub mesos_constraints: Option<FromVar<String>>,
     pub failover_timeout: Option<FromVar<String>>,
+    /// Where and how to look things up (Marathon, Mesos, the driver's REST API).
+    pub lookups: Lookups,
 }
 
 impl RoleEnv {
@@ -115,6 +125,7 @@ impl RoleEnv {
         let executor_memory = var("SPARK_EXECUTOR_MEMORY");
         let mesos_constraints = var("SPARK_INIT_MESOS_CONSTRAINTS");
         let failover_timeout = var("SPARK_INIT_FAILOVER_TIMEOUT");
+        let lookups = read_lookups(env, problems);
         let task = marathon_env::read(env, problems);
         RoleEnv {
             spark_home,
@@ -133,7 +144,106 @@ impl RoleEnv {
             executor_memory,
             mesos_constraints,
             failover_timeout,
+            lookups,
         }
+    }
+}
+
+/// `SPARK_INIT_MARATHON_URL`, `SPARK_INIT_DRIVER_APP`, `SPARK_INIT_DRIVER_PORT_NAME`,
+/// `SPARK_INIT_DRIVER_ADDRESS`, `SPARK_INIT_MESOS_URL`, `SPARK_INIT_FRAMEWORK_NAME`,
+/// `SPARK_INIT_RESOLVE_TIMEOUT`, `SPARK_INIT_CA_FILE` and the `..._AUTH[_FILE]` credentials.
+fn read_lookups(env: &EnvSnapshot, problems: &mut Vec<Problem>) -> Lookups {
+    let mut var = |name: &str| marathon_env::text_var(env, name, problems).map(|v| v.value);
+    let marathon_auth = var("SPARK_INIT_MARATHON_AUTH");
+    let marathon_auth_file = var("SPARK_INIT_MARATHON_AUTH_FILE");
+    let mesos_auth = var("SPARK_INIT_MESOS_AUTH");
+    let mesos_auth_file = var("SPARK_INIT_MESOS_AUTH_FILE");
+    let marathon_url = var("SPARK_INIT_MARATHON_URL");
+    let mesos_url = var("SPARK_INIT_MESOS_URL");
+    let driver_app = var("SPARK_INIT_DRIVER_APP");
+    let port_name = var("SPARK_INIT_DRIVER_PORT_NAME").unwrap_or_else(|| "driver".into());
+    let address = var("SPARK_INIT_DRIVER_ADDRESS");
+    let framework_name = var("SPARK_INIT_FRAMEWORK_NAME");
+    let timeout = var("SPARK_INIT_RESOLVE_TIMEOUT");
+    let ca_file = var("SPARK_INIT_CA_FILE").map(PathBuf::from);
+    let need_driver = var("SPARK_DRIVER_URL").is_none();
+    let need_app_id = var("SPARK_APPLICATION_ID").is_none();
+    let known_driver_host = var("SPARK_DRIVER_URL").and_then(|url| {
+        let address = url.rsplit_once('@')?.1.split('/').next()?.to_string();
+        Some(address.rsplit_once(':')?.0.to_string())
+    });
+
+    let marathon_auth = http::Auth::from_env(
+        "SPARK_INIT_MARATHON_AUTH",
+        marathon_auth.as_deref(),
+        marathon_auth_file.as_deref(),
+        problems,
+    );
+    let mesos_auth = http::Auth::from_env(
+        "SPARK_INIT_MESOS_AUTH",
+        mesos_auth.as_deref(),
+        mesos_auth_file.as_deref(),
+        problems,
+    );
+    let marathon = marathon_url.and_then(|text| {
+        http::Service::parse(
+            "Marathon",
+            "SPARK_INIT_MARATHON_URL",
+            &text,
+            marathon_auth,
+            problems,
+        )
+    });
+    let mesos = mesos_url.and_then(|text| {
+        http::Service::parse("Mesos", "SPARK_INIT_MESOS_URL", &text, mesos_auth, problems)
+    });
+    if marathon.is_some() && driver_app.is_none() && need_driver {
+        problems.push(problem(
+            "SPARK_INIT_DRIVER_APP",
+            None,
+            "is not set although SPARK_INIT_MARATHON_URL is; set it to the driver's Marathon \
+             app id, such as /spark/orders/driver",
+        ));
+    }
+    let address = match address.as_deref() {
+        None | Some("host") => AddressMode::Host,
+        Some("ip") => AddressMode::Ip,
+        Some(other) => {
+            problems.push(problem(
+                "SPARK_INIT_DRIVER_ADDRESS",
+                Some(other),
+                "is not host or ip; host uses the task's host, ip its first IP address",
+            ));
+            AddressMode::Host
+        }
+    };
+    let timeout = match timeout {
+        None => discovery::DEFAULT_RESOLVE_TIMEOUT,
+        Some(text) => match text.parse::<f64>() {
+            Ok(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => Duration::from_secs_f64(s),
+            _ => {
+                problems.push(problem(
+                    "SPARK_INIT_RESOLVE_TIMEOUT",
+                    Some(&text),
+                    "is not a number of seconds (0 to 86400) such as 300",
+                ));
+                discovery::DEFAULT_RESOLVE_TIMEOUT
+            }
+        },
+    };
+    Lookups {
+        marathon,
+        driver_app,
+        port_name,
+        address,
+        mesos,
+        framework_name,
+        ca_file,
+        timeout,
+        need_driver,
+        need_app_id,
+        known_driver_host,
+        once: false,
     }
 }
 
@@ -176,8 +286,14 @@ pub fn discover(env: &RoleEnv, args: &SubmitArgs) -> Result<Facts, Vec<Problem>>
     }
 }
 
-/// Resolves a role mode into the full plan; every problem found is reported together.
-pub fn plan(config: &Config, role: Role, env: &EnvSnapshot) -> Result<Plan, ConfigErrors> {
+/// Resolves a role mode into the full plan; every configuration problem found is reported
+/// together, before any lookup starts.
+pub fn plan(
+    config: &Config,
+    role: Role,
+    env: &EnvSnapshot,
+    blocked: &SigSet,
+) -> Result<Plan, Error> {
     let mut problems = Vec::new();
     let role_env = RoleEnv::read(env, &mut problems);
     let args = match role {
@@ -191,17 +307,39 @@ pub fn plan(config: &Config, role: Role, env: &EnvSnapshot) -> Result<Plan, Conf
         problems.extend(missing_inputs(role, &role_env));
         ConfigErrors(std::mem::take(&mut problems))
     })?;
+    if !problems.is_empty() {
+        problems.extend(missing_inputs(role, &role_env));
+        return Err(ConfigErrors(problems).into());
+    }
+    let remote = match role {
+        Role::Executor => remote_facts(config, &role_env, blocked)?,
+        Role::Driver => RemoteFacts::default(),
+    };
     let mode = match role {
-        Role::Executor => resolve_executor(config, &role_env, &facts),
+        Role::Executor => resolve_executor(config, &role_env, &facts, &remote),
         Role::Driver => resolve_driver(config, &role_env, &facts, &args),
     };
-    match mode {
-        Ok(mode) if problems.is_empty() => Ok(plan::assemble(config, mode)),
-        Ok(_) => Err(ConfigErrors(problems)),
-        Err(mut more) => {
-            problems.append(&mut more);
-            Err(ConfigErrors(problems))
-        }
+    Ok(plan::assemble(config, mode.map_err(ConfigErrors)?))
+}
+
+/// The lookups an executor needs, in a child process; none when the environment says it all.
+fn remote_facts(config: &Config, env: &RoleEnv, blocked: &SigSet) -> Result<RemoteFacts, Error> {
+    let lookups = Lookups {
+        once: config.dry_run.value,
+        ..env.lookups.clone()
+    };
+    let driver_lookup = lookups.need_driver && lookups.marathon.is_some();
+    let app_id_lookup =
+        lookups.need_app_id && (lookups.marathon.is_some() || lookups.mesos.is_some());
+    if !driver_lookup && !app_id_lookup {
+        return Ok(RemoteFacts::default());
+    }
+    match discovery::in_child(blocked, || discovery::run(&lookups)) {
+        Ok(Ok(facts)) => Ok(facts),
+        Ok(Err(DiscoveryError::Unavailable(why))) => Err(Error::Unavailable(why)),
+        Ok(Err(DiscoveryError::Refused(why))) => Err(Error::Refused(why)),
+        Err(ChildError::Interrupted(sig)) => Err(Error::Interrupted(sig)),
+        Err(ChildError::Failed(why)) => Err(Error::Internal(format!("looking things up: {why}"))),
     }
 }
 
@@ -340,6 +478,7 @@ pub fn resolve_executor(
     config: &Config,
     env: &RoleEnv,
     facts: &Facts,
+    remote: &RemoteFacts,
 ) -> Result<ModePlan, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
@@ -385,13 +524,53 @@ pub fn resolve_executor(
         }
     };
 
-    let driver_url = required(&env.driver_url, MISSING_DRIVER_URL, &mut problems);
-    if let Some(url) = &driver_url {
+    warnings.extend(remote.warnings.iter().cloned());
+    // The dry run looks once and does not wait: what it could not find is shown, not fatal.
+    let unresolved = |what: &str, warnings: &mut Vec<String>| {
+        let why = if remote.not_found.is_empty() {
+            "not looked up".to_string()
+        } else {
+            remote.not_found.join("; ")
+        };
+        warnings.push(format!("{what} is not resolved yet: {why}"));
+        FromVar {
+            value: format!("<{what} unresolved>"),
+            var: format!("unresolved: {why}"),
+            raw: String::new(),
+        }
+    };
+    let from_remote_driver = remote.driver.as_ref().map(|d| FromVar {
+        value: format!("spark://CoarseGrainedScheduler@{}:{}", d.host, d.port),
+        var: d.source.clone(),
+        raw: String::new(),
+    });
+    let driver_url = match (&env.driver_url, from_remote_driver) {
+        (Some(url), _) => Some(url.clone()),
+        (None, Some(found)) => Some(found),
+        (None, None) if config.dry_run.value && env.lookups.marathon.is_some() => {
+            Some(unresolved("the driver URL", &mut warnings))
+        }
+        (None, None) => required(&None::<FromVar<String>>, MISSING_DRIVER_URL, &mut problems),
+    };
+    if let Some(url) = driver_url.as_ref().filter(|u| !u.raw.is_empty()) {
         if let Err(why) = check_driver_url(&url.value, version) {
             problems.push(problem(&url.var, Some(&url.raw), why));
         }
     }
-    let app_id = required(&env.app_id, MISSING_APP_ID, &mut problems);
+    let from_remote_app = remote.app_id.as_ref().map(|(id, source)| FromVar {
+        value: id.clone(),
+        var: source.clone(),
+        raw: String::new(),
+    });
+    let lookups_configured = env.lookups.marathon.is_some() || env.lookups.mesos.is_some();
+    let app_id = match (&env.app_id, from_remote_app) {
+        (Some(id), _) => Some(id.clone()),
+        (None, Some(found)) => Some(found),
+        (None, None) if config.dry_run.value && lookups_configured => {
+            Some(unresolved("the application ID", &mut warnings))
+        }
+        (None, None) => required(&None::<FromVar<String>>, MISSING_APP_ID, &mut problems),
+    };
     let hostname = required(&env.hostname, MISSING_HOSTNAME, &mut problems);
 
     let cores = executor_cores(env, facts, &mut problems);
@@ -580,12 +759,14 @@ pub fn resolve_executor(
 type Missing = (&'static str, &'static str);
 const MISSING_DRIVER_URL: Missing = (
     "SPARK_DRIVER_URL",
-    "is not set; set it to the driver's address, spark://CoarseGrainedScheduler@<host>:<port> \
-     (the port is the driver's spark.driver.port)",
+    "is not set; set SPARK_INIT_MARATHON_URL and SPARK_INIT_DRIVER_APP to find the driver \
+     through Marathon, or set it to the driver's address, \
+     spark://CoarseGrainedScheduler@<host>:<port> (the port is the driver's spark.driver.port)",
 );
 const MISSING_APP_ID: Missing = (
     "SPARK_APPLICATION_ID",
-    "is not set; set it to the application's ID (on Mesos, the driver's framework ID)",
+    "is not set and cannot be looked up (no SPARK_INIT_MARATHON_URL or SPARK_INIT_MESOS_URL); \
+     set it to the application's ID (on Mesos, the driver's framework ID)",
 );
 const MISSING_HOSTNAME: Missing = (
     "SPARK_INIT_HOSTNAME",
@@ -614,8 +795,12 @@ fn missing_inputs(role: Role, env: &RoleEnv) -> Vec<Problem> {
     let mut problems = Vec::new();
     required(&env.hostname, MISSING_HOSTNAME, &mut problems);
     if role == Role::Executor {
-        required(&env.driver_url, MISSING_DRIVER_URL, &mut problems);
-        required(&env.app_id, MISSING_APP_ID, &mut problems);
+        if env.lookups.marathon.is_none() {
+            required(&env.driver_url, MISSING_DRIVER_URL, &mut problems);
+        }
+        if env.lookups.marathon.is_none() && env.lookups.mesos.is_none() {
+            required(&env.app_id, MISSING_APP_ID, &mut problems);
+        }
         if env.executor_id.is_none() && env.task.task_id.is_none() {
             problems.push(problem(MISSING_EXECUTOR_ID.0, None, MISSING_EXECUTOR_ID.1));
         }

@@ -1,0 +1,413 @@
+//! Lookups an executor needs from the outside world: the driver's address through Marathon
+//! (waiting for it, on the `backoff::LOOKUP` schedule, up to `SPARK_INIT_RESOLVE_TIMEOUT`), and
+//! the application ID through the driver's REST API or the Mesos master.
+//!
+//! It runs in a short-lived child process ([`in_child`]): the HTTP client brings threads and
+//! megabytes, and PID 1 must stay single-threaded and small while it supervises. The child
+//! hands back one serialisable [`RemoteFacts`], which the dry run shows.
+
+use std::io::{Read, Seek, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::os::fd::FromRawFd;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::SigSet;
+use serde::{Deserialize, Serialize};
+
+use crate::backoff::{Backoff, LOOKUP};
+use crate::http::{self, HttpError, Service};
+use crate::marathon::{self, AddressMode, HttpMarathon, MarathonApi};
+use crate::mesos::{HttpMesos, MesosApi};
+use crate::signals::{self, Wake};
+
+pub const DEFAULT_RESOLVE_TIMEOUT: Duration = Duration::from_secs(300);
+const TCP_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What to look up and where.
+#[derive(Debug, Clone)]
+pub struct Lookups {
+    pub marathon: Option<Service>,
+    pub driver_app: Option<String>,
+    pub port_name: String,
+    pub address: AddressMode,
+    pub mesos: Option<Service>,
+    pub framework_name: Option<String>,
+    pub ca_file: Option<PathBuf>,
+    pub timeout: Duration,
+    /// `SPARK_DRIVER_URL` is unset: find the driver through Marathon.
+    pub need_driver: bool,
+    /// `SPARK_APPLICATION_ID` is unset: ask the driver, then Mesos.
+    pub need_app_id: bool,
+    /// The driver's host from `SPARK_DRIVER_URL` when that is set (for the Mesos lookup).
+    pub known_driver_host: Option<String>,
+    /// The dry run looks once and reports; it never waits.
+    pub once: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FoundDriver {
+    pub host: String,
+    pub port: u16,
+    pub ui_port: Option<u16>,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RemoteFacts {
+    pub driver: Option<FoundDriver>,
+    /// The application ID and where it came from.
+    pub app_id: Option<(String, String)>,
+    /// Why a value is missing (dry run only: it does not wait).
+    pub not_found: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+pub enum DiscoveryError {
+    /// A service did not give what is needed before the deadline (exit 69).
+    #[error("{0}")]
+    Unavailable(String),
+    /// A service refused us in a way waiting cannot fix: credentials, a bad URL (exit 78).
+    #[error("{0}")]
+    Refused(String),
+}
+
+fn refused_or_unavailable(e: HttpError, what: &str) -> DiscoveryError {
+    match &e {
+        HttpError::Status { status, .. } if (400..500).contains(status) => DiscoveryError::Refused(
+            format!("{what}: {e}; check the URL and the credentials (SPARK_INIT_*_AUTH)"),
+        ),
+        _ => DiscoveryError::Unavailable(format!("{what}: {e}")),
+    }
+}
+
+/// Runs the lookups (in this process; see [`in_child`]).
+pub fn run(lookups: &Lookups) -> Result<RemoteFacts, DiscoveryError> {
+    let client = http::client(lookups.ca_file.as_deref())
+        .map_err(|p| DiscoveryError::Refused(p.to_string()))?;
+    let mut facts = RemoteFacts::default();
+    let mut backoff = Backoff::new(LOOKUP, lookups.timeout);
+    if lookups.need_driver {
+        if let (Some(service), Some(app)) = (&lookups.marathon, &lookups.driver_app) {
+            let api = HttpMarathon {
+                client: &client,
+                service,
+            };
+            match find_driver(&api, app, lookups, &mut backoff)? {
+                Ok((driver, mut warnings)) => {
+                    facts.driver = Some(driver);
+                    facts.warnings.append(&mut warnings);
+                }
+                Err(reason) => facts.not_found.push(reason),
+            }
+        }
+    }
+    if lookups.need_app_id {
+        let host = facts
+            .driver
+            .as_ref()
+            .map(|d| d.host.clone())
+            .or_else(|| lookups.known_driver_host.clone());
+        let ui = facts.driver.as_ref().and_then(|d| d.ui_port);
+        match find_app_id(&client, lookups, host.as_deref(), ui, &mut backoff)? {
+            Ok(found) => facts.app_id = Some(found),
+            Err(reason) => facts.not_found.push(reason),
+        }
+    }
+    Ok(facts)
+}
+
+type Found<T> = Result<T, String>;
+
+/// Waits until Marathon has a driver task that accepts TCP connections on its driver port.
+fn find_driver(
+    api: &dyn MarathonApi,
+    app: &str,
+    lookups: &Lookups,
+    backoff: &mut Backoff,
+) -> Result<Found<(FoundDriver, Vec<String>)>, DiscoveryError> {
+    let service = lookups.marathon.as_ref().expect("checked by the caller");
+    let where_ = service
+        .bases
+        .iter()
+        .map(|b| b.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut last;
+    loop {
+        let attempt: Result<Found<marathon::DriverTask>, HttpError> = (|| {
+            let Some(found) = api.app(app)? else {
+                return Ok(Err(format!("Marathon ({where_}) has no app {app}")));
+            };
+            let tasks = api.tasks(app)?.unwrap_or_default();
+            Ok(marathon::pick_driver(
+                &found,
+                &tasks,
+                &lookups.port_name,
+                lookups.address,
+            ))
+        })();
+        last = match attempt {
+            Ok(Ok(task)) => match tcp_probe(&task.host, task.port) {
+                Ok(()) => {
+                    let driver = FoundDriver {
+                        host: task.host.clone(),
+                        port: task.port,
+                        ui_port: task.ui_port,
+                        source: format!(
+                            "Marathon ({where_}): app {app}, task {}, {}",
+                            task.task_id, task.port_choice
+                        ),
+                    };
+                    return Ok(Ok((driver, task.warnings)));
+                }
+                Err(e) => format!(
+                    "the driver task {} at {}:{} does not accept connections yet ({e})",
+                    task.task_id, task.host, task.port
+                ),
+            },
+            Ok(Err(reason)) => reason,
+            Err(e) if e.retryable() => e.to_string(),
+            Err(e) => {
+                return Err(refused_or_unavailable(
+                    e,
+                    "looking up the driver in Marathon",
+                ))
+            }
+        };
+        if lookups.once {
+            return Ok(Err(last));
+        }
+        let now = Instant::now();
+        if backoff.progress_due(now) {
+            tracing::info!("waiting for the driver: {last}");
+        }
+        match backoff.next_pause(now) {
+            Some(pause) => std::thread::sleep(pause),
+            None => {
+                return Err(DiscoveryError::Unavailable(format!(
+                    "the driver was not reachable within {} s (SPARK_INIT_RESOLVE_TIMEOUT); \
+                     last seen: {last}",
+                    lookups.timeout.as_secs_f64()
+                )))
+            }
+        }
+    }
+}
+
+fn tcp_probe(host: &str, port: u16) -> Result<(), String> {
+    let addrs: Vec<_> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .collect();
+    let mut last = String::from("no address");
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, TCP_PROBE_TIMEOUT) {
+            Ok(_) => return Ok(()),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(last)
+}
+
+#[derive(Deserialize)]
+struct SparkApplication {
+    id: String,
+    #[serde(default)]
+    attempts: Vec<SparkAttempt>,
+}
+
+#[derive(Deserialize)]
+struct SparkAttempt {
+    #[serde(default)]
+    completed: bool,
+}
+
+/// The running application's ID: the driver's REST API (`/api/v1/applications`, Spark's
+/// `ApplicationListResource`; on Mesos the ID is the framework ID), else the one active Mesos
+/// framework on the driver's host (named `SPARK_INIT_FRAMEWORK_NAME` when set).
+fn find_app_id(
+    client: &reqwest::blocking::Client,
+    lookups: &Lookups,
+    host: Option<&str>,
+    ui_port: Option<u16>,
+    backoff: &mut Backoff,
+) -> Result<Found<(String, String)>, DiscoveryError> {
+    let Some(host) = host else {
+        return Ok(Err(
+            "the driver's host is not known, so its application ID cannot be asked for".into(),
+        ));
+    };
+    let driver_api = ui_port.and_then(|port| {
+        let url = format!("http://{host}:{port}");
+        Service::parse("the driver", "driver", &url, None, &mut Vec::new())
+    });
+    if driver_api.is_none() && lookups.mesos.is_none() {
+        return Ok(Err(
+            "no way to ask for the application ID: the driver task has no port named ui (or \
+             at index 2) and SPARK_INIT_MESOS_URL is not set; set SPARK_APPLICATION_ID"
+                .into(),
+        ));
+    }
+    let mut last;
+    loop {
+        last = String::new();
+        if let Some(service) = &driver_api {
+            match http::get_json(client, service, "/api/v1/applications") {
+                Ok(Some((value, url))) => {
+                    let apps: Vec<SparkApplication> =
+                        serde_json::from_value(value).map_err(|e| {
+                            DiscoveryError::Unavailable(format!(
+                                "GET {url}: not Spark's application list: {e}"
+                            ))
+                        })?;
+                    if let Some(app) = apps
+                        .iter()
+                        .find(|a| a.attempts.iter().any(|t| !t.completed))
+                    {
+                        return Ok(Ok((
+                            app.id.clone(),
+                            format!("the driver's REST API, GET {url}"),
+                        )));
+                    }
+                    last = format!("GET {url}: no running application yet");
+                }
+                Ok(None) => last = format!("the driver at {host} has no REST API yet (404)"),
+                Err(e) => last = e.to_string(),
+            }
+        }
+        if let Some(service) = &lookups.mesos {
+            let api = HttpMesos { client, service };
+            match api.frameworks() {
+                Ok(all) => {
+                    let mut active = all.active_on(host);
+                    if let Some(name) = &lookups.framework_name {
+                        active.retain(|f| &f.name == name);
+                    }
+                    match active.as_slice() {
+                        [one] => {
+                            return Ok(Ok((
+                                one.id.clone(),
+                                format!("Mesos: the active framework {:?} on {host}", one.name),
+                            )))
+                        }
+                        [] => last = format!("{last}; Mesos has no active framework on {host}"),
+                        several => {
+                            return Err(DiscoveryError::Refused(format!(
+                                "Mesos has {} active frameworks on {host} ({}); set \
+                                 SPARK_INIT_FRAMEWORK_NAME to the application's name",
+                                several.len(),
+                                several
+                                    .iter()
+                                    .map(|f| f.name.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )))
+                        }
+                    }
+                }
+                Err(e) if e.retryable() => last = format!("{last}; {e}"),
+                Err(e) => return Err(refused_or_unavailable(e, "looking up frameworks in Mesos")),
+            }
+        }
+        if lookups.once {
+            return Ok(Err(last));
+        }
+        let now = Instant::now();
+        if backoff.progress_due(now) {
+            tracing::info!("waiting for the application ID: {last}");
+        }
+        match backoff.next_pause(now) {
+            Some(pause) => std::thread::sleep(pause),
+            None => {
+                return Err(DiscoveryError::Unavailable(format!(
+                    "no application ID within {} s (SPARK_INIT_RESOLVE_TIMEOUT); last seen: {last}",
+                    lookups.timeout.as_secs_f64()
+                )))
+            }
+        }
+    }
+}
+
+/// Why the child did not deliver.
+#[derive(Debug, thiserror::Error)]
+pub enum ChildError {
+    #[error("stopped by signal {0} while looking things up")]
+    Interrupted(i32),
+    #[error("the lookup process failed: {0}")]
+    Failed(String),
+}
+
+/// Runs `f` in a forked child and returns its result. PID 1 stays single-threaded: the
+/// child's threads and memory go away with it. A stop signal (TERM, INT, HUP, QUIT) kills the
+/// child and ends the wait. The result travels through an anonymous memory file, so its size
+/// cannot block the child.
+pub fn in_child<T, F>(blocked: &SigSet, f: F) -> Result<T, ChildError>
+where
+    T: Serialize + for<'de> Deserialize<'de>,
+    F: FnOnce() -> T,
+{
+    // SAFETY: memfd_create with a static C string; the fd is owned by the File below.
+    let fd = unsafe { libc::memfd_create(c"spark-init-lookup".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(ChildError::Failed(format!(
+            "memfd_create: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    // SAFETY: fd is a fresh descriptor nothing else owns.
+    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+    // SAFETY: this process is single-threaded here (main has started no thread), so the child
+    // may run ordinary code after fork.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(ChildError::Failed(format!(
+            "fork: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    if pid == 0 {
+        let result = f();
+        let code = match serde_json::to_vec(&result)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| file.write_all(&bytes).map_err(|e| e.to_string()))
+        {
+            Ok(()) => 0,
+            Err(_) => 1,
+        };
+        // SAFETY: leave at once, without running the parent's exit handlers twice.
+        unsafe { libc::_exit(code) };
+    }
+    loop {
+        match signals::wait(blocked, None) {
+            Wake::Signal(libc::SIGCHLD) => {
+                let mut status = 0;
+                // SAFETY: waits for our own child only.
+                let done = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+                if done != pid {
+                    continue;
+                }
+                if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+                    return Err(ChildError::Failed(format!(
+                        "it ended with status {status:#x}"
+                    )));
+                }
+                let mut bytes = Vec::new();
+                file.rewind()
+                    .and_then(|()| file.read_to_end(&mut bytes))
+                    .map_err(|e| ChildError::Failed(e.to_string()))?;
+                return serde_json::from_slice(&bytes)
+                    .map_err(|e| ChildError::Failed(e.to_string()));
+            }
+            Wake::Signal(sig @ (libc::SIGTERM | libc::SIGINT | libc::SIGHUP | libc::SIGQUIT)) => {
+                signals::send(pid, libc::SIGKILL);
+                let mut status = 0;
+                // SAFETY: reaps our own child.
+                unsafe { libc::waitpid(pid, &mut status, 0) };
+                return Err(ChildError::Interrupted(sig));
+            }
+            _ => continue,
+        }
+    }
+}

@@ -1,0 +1,429 @@
+//! HTTP for the lookups: reqwest's blocking client on rustls with ring (no OpenSSL, no
+//! aws-lc), the image's CA store plus `SPARK_INIT_CA_FILE`, connect and read timeouts, auth
+//! that survives redirects, and errors that say which URL failed and whether trying again can
+//! help. Only GETs: nothing here writes anywhere.
+//!
+//! Redirects are followed here, not by reqwest: a Mesos master that is not the leader answers
+//! 307 with a protocol-relative `Location` (`//host:5050/master/frameworks`), and reqwest drops
+//! the `Authorization` header when a redirect changes host, which would turn the leader's
+//! answer into a 401.
+
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use reqwest::blocking::Client;
+use reqwest::header::{HeaderValue, AUTHORIZATION, LOCATION};
+use reqwest::Url;
+use serde_json::Value;
+
+use crate::config::Problem;
+
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_REDIRECTS: usize = 5;
+
+/// Credentials for one service. `Debug` and `Display` never show them.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// `user:password`: HTTP basic.
+    Basic { user: String, password: String },
+    /// `token=…`: DC/OS's `Authorization: token=…`.
+    Token(String),
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Auth::Basic { user, .. } => write!(f, "Basic({user}:***)"),
+            Auth::Token(_) => write!(f, "Token(***)"),
+        }
+    }
+}
+
+impl Auth {
+    /// `user:password` or `token=…`.
+    pub fn parse(text: &str) -> Option<Auth> {
+        let text = text.trim_end_matches(['\n', '\r']);
+        if let Some(token) = text.strip_prefix("token=") {
+            return (!token.is_empty()).then(|| Auth::Token(token.to_string()));
+        }
+        let (user, password) = text.split_once(':')?;
+        (!user.is_empty()).then(|| Auth::Basic {
+            user: user.to_string(),
+            password: password.to_string(),
+        })
+    }
+
+    fn header(&self) -> HeaderValue {
+        let mut value = match self {
+            Auth::Basic { user, password } => {
+                use base64::Engine as _;
+                let encoded =
+                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+                HeaderValue::from_str(&format!("Basic {encoded}"))
+            }
+            Auth::Token(token) => HeaderValue::from_str(&format!("token={token}")),
+        }
+        .unwrap_or_else(|_| HeaderValue::from_static(""));
+        value.set_sensitive(true);
+        value
+    }
+
+    /// `SPARK_INIT_<NAME>_AUTH`, or the file named by `SPARK_INIT_<NAME>_AUTH_FILE`.
+    pub fn from_env(
+        var: &str,
+        value: Option<&str>,
+        file: Option<&str>,
+        problems: &mut Vec<Problem>,
+    ) -> Option<Auth> {
+        let fix = "write user:password (HTTP basic) or token=<token> (DC/OS)";
+        match (value, file) {
+            (Some(_), Some(_)) => {
+                problems.push(Problem {
+                    name: var.into(),
+                    value: None,
+                    message: format!("and {var}_FILE are both set; keep one"),
+                });
+                None
+            }
+            (Some(text), None) => Auth::parse(text).or_else(|| {
+                problems.push(Problem {
+                    name: var.into(),
+                    value: None,
+                    message: format!("is not credentials (value not shown); {fix}"),
+                });
+                None
+            }),
+            (None, Some(path)) => match std::fs::read_to_string(path) {
+                Ok(text) => Auth::parse(&text).or_else(|| {
+                    problems.push(Problem {
+                        name: format!("{var}_FILE"),
+                        value: Some(path.into()),
+                        message: format!("does not hold credentials (content not shown); {fix}"),
+                    });
+                    None
+                }),
+                Err(e) => {
+                    problems.push(Problem {
+                        name: format!("{var}_FILE"),
+                        value: Some(path.into()),
+                        message: format!("cannot be read: {e}"),
+                    });
+                    None
+                }
+            },
+            (None, None) => None,
+        }
+    }
+}
+
+/// One service: its base URLs, tried in turn, and its credentials.
+#[derive(Debug, Clone)]
+pub struct Service {
+    /// "Marathon", "Mesos", "the driver".
+    pub name: String,
+    pub bases: Vec<Url>,
+    pub auth: Option<Auth>,
+}
+
+impl Service {
+    /// Comma-separated base URLs from `var`.
+    pub fn parse(
+        name: &str,
+        var: &str,
+        text: &str,
+        auth: Option<Auth>,
+        problems: &mut Vec<Problem>,
+    ) -> Option<Service> {
+        let mut bases = Vec::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match Url::parse(part) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+                    bases.push(url)
+                }
+                _ => problems.push(Problem {
+                    name: var.into(),
+                    value: Some(part.into()),
+                    message: "is not an http:// or https:// URL such as http://marathon.mesos:8080"
+                        .into(),
+                }),
+            }
+        }
+        if bases.is_empty() {
+            return None;
+        }
+        Some(Service {
+            name: name.into(),
+            bases,
+            auth,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum HttpError {
+    #[error("GET {url}: cannot connect: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("GET {url}: no answer within {seconds} s")]
+    Timeout { url: String, seconds: u64 },
+    #[error("GET {url}: HTTP {status}{}", message_suffix(.message))]
+    Status {
+        url: String,
+        status: u16,
+        message: String,
+    },
+    #[error("GET {url}: the answer is not the JSON expected: {reason}")]
+    InvalidJson { url: String, reason: String },
+    #[error("GET {url}: more than {MAX_REDIRECTS} redirects")]
+    TooManyRedirects { url: String },
+}
+
+fn message_suffix(message: &str) -> String {
+    if message.is_empty() {
+        String::new()
+    } else {
+        format!(": {message}")
+    }
+}
+
+impl HttpError {
+    /// Connect errors, timeouts and 5xx (Marathon's 502 "Could not determine the current
+    /// leader", a master's 503 while it has no leader) may pass; other 4xx never will.
+    pub fn retryable(&self) -> bool {
+        match self {
+            HttpError::Connect { .. } | HttpError::Timeout { .. } => true,
+            HttpError::Status { status, .. } => *status >= 500,
+            HttpError::InvalidJson { .. } | HttpError::TooManyRedirects { .. } => false,
+        }
+    }
+}
+
+/// Builds the client; a bad `SPARK_INIT_CA_FILE` is a configuration problem.
+pub fn client(ca_file: Option<&Path>) -> Result<Client, Problem> {
+    let mut builder = Client::builder()
+        .use_rustls_tls()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(READ_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("spark-init/", env!("CARGO_PKG_VERSION")));
+    if let Some(path) = ca_file {
+        let problem = |message: String| Problem {
+            name: "SPARK_INIT_CA_FILE".into(),
+            value: Some(path.display().to_string()),
+            message,
+        };
+        let pem = std::fs::read(path).map_err(|e| problem(format!("cannot be read: {e}")))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| problem(format!("is not a PEM certificate bundle: {e}")))?;
+        if certs.is_empty() {
+            return Err(problem("holds no PEM certificate".into()));
+        }
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder.build().map_err(|e| Problem {
+        name: "SPARK_INIT_CA_FILE".into(),
+        value: None,
+        message: format!("cannot set up TLS: {e}"),
+    })
+}
+
+/// GETs `path` from the service's bases in turn; the first that answers decides. `Ok(None)`
+/// is a 404: the thing is absent.
+pub fn get_json(
+    client: &Client,
+    service: &Service,
+    path: &str,
+) -> Result<Option<(Value, String)>, HttpError> {
+    let mut last = None;
+    for base in &service.bases {
+        let url = join(base, path);
+        match get_one(client, service.auth.as_ref(), url) {
+            Err(e) if e.retryable() => last = Some(e),
+            other => return other,
+        }
+    }
+    Err(last.expect("at least one base URL"))
+}
+
+/// `base` + `path`, keeping a base path (`http://host/marathon` + `/v2/apps`).
+pub fn join(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    let joined = format!("{}{}", base.path().trim_end_matches('/'), path);
+    url.set_path(&joined);
+    url
+}
+
+fn get_one(
+    client: &Client,
+    auth: Option<&Auth>,
+    mut url: Url,
+) -> Result<Option<(Value, String)>, HttpError> {
+    for _ in 0..=MAX_REDIRECTS {
+        let shown = url.to_string();
+        let mut request = client.get(url.clone()).header("Accept", "application/json");
+        if let Some(auth) = auth {
+            request = request.header(AUTHORIZATION, auth.header());
+        }
+        let response = request.send().map_err(|e| transport_error(&shown, &e))?;
+        let status = response.status();
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .ok_or_else(|| HttpError::Status {
+                    url: shown.clone(),
+                    status: status.as_u16(),
+                    message: "a redirect without a Location".into(),
+                })?;
+            // `//host:port/path` keeps the scheme of the request (RFC 3986 §5.2).
+            url = url.join(location).map_err(|_| HttpError::Status {
+                url: shown.clone(),
+                status: status.as_u16(),
+                message: format!("a redirect to an unusable Location {location:?}"),
+            })?;
+            continue;
+        }
+        let body = response.text().map_err(|e| transport_error(&shown, &e))?;
+        if status.as_u16() == 404 {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(HttpError::Status {
+                url: shown,
+                status: status.as_u16(),
+                message: error_message(&body),
+            });
+        }
+        return serde_json::from_str(&body)
+            .map(|v| Some((v, shown.clone())))
+            .map_err(|e| HttpError::InvalidJson {
+                url: shown,
+                reason: format!(
+                    "{e} (starts {:?})",
+                    body.chars().take(60).collect::<String>()
+                ),
+            });
+    }
+    Err(HttpError::TooManyRedirects {
+        url: url.to_string(),
+    })
+}
+
+fn transport_error(url: &str, e: &reqwest::Error) -> HttpError {
+    if e.is_timeout() {
+        return HttpError::Timeout {
+            url: url.into(),
+            seconds: READ_TIMEOUT.as_secs(),
+        };
+    }
+    // The innermost cause says what happened ("Connection refused", a TLS failure).
+    let mut reason = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        reason = inner.to_string();
+        source = inner.source();
+    }
+    HttpError::Connect {
+        url: url.into(),
+        reason,
+    }
+}
+
+/// Marathon's error bodies: `{"message": …, "details": [{"path", "errors"}]}`; anything else
+/// is shown briefly as it is.
+pub fn error_message(body: &str) -> String {
+    match serde_json::from_str::<Value>(body) {
+        Ok(v) if v.get("message").is_some() => {
+            let mut text = v["message"].as_str().unwrap_or_default().to_string();
+            if let Some(details) = v.get("details").and_then(Value::as_array) {
+                for d in details {
+                    let path = d.get("path").and_then(Value::as_str).unwrap_or("");
+                    let errors: Vec<&str> = d
+                        .get("errors")
+                        .and_then(Value::as_array)
+                        .map(|e| e.iter().filter_map(Value::as_str).collect())
+                        .unwrap_or_default();
+                    text.push_str(&format!("; {path}: {}", errors.join(", ")));
+                }
+            }
+            text
+        }
+        _ => body.trim().chars().take(200).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_forms_and_redaction() {
+        assert_eq!(
+            Auth::parse("ops:s3cr:et"),
+            Some(Auth::Basic {
+                user: "ops".into(),
+                password: "s3cr:et".into()
+            })
+        );
+        assert_eq!(Auth::parse("token=abc\n"), Some(Auth::Token("abc".into())));
+        assert_eq!(Auth::parse("nocolon"), None);
+        assert_eq!(Auth::parse("token="), None);
+        let shown = format!("{:?}", Auth::parse("ops:hunter2").unwrap());
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn joins_keep_base_paths() {
+        let base = Url::parse("https://dcos.example/marathon/").unwrap();
+        assert_eq!(
+            join(&base, "/v2/apps/spark/driver").as_str(),
+            "https://dcos.example/marathon/v2/apps/spark/driver"
+        );
+        let base = Url::parse("http://m1:8080").unwrap();
+        assert_eq!(join(&base, "/v2/info").as_str(), "http://m1:8080/v2/info");
+    }
+
+    #[test]
+    fn protocol_relative_locations_keep_the_scheme() {
+        let url = Url::parse("https://m1:5050/master/frameworks").unwrap();
+        assert_eq!(
+            url.join("//m2:5050/master/frameworks").unwrap().as_str(),
+            "https://m2:5050/master/frameworks"
+        );
+    }
+
+    #[test]
+    fn marathon_error_bodies() {
+        let body = r#"{"message":"Object is not valid","details":[{"path":"/id","errors":["error.expected.jsstring"]}]}"#;
+        assert_eq!(
+            error_message(body),
+            "Object is not valid; /id: error.expected.jsstring"
+        );
+        assert_eq!(
+            error_message("<html>Bad Gateway</html>"),
+            "<html>Bad Gateway</html>"
+        );
+    }
+
+    #[test]
+    fn what_is_retried() {
+        let status = |status| HttpError::Status {
+            url: "u".into(),
+            status,
+            message: String::new(),
+        };
+        assert!(status(502).retryable());
+        assert!(status(503).retryable());
+        assert!(!status(401).retryable());
+        assert!(!status(403).retryable());
+        assert!(HttpError::Connect {
+            url: "u".into(),
+            reason: "refused".into()
+        }
+        .retryable());
+    }
+}

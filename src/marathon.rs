@@ -1,0 +1,395 @@
+//! Marathon's REST API, the part an executor needs to find its driver: `GET /v2/apps/{id}`
+//! (`{"app": {...}}`, AppsResource.scala) and `GET /v2/apps/{id}/tasks` (`{"tasks": [...]}`),
+//! with field names as in docs/docs/rest-api/public/api/v2/types/{app,task}.raml.
+
+use serde::Deserialize;
+
+use crate::http::{self, HttpError, Service};
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct App {
+    pub id: String,
+    #[serde(default)]
+    pub port_definitions: Vec<PortName>,
+    #[serde(default)]
+    pub container: Option<Container>,
+    #[serde(default)]
+    pub health_checks: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Container {
+    #[serde(default)]
+    pub docker: Option<Docker>,
+    /// Marathon ≥ 1.5 keeps port mappings on the container itself.
+    #[serde(default)]
+    pub port_mappings: Option<Vec<PortName>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Docker {
+    #[serde(default)]
+    pub port_mappings: Option<Vec<PortName>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct PortName {
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Task {
+    pub id: String,
+    #[serde(default)]
+    pub host: String,
+    #[serde(default)]
+    pub ports: Vec<u16>,
+    /// Absent before Marathon 1.4; then a started task is a running one.
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub started_at: Option<String>,
+    #[serde(default)]
+    pub health_check_results: Vec<HealthResult>,
+    #[serde(default)]
+    pub ip_addresses: Vec<IpAddress>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct HealthResult {
+    #[serde(default)]
+    pub alive: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct IpAddress {
+    pub ip_address: String,
+}
+
+impl App {
+    /// The port names in index order: `portDefinitions`, else the container's port mappings.
+    pub fn port_names(&self) -> Vec<Option<String>> {
+        let mappings = self.container.as_ref().and_then(|c| {
+            c.port_mappings
+                .clone()
+                .or_else(|| c.docker.as_ref().and_then(|d| d.port_mappings.clone()))
+        });
+        let names = if self.port_definitions.is_empty() {
+            mappings.unwrap_or_default()
+        } else {
+            self.port_definitions.clone()
+        };
+        names.into_iter().map(|p| p.name).collect()
+    }
+}
+
+/// The narrow view of Marathon that discovery needs; `None` is a 404.
+pub trait MarathonApi {
+    fn app(&self, id: &str) -> Result<Option<App>, HttpError>;
+    fn tasks(&self, id: &str) -> Result<Option<Vec<Task>>, HttpError>;
+}
+
+pub struct HttpMarathon<'a> {
+    pub client: &'a reqwest::blocking::Client,
+    pub service: &'a Service,
+}
+
+#[derive(Deserialize)]
+struct AppEnvelope {
+    app: App,
+}
+
+#[derive(Deserialize)]
+struct TasksEnvelope {
+    tasks: Vec<Task>,
+}
+
+/// `/spark/orders/driver` → `/v2/apps/spark/orders/driver`.
+fn app_path(id: &str) -> String {
+    format!("/v2/apps/{}", id.trim_matches('/'))
+}
+
+fn decode<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+    url: String,
+) -> Result<T, HttpError> {
+    serde_json::from_value(value).map_err(|e| HttpError::InvalidJson {
+        url,
+        reason: e.to_string(),
+    })
+}
+
+impl MarathonApi for HttpMarathon<'_> {
+    fn app(&self, id: &str) -> Result<Option<App>, HttpError> {
+        match http::get_json(self.client, self.service, &app_path(id))? {
+            Some((value, url)) => decode::<AppEnvelope>(value, url).map(|e| Some(e.app)),
+            None => Ok(None),
+        }
+    }
+
+    fn tasks(&self, id: &str) -> Result<Option<Vec<Task>>, HttpError> {
+        match http::get_json(
+            self.client,
+            self.service,
+            &format!("{}/tasks", app_path(id)),
+        )? {
+            Some((value, url)) => decode::<TasksEnvelope>(value, url).map(|e| Some(e.tasks)),
+            None => Ok(None),
+        }
+    }
+}
+
+/// How to reach the driver: the task's `host`, or its first IP address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressMode {
+    Host,
+    Ip,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriverTask {
+    pub task_id: String,
+    pub host: String,
+    pub port: u16,
+    /// How the port was chosen: `named driver` or `index 0`.
+    pub port_choice: String,
+    /// The port named `ui`, else index 2 (for the driver's REST API).
+    pub ui_port: Option<u16>,
+    pub warnings: Vec<String>,
+}
+
+/// Picks the driver task: running; healthy when the app has health checks; the newest
+/// `startedAt` when several qualify (a deployment in progress). `Err` says why none does, for
+/// the progress lines and the final error.
+pub fn pick_driver(
+    app: &App,
+    tasks: &[Task],
+    port_name: &str,
+    address: AddressMode,
+) -> Result<DriverTask, String> {
+    let running: Vec<&Task> = tasks
+        .iter()
+        .filter(|t| match &t.state {
+            Some(state) => state == "TASK_RUNNING",
+            None => t.started_at.is_some(),
+        })
+        .collect();
+    if running.is_empty() {
+        let states: Vec<String> = tasks
+            .iter()
+            .map(|t| format!("{} {}", t.id, t.state.as_deref().unwrap_or("(staged)")))
+            .collect();
+        return Err(if tasks.is_empty() {
+            format!("app {} has no task", app.id)
+        } else {
+            format!(
+                "no task of app {} is TASK_RUNNING ({})",
+                app.id,
+                states.join(", ")
+            )
+        });
+    }
+    let healthy: Vec<&Task> = if app.health_checks.is_empty() {
+        running
+    } else {
+        let healthy: Vec<&Task> = running
+            .iter()
+            .copied()
+            .filter(|t| {
+                !t.health_check_results.is_empty() && t.health_check_results.iter().all(|h| h.alive)
+            })
+            .collect();
+        if healthy.is_empty() {
+            return Err(format!(
+                "no running task of app {} passes its health checks yet ({})",
+                app.id,
+                running
+                    .iter()
+                    .map(|t| t.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        healthy
+    };
+    let mut warnings = Vec::new();
+    let task = *healthy
+        .iter()
+        .max_by(|a, b| a.started_at.cmp(&b.started_at))
+        .expect("not empty");
+    if healthy.len() > 1 {
+        warnings.push(format!(
+            "{} tasks of app {} qualify as the driver (a deployment in progress?); chose the \
+             newest, {} started at {}",
+            healthy.len(),
+            app.id,
+            task.id,
+            task.started_at.as_deref().unwrap_or("?")
+        ));
+    }
+    let names = app.port_names();
+    let by_name = |name: &str| names.iter().position(|n| n.as_deref() == Some(name));
+    let (index, port_choice) = match by_name(port_name) {
+        Some(i) => (i, format!("the port named {port_name}")),
+        None => (0, format!("index 0 (no port named {port_name})")),
+    };
+    let Some(&port) = task.ports.get(index) else {
+        return Err(format!(
+            "task {} of app {} has no port at index {index} ({port_choice})",
+            task.id, app.id
+        ));
+    };
+    let ui_port = by_name("ui")
+        .or(Some(2))
+        .and_then(|i| task.ports.get(i).copied());
+    let host = match address {
+        AddressMode::Host => task.host.clone(),
+        AddressMode::Ip => match task.ip_addresses.first() {
+            Some(ip) => ip.ip_address.clone(),
+            None => {
+                return Err(format!(
+                    "task {} has no ipAddresses (SPARK_INIT_DRIVER_ADDRESS=ip)",
+                    task.id
+                ))
+            }
+        },
+    };
+    if host.is_empty() {
+        return Err(format!("task {} has no host yet", task.id));
+    }
+    Ok(DriverTask {
+        task_id: task.id.clone(),
+        host,
+        port,
+        port_choice,
+        ui_port,
+        warnings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(id: &str, state: &str, started: &str, ports: &[u16]) -> Task {
+        Task {
+            id: id.into(),
+            host: format!("{id}.agents"),
+            ports: ports.to_vec(),
+            state: Some(state.into()),
+            started_at: Some(started.into()),
+            ..Task::default()
+        }
+    }
+
+    fn app(names: &[&str]) -> App {
+        App {
+            id: "/spark/driver".into(),
+            port_definitions: names
+                .iter()
+                .map(|n| PortName {
+                    name: Some(n.to_string()),
+                })
+                .collect(),
+            ..App::default()
+        }
+    }
+
+    #[test]
+    fn picks_the_running_task_and_the_named_port() {
+        let tasks = [
+            task("a", "TASK_STAGING", "", &[1, 2, 3]),
+            task(
+                "b",
+                "TASK_RUNNING",
+                "2026-11-25T10:00:00.000Z",
+                &[31000, 31001, 31002],
+            ),
+        ];
+        let got = pick_driver(
+            &app(&["ui", "driver", "blockmanager"]),
+            &tasks,
+            "driver",
+            AddressMode::Host,
+        )
+        .unwrap();
+        assert_eq!(
+            (got.task_id.as_str(), got.port, got.ui_port),
+            ("b", 31001, Some(31000))
+        );
+        let got = pick_driver(&app(&[]), &tasks, "driver", AddressMode::Host).unwrap();
+        assert_eq!((got.port, got.ui_port), (31000, Some(31002)));
+    }
+
+    #[test]
+    fn no_running_task_killing_and_unhealthy_are_reasons() {
+        let killing = [task("a", "TASK_KILLING", "2026", &[1])];
+        assert!(
+            pick_driver(&app(&[]), &killing, "driver", AddressMode::Host)
+                .unwrap_err()
+                .contains("TASK_KILLING")
+        );
+        assert!(pick_driver(&app(&[]), &[], "driver", AddressMode::Host)
+            .unwrap_err()
+            .contains("no task"));
+        let mut checked = app(&[]);
+        checked.health_checks = vec![serde_json::json!({"protocol": "TCP"})];
+        let mut sick = task("a", "TASK_RUNNING", "2026", &[1]);
+        sick.health_check_results = vec![HealthResult { alive: false }];
+        assert!(
+            pick_driver(&checked, &[sick.clone()], "driver", AddressMode::Host)
+                .unwrap_err()
+                .contains("health")
+        );
+        sick.health_check_results = vec![HealthResult { alive: true }];
+        assert!(pick_driver(&checked, &[sick], "driver", AddressMode::Host).is_ok());
+    }
+
+    #[test]
+    fn several_running_tasks_pick_the_newest_with_a_warning() {
+        let tasks = [
+            task("old", "TASK_RUNNING", "2026-11-25T09:00:00.000Z", &[1]),
+            task("new", "TASK_RUNNING", "2026-11-25T10:00:00.000Z", &[2]),
+        ];
+        let got = pick_driver(&app(&[]), &tasks, "driver", AddressMode::Host).unwrap();
+        assert_eq!(got.task_id, "new");
+        assert_eq!(got.warnings.len(), 1);
+    }
+
+    #[test]
+    fn ip_address_mode() {
+        let mut t = task("a", "TASK_RUNNING", "2026", &[1]);
+        assert!(pick_driver(&app(&[]), &[t.clone()], "driver", AddressMode::Ip).is_err());
+        t.ip_addresses = vec![IpAddress {
+            ip_address: "10.0.0.9".into(),
+        }];
+        assert_eq!(
+            pick_driver(&app(&[]), &[t], "driver", AddressMode::Ip)
+                .unwrap()
+                .host,
+            "10.0.0.9"
+        );
+    }
+
+    #[test]
+    fn the_fixture_shapes_decode() {
+        let app: serde_json::Value = serde_json::from_str(include_str!(
+            "../entrypoint-tests/fixtures/api/marathon/v2-app.json"
+        ))
+        .unwrap();
+        let app: App = serde_json::from_value(app).unwrap();
+        assert_eq!(app.port_names(), [Some("http".to_string())]);
+        let tasks: TasksEnvelope = serde_json::from_str(include_str!(
+            "../entrypoint-tests/fixtures/api/marathon/v2-app_tasks.json"
+        ))
+        .unwrap();
+        assert_eq!(tasks.tasks[0].ports, [31756]);
+        assert_eq!(tasks.tasks[0].state.as_deref(), Some("TASK_STAGING"));
+    }
+}
