@@ -17,7 +17,7 @@ pub const LOOKUP: &[Duration] = &[
     Duration::from_secs(10),
 ];
 
-/// How often a long wait says what it waits for.
+/// How often a long wait says what it waits for (the first time at the first miss).
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
 /// Walks a schedule; the last step repeats.
@@ -26,7 +26,7 @@ pub struct Backoff {
     schedule: &'static [Duration],
     step: usize,
     pub deadline: Instant,
-    last_progress: Instant,
+    last_progress: Option<Instant>,
 }
 
 impl Backoff {
@@ -36,7 +36,7 @@ impl Backoff {
             schedule,
             step: 0,
             deadline: now + timeout,
-            last_progress: now,
+            last_progress: None,
         }
     }
 
@@ -50,13 +50,15 @@ impl Backoff {
         Some(pause.min(self.deadline - now))
     }
 
-    /// Whether a progress line is due (at most one every `PROGRESS_EVERY`).
+    /// Whether a progress line is due: at the first miss, then at most one every
+    /// `PROGRESS_EVERY`.
     pub fn progress_due(&mut self, now: Instant) -> bool {
-        if now.duration_since(self.last_progress) >= PROGRESS_EVERY {
-            self.last_progress = now;
-            true
-        } else {
-            false
+        match self.last_progress {
+            Some(last) if now.duration_since(last) < PROGRESS_EVERY => false,
+            _ => {
+                self.last_progress = Some(now);
+                true
+            }
         }
     }
 }
@@ -84,8 +86,9 @@ mod tests {
     fn progress_lines_are_spaced() {
         let mut b = Backoff::new(LOOKUP, Duration::from_secs(300));
         let start = b.deadline - Duration::from_secs(300);
+        assert!(b.progress_due(start + Duration::from_secs(1)));
         assert!(!b.progress_due(start + Duration::from_secs(5)));
-        assert!(b.progress_due(start + Duration::from_secs(10)));
+        assert!(b.progress_due(start + Duration::from_secs(11)));
         assert!(!b.progress_due(start + Duration::from_secs(15)));
         assert!(b.progress_due(start + Duration::from_secs(21)));
     }

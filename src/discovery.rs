@@ -35,6 +35,8 @@ pub struct Lookups {
     pub framework_name: Option<String>,
     pub ca_file: Option<PathBuf>,
     pub timeout: Duration,
+    /// Per request (`SPARK_INIT_HTTP_TIMEOUT`).
+    pub http_timeout: Duration,
     /// `SPARK_DRIVER_URL` is unset: find the driver through Marathon.
     pub need_driver: bool,
     /// `SPARK_APPLICATION_ID` is unset: ask the driver, then Mesos.
@@ -84,7 +86,7 @@ fn refused_or_unavailable(e: HttpError, what: &str) -> DiscoveryError {
 
 /// Runs the lookups (in this process; see [`in_child`]).
 pub fn run(lookups: &Lookups) -> Result<RemoteFacts, DiscoveryError> {
-    let client = http::client(lookups.ca_file.as_deref())
+    let client = http::client(lookups.ca_file.as_deref(), lookups.http_timeout)
         .map_err(|p| DiscoveryError::Refused(p.to_string()))?;
     let mut facts = RemoteFacts::default();
     let mut backoff = Backoff::new(LOOKUP, lookups.timeout);

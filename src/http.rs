@@ -20,6 +20,7 @@ use serde_json::Value;
 use crate::config::Problem;
 
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The default for `SPARK_INIT_HTTP_TIMEOUT`: the whole request, connect to last byte.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_REDIRECTS: usize = 5;
 
@@ -165,8 +166,8 @@ impl Service {
 pub enum HttpError {
     #[error("GET {url}: cannot connect: {reason}")]
     Connect { url: String, reason: String },
-    #[error("GET {url}: no answer within {seconds} s")]
-    Timeout { url: String, seconds: u64 },
+    #[error("GET {url}: no answer in time (SPARK_INIT_HTTP_TIMEOUT)")]
+    Timeout { url: String },
     #[error("GET {url}: HTTP {status}{}", message_suffix(.message))]
     Status {
         url: String,
@@ -200,11 +201,11 @@ impl HttpError {
 }
 
 /// Builds the client; a bad `SPARK_INIT_CA_FILE` is a configuration problem.
-pub fn client(ca_file: Option<&Path>) -> Result<Client, Problem> {
+pub fn client(ca_file: Option<&Path>, timeout: Duration) -> Result<Client, Problem> {
     let mut builder = Client::builder()
         .use_rustls_tls()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(READ_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+        .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("spark-init/", env!("CARGO_PKG_VERSION")));
     if let Some(path) = ca_file {
@@ -315,10 +316,7 @@ fn get_one(
 
 fn transport_error(url: &str, e: &reqwest::Error) -> HttpError {
     if e.is_timeout() {
-        return HttpError::Timeout {
-            url: url.into(),
-            seconds: READ_TIMEOUT.as_secs(),
-        };
+        return HttpError::Timeout { url: url.into() };
     }
     // The innermost cause says what happened ("Connection refused", a TLS failure).
     let mut reason = e.to_string();

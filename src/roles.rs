@@ -165,6 +165,7 @@ fn read_lookups(env: &EnvSnapshot, problems: &mut Vec<Problem>) -> Lookups {
     let address = var("SPARK_INIT_DRIVER_ADDRESS");
     let framework_name = var("SPARK_INIT_FRAMEWORK_NAME");
     let timeout = var("SPARK_INIT_RESOLVE_TIMEOUT");
+    let http_timeout = var("SPARK_INIT_HTTP_TIMEOUT");
     let ca_file = var("SPARK_INIT_CA_FILE").map(PathBuf::from);
     let need_driver = var("SPARK_DRIVER_URL").is_none();
     let need_app_id = var("SPARK_APPLICATION_ID").is_none();
@@ -231,7 +232,22 @@ fn read_lookups(env: &EnvSnapshot, problems: &mut Vec<Problem>) -> Lookups {
             }
         },
     };
+    let http_timeout = match http_timeout {
+        None => http::READ_TIMEOUT,
+        Some(text) => match text.parse::<f64>() {
+            Ok(s) if s.is_finite() && s > 0.0 && s <= 600.0 => Duration::from_secs_f64(s),
+            _ => {
+                problems.push(problem(
+                    "SPARK_INIT_HTTP_TIMEOUT",
+                    Some(&text),
+                    "is not a number of seconds (above 0, at most 600) such as 10",
+                ));
+                http::READ_TIMEOUT
+            }
+        },
+    };
     Lookups {
+        http_timeout,
         marathon,
         driver_app,
         port_name,

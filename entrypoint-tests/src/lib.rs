@@ -2,6 +2,8 @@
 //! PID namespace (`unshare --pid --fork --mount-proc`) or as a plain process, with the `probe`
 //! program as its command, and polls for conditions instead of sleeping.
 
+pub mod fake;
+
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::os::unix::process::CommandExt;
@@ -83,6 +85,12 @@ impl Init {
     pub fn env(mut self, name: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
         self.env
             .push((name.as_ref().to_os_string(), value.as_ref().to_os_string()));
+        self
+    }
+
+    /// Appends an argument (after those given to `new`).
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.args.push(arg.as_ref().to_os_string());
         self
     }
 

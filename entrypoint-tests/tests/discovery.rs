@@ -1,0 +1,485 @@
+//! The executor finds its driver through (fake) Marathon, its application ID through the
+//! driver's REST API or (fake) Mesos, waits sensibly, and fails clearly. The fakes answer with
+//! the shapes of the real services (`entrypoint_tests::fake`); a plain TCP listener stands in
+//! for the driver's RPC port. A real run starts the fixture's `java` stand-in, which exits 99:
+//! exit 99 proves the command was started after resolving.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use entrypoint_tests::fake::{AppSpec, FakeServer, Reply, TaskSpec};
+use entrypoint_tests::{poll, status_field, workspace_root, Finished, Init, HANG};
+use serde_json::Value;
+
+const APP: &str = "/spark/orders/driver";
+
+fn fixture(rel: &str) -> String {
+    workspace_root()
+        .join("entrypoint-tests/fixtures")
+        .join(rel)
+        .display()
+        .to_string()
+}
+
+/// A stand-in driver: its RPC port (a listener) and its UI serving the REST API.
+struct Driver {
+    rpc: TcpListener,
+    ui: FakeServer,
+}
+
+impl Driver {
+    fn start(app_id: &str) -> Self {
+        let ui = FakeServer::start();
+        ui.spark_app("app-20261125090000-0007", false)
+            .spark_app(app_id, true);
+        Driver {
+            rpc: TcpListener::bind("127.0.0.1:0").unwrap(),
+            ui,
+        }
+    }
+
+    fn rpc_port(&self) -> u16 {
+        self.rpc.local_addr().unwrap().port()
+    }
+
+    fn task(&self, id: &str) -> TaskSpec {
+        TaskSpec::running(id, &[self.rpc_port(), 31001, self.ui.port])
+    }
+}
+
+fn driver_app(tasks: Vec<TaskSpec>) -> AppSpec {
+    AppSpec {
+        port_names: vec!["driver".into(), "blockmanager".into(), "ui".into()],
+        health_checks: false,
+        tasks,
+    }
+}
+
+fn executor(marathon: &str) -> Init {
+    Init::new(["--role", "executor"])
+        .env("SPARK_HOME", fixture("spark/3.5.7"))
+        .env("JAVA_HOME", fixture("java/17"))
+        .env("SPARK_INIT_CGROUP_ROOT", fixture("cgroup/none"))
+        .env(
+            "MESOS_TASK_ID",
+            "spark_orders_executor.instance-6e7a5b2c-1f3d-11ef-9a4b-0242ac120002._app.1",
+        )
+        .env("MARATHON_APP_RESOURCE_CPUS", "1.0")
+        .env("MARATHON_APP_RESOURCE_MEM", "2048.0")
+        .env("HOST", "127.0.0.1")
+        .env("PORT0", "31005")
+        .env("SPARK_INIT_MARATHON_URL", marathon)
+        .env("SPARK_INIT_DRIVER_APP", APP)
+        .env("SPARK_INIT_RESOLVE_TIMEOUT", "20")
+        .env("SPARK_INIT_HTTP_TIMEOUT", "1")
+        .env("SPARK_INIT_LOG", "info")
+}
+
+fn dry_run(init: Init) -> (Value, Finished) {
+    let out = init
+        .env("SPARK_INIT_DRY_RUN", "1")
+        .env("SPARK_INIT_LOG", "warn")
+        .arg("--output")
+        .arg("json")
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let plan = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout));
+    (plan, out)
+}
+
+fn resolved<'a>(plan: &'a Value, key: &str) -> (&'a str, &'a str) {
+    (
+        plan["resolved"][key]["value"]
+            .as_str()
+            .unwrap_or("(not a string)"),
+        plan["resolved"][key]["source"].as_str().unwrap_or(""),
+    )
+}
+
+#[test]
+fn finds_the_driver_and_the_application_id() {
+    let driver = Driver::start("app-20261125100000-0042");
+    let marathon = FakeServer::start();
+    marathon.app(
+        APP,
+        driver_app(vec![driver.task("spark_orders_driver.instance-1._app.1")]),
+    );
+    let (plan, _) = dry_run(executor(&marathon.url()));
+    let (url, source) = resolved(&plan, "driver_url");
+    assert_eq!(
+        url,
+        format!(
+            "spark://CoarseGrainedScheduler@127.0.0.1:{}",
+            driver.rpc_port()
+        )
+    );
+    assert!(
+        source.contains("spark_orders_driver.instance-1._app.1"),
+        "{source}"
+    );
+    assert!(source.contains("the port named driver"), "{source}");
+    let (app_id, source) = resolved(&plan, "app_id");
+    assert_eq!(app_id, "app-20261125100000-0042");
+    assert!(source.contains("/api/v1/applications"), "{source}");
+
+    // For real: resolved, then started.
+    let out = executor(&marathon.url()).run();
+    assert_eq!(out.code, 99, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "--driver-url spark://CoarseGrainedScheduler@127.0.0.1:{}",
+            driver.rpc_port()
+        )),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn base_urls_are_tried_in_turn_and_5xx_is_retried() {
+    let driver = Driver::start("app-1");
+    let marathon = FakeServer::start();
+    marathon.app(APP, driver_app(vec![driver.task("t1")]));
+    let path = format!("/v2/apps{APP}");
+    marathon.script(
+        &path,
+        vec![
+            Reply::Json(
+                502,
+                serde_json::json!({"message": "Could not determine the current leader"}),
+            ),
+            Reply::Json(503, serde_json::json!({"message": "Service Unavailable"})),
+            Reply::Raw(500, "<html>Internal Server Error</html>".into()),
+            Reply::Slow(
+                Duration::from_secs(3),
+                Box::new(Reply::Raw(500, "late".into())),
+            ),
+        ],
+    );
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let urls = format!("http://127.0.0.1:{closed},{}", marathon.url());
+    let out = executor(&urls).run();
+    assert_eq!(out.code, 99, "{}", out.stderr);
+    let asked = marathon
+        .requests()
+        .iter()
+        .filter(|(p, _)| *p == path)
+        .count();
+    assert_eq!(asked, 5, "four faults, then the answer");
+}
+
+#[test]
+fn credentials_are_sent_kept_across_redirects_and_never_shown() {
+    let driver = Driver::start("app-1");
+    let leader = FakeServer::start();
+    leader.app(APP, driver_app(vec![driver.task("t1")]));
+    leader.require_auth("Basic b3BzOmh1bnRlcjI="); // ops:hunter2
+    let follower = FakeServer::start();
+    // A non-leader answers 307 with a protocol-relative Location.
+    follower.redirect_all_to(&format!("//127.0.0.1:{}", leader.port));
+    let (plan, out) =
+        dry_run(executor(&follower.url()).env("SPARK_INIT_MARATHON_AUTH", "ops:hunter2"));
+    assert!(
+        resolved(&plan, "driver_url").0.starts_with("spark://"),
+        "{plan}"
+    );
+    assert!(!out.stdout.contains("hunter2") && !out.stderr.contains("hunter2"));
+    assert!(leader
+        .requests()
+        .iter()
+        .all(|(_, auth)| auth.as_deref() == Some("Basic b3BzOmh1bnRlcjI=")));
+
+    // A DC/OS token from a file.
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "token=eyJhbGciOi\n").unwrap();
+    leader.require_auth("token=eyJhbGciOi");
+    let out = executor(&leader.url())
+        .env("SPARK_INIT_MARATHON_AUTH_FILE", &token)
+        .run();
+    assert_eq!(out.code, 99, "{}", out.stderr);
+    assert!(!out.stderr.contains("eyJhbGciOi"));
+}
+
+#[test]
+fn refusals_are_78_at_once_with_marathons_message() {
+    let marathon = FakeServer::start();
+    marathon.require_auth("Basic nothing-matches");
+    let out = executor(&marathon.url())
+        .env("SPARK_INIT_MARATHON_AUTH", "ops:wrong")
+        .run();
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(out.stderr.contains("HTTP 401"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Invalid username or password"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("ops:wrong"));
+    assert_eq!(marathon.requests().len(), 1, "a 401 is not retried");
+
+    let marathon = FakeServer::start();
+    marathon.script(
+        &format!("/v2/apps{APP}"),
+        vec![Reply::Json(
+            403,
+            serde_json::json!({"message": "Not Authorized to perform this action!"}),
+        )],
+    );
+    let out = executor(&marathon.url()).run();
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(out.stderr.contains("Not Authorized"), "{}", out.stderr);
+}
+
+#[test]
+fn invalid_json_is_69_naming_the_url() {
+    let marathon = FakeServer::start();
+    marathon.script(
+        &format!("/v2/apps{APP}"),
+        vec![Reply::Raw(200, "<html>proxy login</html>".into())],
+    );
+    let out = executor(&marathon.url()).run();
+    assert_eq!(out.code, 69, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("/v2/apps{APP}")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("not the JSON expected"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Waits that cannot succeed end at the deadline with exit 69 and what was seen last.
+#[test]
+fn no_usable_driver_task_is_69_at_the_deadline_saying_why() {
+    let driver = Driver::start("app-1");
+    let mut staging = driver.task("t-staging");
+    staging.state = "TASK_STAGING".into();
+    let mut killing = driver.task("t-killing");
+    killing.state = "TASK_KILLING".into();
+    let mut sick = driver.task("t-sick");
+    sick.health = Some(vec![true, false]);
+    let silent = TaskSpec::running(
+        "t-silent",
+        &[{
+            // A port nobody listens on.
+            TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        }],
+    );
+    let cases: Vec<(AppSpec, &str)> = vec![
+        (driver_app(vec![]), "has no task"),
+        (driver_app(vec![staging]), "TASK_STAGING"),
+        (driver_app(vec![killing]), "TASK_KILLING"),
+        (
+            AppSpec {
+                health_checks: true,
+                ..driver_app(vec![sick])
+            },
+            "health checks",
+        ),
+        (driver_app(vec![silent]), "does not accept connections"),
+    ];
+    for (app, why) in cases {
+        let marathon = FakeServer::start();
+        marathon.app(APP, app);
+        let out = executor(&marathon.url())
+            .env("SPARK_INIT_RESOLVE_TIMEOUT", "1.5")
+            .run();
+        assert_eq!(out.code, 69, "{why}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("SPARK_INIT_RESOLVE_TIMEOUT"),
+            "{why}: {}",
+            out.stderr
+        );
+        assert!(out.stderr.contains(why), "{why}: {}", out.stderr);
+        assert!(
+            !out.stderr.contains("fixture stand-in"),
+            "{why}: started anyway"
+        );
+        assert!(marathon.requests().len() > 2, "{why}: it retried");
+    }
+    // No such app at all.
+    let marathon = FakeServer::start();
+    let out = executor(&marathon.url())
+        .env("SPARK_INIT_RESOLVE_TIMEOUT", "1")
+        .run();
+    assert_eq!(out.code, 69, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("has no app {APP}")),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn two_running_tasks_pick_the_newest_with_a_warning() {
+    let old_driver = Driver::start("app-old");
+    let new_driver = Driver::start("app-new");
+    let mut old = old_driver.task("t-old");
+    old.started_at = "2026-11-25T09:00:00.000Z".into();
+    let mut new = new_driver.task("t-new");
+    new.started_at = "2026-11-25T10:30:00.000Z".into();
+    let marathon = FakeServer::start();
+    marathon.app(APP, driver_app(vec![new, old]));
+    let (plan, _) = dry_run(executor(&marathon.url()));
+    assert!(resolved(&plan, "driver_url").1.contains("t-new"));
+    assert_eq!(resolved(&plan, "app_id").0, "app-new");
+    let warnings = plan["warnings"].to_string();
+    assert!(warnings.contains("2 tasks"), "{warnings}");
+}
+
+#[test]
+fn waits_for_a_driver_that_appears_late_with_progress_lines() {
+    let driver = Driver::start("app-late");
+    let mut late = driver.task("t-late");
+    late.appears_after = Duration::from_secs(1);
+    let marathon = FakeServer::start();
+    marathon.app(APP, driver_app(vec![late]));
+    let out = executor(&marathon.url()).run();
+    assert_eq!(out.code, 99, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("waiting for the driver: app /spark/orders/driver has no task"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn ip_address_mode_uses_the_tasks_ip() {
+    let driver = Driver::start("app-ip");
+    let mut task = driver.task("t-ip");
+    task.host = "agent-that-does-not-resolve.invalid".into();
+    task.ip = Some("127.0.0.1".into());
+    let marathon = FakeServer::start();
+    marathon.app(APP, driver_app(vec![task]));
+    let (plan, _) = dry_run(executor(&marathon.url()).env("SPARK_INIT_DRIVER_ADDRESS", "ip"));
+    assert_eq!(
+        resolved(&plan, "driver_url").0,
+        format!(
+            "spark://CoarseGrainedScheduler@127.0.0.1:{}",
+            driver.rpc_port()
+        )
+    );
+}
+
+#[test]
+fn the_application_id_from_mesos_through_a_redirecting_master() {
+    // The driver task has no ui port: the app ID comes from the Mesos master.
+    let rpc = TcpListener::bind("127.0.0.1:0").unwrap();
+    let marathon = FakeServer::start();
+    marathon.app(
+        APP,
+        AppSpec {
+            port_names: vec!["driver".into()],
+            health_checks: false,
+            tasks: vec![TaskSpec::running("t1", &[rpc.local_addr().unwrap().port()])],
+        },
+    );
+    let leader = FakeServer::start();
+    leader
+        .framework("fw-old", "orders", "127.0.0.1", "completed")
+        .framework("fw-other-host", "orders", "10.9.9.9", "active")
+        .framework("fw-now", "orders", "127.0.0.1", "active");
+    leader.script(
+        "/master/frameworks",
+        vec![Reply::Raw(503, "no leader yet".into())],
+    );
+    let follower = FakeServer::start();
+    follower.redirect_all_to(&format!("//127.0.0.1:{}", leader.port));
+    let out = executor(&marathon.url())
+        .env("SPARK_INIT_MESOS_URL", follower.url())
+        .run();
+    assert_eq!(out.code, 99, "{}", out.stderr);
+    assert!(out.stderr.contains("--app-id fw-now"), "{}", out.stderr);
+
+    // Two applications on that host: the name must say which.
+    leader.framework("fw-second", "reports", "127.0.0.1", "active");
+    let out = executor(&marathon.url())
+        .env("SPARK_INIT_MESOS_URL", leader.url())
+        .run();
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("SPARK_INIT_FRAMEWORK_NAME"),
+        "{}",
+        out.stderr
+    );
+    let out = executor(&marathon.url())
+        .env("SPARK_INIT_MESOS_URL", leader.url())
+        .env("SPARK_INIT_FRAMEWORK_NAME", "reports")
+        .run();
+    assert!(out.stderr.contains("--app-id fw-second"), "{}", out.stderr);
+}
+
+#[test]
+fn set_values_skip_the_lookups() {
+    let marathon = FakeServer::start();
+    let out = executor(&marathon.url())
+        .env(
+            "SPARK_DRIVER_URL",
+            "spark://CoarseGrainedScheduler@10.0.0.2:31000",
+        )
+        .env("SPARK_APPLICATION_ID", "app-set")
+        .run();
+    assert_eq!(out.code, 99, "{}", out.stderr);
+    assert!(marathon.requests().is_empty(), "{:?}", marathon.requests());
+}
+
+#[test]
+fn sigterm_while_waiting_stops_at_once() {
+    let marathon = FakeServer::start();
+    marathon.app(APP, driver_app(vec![]));
+    let init = executor(&marathon.url())
+        .env("SPARK_INIT_RESOLVE_TIMEOUT", "600")
+        .spawn();
+    poll("spark-init to ask Marathon", HANG, || {
+        (!marathon.requests().is_empty()).then_some(())
+    });
+    init.signal(libc::SIGTERM);
+    let out = init.finish();
+    assert_eq!(out.code, 128 + libc::SIGTERM, "{}", out.stderr);
+    assert!(out.elapsed < Duration::from_secs(60));
+}
+
+/// After lookups with the HTTP client, PID 1 still has one thread and a small RSS: the
+/// lookups ran in a child process that is gone.
+#[test]
+fn pid1_stays_single_threaded_after_lookups() {
+    let driver = Driver::start("app-1");
+    let marathon = FakeServer::start();
+    marathon.app(APP, driver_app(vec![driver.task("t1")]));
+    // A Java installation whose java waits, so the init can be looked at while it supervises.
+    let dir = tempfile::tempdir().unwrap();
+    let java_home = dir.path().join("jdk");
+    std::fs::create_dir_all(java_home.join("bin")).unwrap();
+    std::fs::write(java_home.join("release"), "JAVA_VERSION=\"17.0.15\"\n").unwrap();
+    let ready = dir.path().join("java.ready");
+    let script = format!("#!/bin/sh\ntouch {}\nexec sleep 600\n", ready.display());
+    let java = java_home.join("bin/java");
+    std::fs::write(&java, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&java, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let init = executor(&marathon.url())
+        .env("JAVA_HOME", &java_home)
+        .spawn();
+    poll("java to start", HANG, || ready.exists().then_some(()));
+    let pid = init.init_pid();
+    assert_eq!(status_field(pid, "Threads").as_deref(), Some("1"));
+    let rss_kib: u64 = status_field(pid, "VmRSS")
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap();
+    assert!(rss_kib < 4096, "PID 1 RSS {rss_kib} KiB after lookups");
+    init.signal(libc::SIGTERM);
+    assert_eq!(init.finish().code, 128 + libc::SIGTERM);
+}
