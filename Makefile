@@ -23,6 +23,7 @@ lint:
 
 pyspark:
 	$(SCRIPTS)/ensure-pyspark.sh
+	$(SCRIPTS)/ensure-python-marathon.sh
 
 test: build pyspark
 	$(SCRIPTS)/ensure-deps.sh test

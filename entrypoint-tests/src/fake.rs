@@ -243,10 +243,15 @@ fn answer(st: &State, path: &str, uptime: Duration) -> Reply {
         return Reply::Json(200, spark_apps_json(st));
     }
     if let Some(rest) = path.strip_prefix("/v2/apps/") {
-        let (id, tasks) = match rest.strip_suffix("/tasks") {
-            Some(id) => (format!("/{id}"), true),
-            None => (format!("/{rest}"), false),
+        // Marathon's PathId drops empty segments: /v2/apps//a/b is app /a/b.
+        let (rest, tasks) = match rest.strip_suffix("/tasks") {
+            Some(id) => (id, true),
+            None => (rest, false),
         };
+        let id = format!(
+            "/{}",
+            rest.split('/').filter(|s| !s.is_empty()).collect::<Vec<_>>().join("/")
+        );
         let Some(spec) = st.apps.get(&id) else {
             let mut err = fixture("marathon/v2-error-404-app-not-found.json");
             err["message"] = json!(format!("App '{id}' does not exist"));
@@ -266,6 +271,11 @@ pub fn app_json(id: &str, spec: &AppSpec) -> Value {
     let mut app = fixture("marathon/v2-app.json");
     app["id"] = json!(id);
     app["instances"] = json!(1);
+    // `tty` is an Option in Marathon's AppDefinition, written only when an app sets it; the
+    // example sets it, a Spark app does not (and the Python client predates the field).
+    if let Some(fields) = app.as_object_mut() {
+        fields.remove("tty");
+    }
     // Host networking with named port definitions, as the examples in images/marathon use.
     if let Some(container) = app.get_mut("container") {
         container["docker"]["network"] = json!("HOST");
