@@ -105,5 +105,9 @@ fn run(
     for warning in &plan.warnings {
         tracing::warn!("{warning}");
     }
+    if plan.role != "exec" {
+        // What spark-init resolved, for whoever reads the container log later.
+        tracing::info!(role = %plan.role, "command: {}", plan.shown_command());
+    }
     Ok(supervise::run(&plan, env.vars(), blocked)?)
 }

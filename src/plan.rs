@@ -267,6 +267,11 @@ impl Plan {
         }
     }
 
+    /// The command line as a shell would read it, secrets masked (for the log).
+    pub fn shown_command(&self) -> String {
+        shell_words(&redact::argv(&lossy(&self.argv)))
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(&self.shown())
             .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))

@@ -11,7 +11,8 @@ import org.apache.spark.api.java.JavaSparkContext;
 
 /**
  * A real Spark driver for the end-to-end executor test. Args: master URL, a folder to report
- * in, the number of executors to wait for, a free port for the driver. It writes
+ * in, the number of executors to wait for, a free port for the driver, a free port for its UI
+ * (and so its REST API). It writes
  * `<folder>/driver` ("<app id> <driver port>") once it runs, waits until that many executors
  * have registered on their own (spark-init's executors attach straight to it), runs a job with
  * one task per executor core, writes each task's report to `<folder>/tasks`, and stops.
@@ -27,7 +28,7 @@ public class TinyDriver {
             .set("spark.driver.host", "127.0.0.1")
             .set("spark.driver.bindAddress", "127.0.0.1")
             .set("spark.driver.port", args[3])
-            .set("spark.ui.enabled", "false")
+            .set("spark.ui.port", args[4])
             // No worker will ever offer cores; executors register on their own.
             .set("spark.scheduler.minRegisteredResourcesRatio", "0");
         JavaSparkContext sc = new JavaSparkContext(conf);

@@ -250,7 +250,10 @@ fn answer(st: &State, path: &str, uptime: Duration) -> Reply {
         };
         let id = format!(
             "/{}",
-            rest.split('/').filter(|s| !s.is_empty()).collect::<Vec<_>>().join("/")
+            rest.split('/')
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join("/")
         );
         let Some(spec) = st.apps.get(&id) else {
             let mut err = fixture("marathon/v2-error-404-app-not-found.json");

@@ -1,5 +1,6 @@
-//! The executor role for real: spark-init (as PID 1) starts a Spark 3.5.7 executor from the
-//! PyPI pyspark jars, on Java 17, that attaches to a real driver and runs its tasks. The driver
+//! The executor role for real: spark-init (as PID 1) finds a real driver through the fake
+//! Marathon and its application ID through the driver's real REST API, then starts a Spark
+//! 3.5.7 executor from the PyPI pyspark jars, on Java 17, that attaches and runs its tasks. The driver
 //! (`java-spark/TinyDriver.java`) uses a standalone master with no workers, so it never gets
 //! executors of its own: like the constrained Mesos framework, it only has the ones that
 //! register on their own.
@@ -9,6 +10,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
+use entrypoint_tests::fake::{AppSpec, FakeServer, TaskSpec};
 use entrypoint_tests::{poll, pyspark_home, spark_jars, workspace_root, Init, HANG};
 use spark_init::executor_id;
 use spark_init::roles::JAVA_MODULE_OPTIONS;
@@ -80,6 +82,7 @@ fn a_spark_executor_started_by_spark_init_runs_a_drivers_tasks() {
     });
 
     let driver_port = free_port();
+    let ui_port = free_port();
     let mut driver = Killed(
         spark_jvm(
             &format!("{jars}:{}", classes.display()),
@@ -87,7 +90,7 @@ fn a_spark_executor_started_by_spark_init_runs_a_drivers_tasks() {
         )
         .args(["TinyDriver", &format!("spark://127.0.0.1:{master_port}")])
         .arg(dir.path())
-        .args(["1", &driver_port.to_string()])
+        .args(["1", &driver_port.to_string(), &ui_port.to_string()])
         .spawn()
         .expect("start the driver"),
     );
@@ -111,6 +114,18 @@ fn a_spark_executor_started_by_spark_init_runs_a_drivers_tasks() {
     )
     .unwrap();
     let task_id = "spark_orders_executor.instance-6e7a5b2c-1f3d-11ef-9a4b-0242ac120002._app.1";
+    let marathon = FakeServer::start();
+    marathon.app(
+        "/spark/orders/driver",
+        AppSpec {
+            port_names: vec!["driver".into(), "blockmanager".into(), "ui".into()],
+            health_checks: false,
+            tasks: vec![TaskSpec::running(
+                "spark_orders_driver.instance-1f2e3d4c-1f3d-11ef-9a4b-0242ac120002._app.1",
+                &[driver_port, free_port(), ui_port],
+            )],
+        },
+    );
     let out = Init::new(["--role", "executor"])
         .env("SPARK_INIT_LOG", "info")
         .env("SPARK_HOME", pyspark_home())
@@ -121,13 +136,15 @@ fn a_spark_executor_started_by_spark_init_runs_a_drivers_tasks() {
         .env("MARATHON_APP_RESOURCE_CPUS", "2.0")
         .env("MARATHON_APP_RESOURCE_MEM", "1024.0")
         .env("MESOS_TASK_ID", task_id)
-        .env(
-            "SPARK_DRIVER_URL",
-            format!("spark://CoarseGrainedScheduler@127.0.0.1:{driver_port}"),
-        )
-        .env("SPARK_APPLICATION_ID", app_id)
+        .env("SPARK_INIT_MARATHON_URL", marathon.url())
+        .env("SPARK_INIT_DRIVER_APP", "/spark/orders/driver")
         .run();
     let driver_log = driver_log();
+    assert!(
+        out.stderr.contains(&format!("--app-id {app_id}")),
+        "the application ID from the driver's REST API: {}",
+        out.stderr
+    );
     assert_eq!(
         out.code, 0,
         "executor: {}\n--- driver:\n{driver_log}",
