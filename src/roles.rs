@@ -324,7 +324,16 @@ pub fn plan(
         ConfigErrors(std::mem::take(&mut problems))
     })?;
     if !problems.is_empty() {
-        problems.extend(missing_inputs(role, &role_env));
+        // Report what resolving would also find, without looking anything up.
+        let more = match role {
+            Role::Executor => resolve_executor(config, &role_env, &facts, &RemoteFacts::default()),
+            Role::Driver => resolve_driver(config, &role_env, &facts, &args),
+        };
+        for problem in more.err().unwrap_or_default() {
+            if !problems.contains(&problem) {
+                problems.push(problem);
+            }
+        }
         return Err(ConfigErrors(problems).into());
     }
     let remote = match role {

@@ -256,6 +256,127 @@ fn overhead(init: &InitUnderTest, rounds: usize) -> f64 {
     percentile(&wrapped, 0.5) - percentile(&direct, 0.5)
 }
 
+/// The executor role against the loopback fakes: start-to-exec with lookups (Marathon, then
+/// the driver's REST API) against the same without (the values set), and PID 1's RSS and
+/// threads afterwards.
+struct Lookups {
+    without_ms: f64,
+    with_ms: f64,
+    rss_kib: u64,
+    threads: u64,
+}
+
+fn lookups(rounds: usize) -> Lookups {
+    use entrypoint_tests::fake::{AppSpec, FakeServer, TaskSpec};
+    let root = entrypoint_tests::workspace_root().join("entrypoint-tests/fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    let java_home = dir.path().join("jdk");
+    fs::create_dir_all(java_home.join("bin")).unwrap();
+    fs::write(java_home.join("release"), "JAVA_VERSION=\"17.0.15\"\n").unwrap();
+    std::os::unix::fs::symlink(probe(), java_home.join("bin/java")).unwrap();
+
+    let rpc = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let ui = FakeServer::start();
+    ui.spark_app("app-20261125100000-0001", true);
+    let marathon = FakeServer::start();
+    marathon.app(
+        "/spark/driver",
+        AppSpec {
+            port_names: vec!["driver".into(), "blockmanager".into(), "ui".into()],
+            health_checks: false,
+            tasks: vec![TaskSpec::running(
+                "driver.instance-1._app.1",
+                &[rpc.local_addr().unwrap().port(), 31001, ui.port],
+            )],
+        },
+    );
+    let base = |cmd: &mut Command| {
+        cmd.arg("--role")
+            .arg("executor")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("SPARK_INIT_LOG", "warn")
+            .env("SPARK_HOME", root.join("spark/3.5.7"))
+            .env("JAVA_HOME", &java_home)
+            .env("SPARK_INIT_CGROUP_ROOT", root.join("cgroup/none"))
+            .env("SPARK_EXECUTOR_ID", "1")
+            .env("MARATHON_APP_RESOURCE_CPUS", "1.0")
+            .env("MARATHON_APP_RESOURCE_MEM", "2048.0")
+            .env("HOST", "127.0.0.1")
+            .env("PORT0", "31005");
+    };
+    let with_lookups = |cmd: &mut Command| {
+        base(cmd);
+        cmd.env("SPARK_INIT_MARATHON_URL", marathon.url())
+            .env("SPARK_INIT_DRIVER_APP", "/spark/driver");
+    };
+    let without = |cmd: &mut Command| {
+        base(cmd);
+        cmd.env(
+            "SPARK_DRIVER_URL",
+            "spark://CoarseGrainedScheduler@127.0.0.1:1",
+        )
+        .env("SPARK_APPLICATION_ID", "app-1");
+    };
+    let time_one = |setup: &dyn Fn(&mut Command)| {
+        let mut cmd = Command::new(spark_init_bin());
+        setup(&mut cmd);
+        let sent = monotonic_ns();
+        let out = cmd
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", out.status);
+        let started: i128 = String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("time");
+        (started - sent) as f64 / 1e6
+    };
+    let mut a = Vec::new();
+    let mut b = Vec::new();
+    for _ in 0..rounds {
+        a.push(time_one(&without));
+        b.push(time_one(&with_lookups));
+    }
+    a.sort_by(|x, y| x.partial_cmp(y).unwrap());
+    b.sort_by(|x, y| x.partial_cmp(y).unwrap());
+
+    // RSS and threads of PID 1 while it supervises, after lookups.
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--pid", "--fork", "--mount-proc"])
+        .arg(spark_init_bin());
+    with_lookups(&mut cmd);
+    cmd.env("PROBE_AS_JAVA", "wait");
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let outer = child.id() as i32;
+    let pid = poll("spark-init to start", HANG, || {
+        children_of(outer)
+            .into_iter()
+            .find(|&p| comm_of(p).as_deref() == Some("spark-init"))
+    });
+    poll("the stand-in java to start", HANG, || {
+        children_of(pid)
+            .into_iter()
+            .find(|&p| comm_of(p).as_deref() == Some("java"))
+    });
+    let rss_kib = kib(status_field(pid, "VmRSS"));
+    let threads = kib(status_field(pid, "Threads"));
+    stop(child, pid);
+    Lookups {
+        without_ms: percentile(&a, 0.5),
+        with_ms: percentile(&b, 0.5),
+        rss_kib,
+        threads,
+    }
+}
+
 fn machine() -> String {
     let cpu = fs::read_to_string("/proc/cpuinfo")
         .unwrap_or_default()
@@ -321,6 +442,8 @@ fn main() {
             overhead_ms,
         });
     }
+    eprintln!("bench: executor role with lookups ...");
+    let lookups = lookups(100);
     let ours = &rows[0];
     let tini = &rows[1];
     let mut md = String::new();
@@ -410,6 +533,21 @@ fn main() {
         ours.overhead_ms,
         ratio(ours.overhead_ms, tini.overhead_ms),
         verdict(ours.overhead_ms <= 1.0)
+    );
+    let added = lookups.with_ms - lookups.without_ms;
+    let _ = writeln!(
+        md,
+        "| lookups added to start-to-exec (executor role: Marathon, then the driver's REST API, on loopback fakes) | ≤ 20 ms p50 | {added:.2} ms ({:.2} ms with, {:.2} ms without) | — | {} |",
+        lookups.with_ms,
+        lookups.without_ms,
+        verdict(added <= 20.0)
+    );
+    let _ = writeln!(
+        md,
+        "| PID 1 after lookups (they run in a child process) | ≤ 1 MiB, one thread | {} KiB, {} thread(s) | — | {} |",
+        lookups.rss_kib,
+        lookups.threads,
+        verdict(lookups.rss_kib <= 1024 && lookups.threads == 1)
     );
     let _ = writeln!(
         md,

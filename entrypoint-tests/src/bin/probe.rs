@@ -2,6 +2,8 @@
 //! observable thing and reports through files, stdout or its exit code, so a test can poll for
 //! a condition instead of sleeping.
 //!
+//! Started under the name `java`, it stands in for a JVM (see `main`).
+//!
 //! Modes (`probe MODE ARGS...`):
 //! - `exit N`: exit with code N.
 //! - `kill-self SIG`: die of signal SIG (core dumps off).
@@ -41,6 +43,18 @@ use entrypoint_tests::monotonic_ns;
 use spark_init::signals;
 
 fn main() {
+    // Started as `java` (a symlink in a fake JAVA_HOME, for the benchmark of the executor
+    // role): PROBE_AS_JAVA=now prints the start time, =wait waits for SIGTERM.
+    let argv0 = std::env::args_os().next().unwrap_or_default();
+    if Path::new(&argv0).file_name() == Some(std::ffi::OsStr::new("java")) {
+        match std::env::var("PROBE_AS_JAVA").as_deref() {
+            Ok("wait") => wait_term(None),
+            _ => {
+                println!("{}", monotonic_ns());
+                return;
+            }
+        }
+    }
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let text: Vec<String> = args
         .iter()
