@@ -176,6 +176,8 @@ pub enum HttpError {
     },
     #[error("GET {url}: the answer is not the JSON expected: {reason}")]
     InvalidJson { url: String, reason: String },
+    #[error("GET {url}: TLS failed: {reason}; if the service's certificate is signed by a private CA, put that CA in a PEM file and set SPARK_INIT_CA_FILE")]
+    Tls { url: String, reason: String },
     #[error("GET {url}: more than {MAX_REDIRECTS} redirects")]
     TooManyRedirects { url: String },
 }
@@ -195,7 +197,10 @@ impl HttpError {
         match self {
             HttpError::Connect { .. } | HttpError::Timeout { .. } => true,
             HttpError::Status { status, .. } => *status >= 500,
-            HttpError::InvalidJson { .. } | HttpError::TooManyRedirects { .. } => false,
+            // A certificate does not become trusted by waiting.
+            HttpError::InvalidJson { .. }
+            | HttpError::Tls { .. }
+            | HttpError::TooManyRedirects { .. } => false,
         }
     }
 }
@@ -324,6 +329,13 @@ fn transport_error(url: &str, e: &reqwest::Error) -> HttpError {
     while let Some(inner) = source {
         reason = inner.to_string();
         source = inner.source();
+    }
+    // rustls' certificate errors ("invalid peer certificate: UnknownIssuer", ...).
+    if reason.contains("certificate") || reason.to_ascii_lowercase().contains("tls") {
+        return HttpError::Tls {
+            url: url.into(),
+            reason,
+        };
     }
     HttpError::Connect {
         url: url.into(),

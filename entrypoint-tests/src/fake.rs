@@ -77,6 +77,7 @@ struct State {
     scripted: HashMap<String, VecDeque<Reply>>,
     /// Every path asked for, with its Authorization header.
     requests: Vec<(String, Option<String>)>,
+    user_agents: Vec<String>,
     required_auth: Option<String>,
     /// Redirect everything here (a non-leading master or Marathon).
     redirect_all: Option<String>,
@@ -98,8 +99,20 @@ impl Default for FakeServer {
 
 impl FakeServer {
     pub fn start() -> Self {
-        let server =
-            Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind a loopback port"));
+        Self::serve(tiny_http::Server::http("127.0.0.1:0").expect("bind a loopback port"))
+    }
+
+    /// Over HTTPS with this certificate chain and key (PEM).
+    pub fn start_tls(certificate: &str, private_key: &str) -> Self {
+        let ssl = tiny_http::SslConfig {
+            certificate: certificate.as_bytes().to_vec(),
+            private_key: private_key.as_bytes().to_vec(),
+        };
+        Self::serve(tiny_http::Server::https("127.0.0.1:0", ssl).expect("bind a loopback port"))
+    }
+
+    fn serve(server: tiny_http::Server) -> Self {
+        let server = Arc::new(server);
         let port = server.server_addr().to_ip().expect("ip").port();
         let state = Arc::new(Mutex::new(State::default()));
         let started = Instant::now();
@@ -170,6 +183,10 @@ impl FakeServer {
         self
     }
 
+    pub fn user_agents(&self) -> Vec<String> {
+        self.state.lock().unwrap().user_agents.clone()
+    }
+
     pub fn requests(&self) -> Vec<(String, Option<String>)> {
         self.state.lock().unwrap().requests.clone()
     }
@@ -194,6 +211,13 @@ fn serve(request: tiny_http::Request, state: &Mutex<State>, started: Instant) {
     let reply = {
         let mut st = state.lock().unwrap();
         st.requests.push((path.clone(), auth.clone()));
+        if let Some(agent) = request
+            .headers()
+            .iter()
+            .find(|h| h.field.equiv("User-Agent"))
+        {
+            st.user_agents.push(agent.value.to_string());
+        }
         if let Some(base) = &st.redirect_all {
             Reply::Redirect(307, format!("{base}{path}"))
         } else if let Some(reply) = st.scripted.get_mut(&path).and_then(VecDeque::pop_front) {

@@ -483,3 +483,62 @@ fn pid1_stays_single_threaded_after_lookups() {
     init.signal(libc::SIGTERM);
     assert_eq!(init.finish().code, 128 + libc::SIGTERM);
 }
+
+/// A private CA and a server certificate it signed, for 127.0.0.1.
+fn private_ca() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, SanType};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    params
+        .subject_alt_names
+        .push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
+    let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
+    (ca.pem(), cert.pem(), key.serialize_pem())
+}
+
+#[test]
+fn https_with_a_private_ca_needs_the_ca_file_and_never_skips_verification() {
+    let (ca, cert, key) = private_ca();
+    let driver = Driver::start("app-tls");
+    let marathon = FakeServer::start_tls(&cert, &key);
+    marathon.app(APP, driver_app(vec![driver.task("t1")]));
+    let url = format!("https://127.0.0.1:{}", marathon.port);
+
+    // Not trusted: refused at once (waiting does not help), saying what to do.
+    let out = executor(&url).run();
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(out.stderr.contains("SPARK_INIT_CA_FILE"), "{}", out.stderr);
+
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &ca).unwrap();
+    let out = executor(&url).env("SPARK_INIT_CA_FILE", &ca_file).run();
+    assert_eq!(out.code, 99, "{}", out.stderr);
+
+    // A CA file that is not one is a configuration error naming it.
+    std::fs::write(&ca_file, "not a certificate").unwrap();
+    let out = executor(&url).env("SPARK_INIT_CA_FILE", &ca_file).run();
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(out.stderr.contains("SPARK_INIT_CA_FILE"), "{}", out.stderr);
+}
+
+#[test]
+fn requests_say_who_asks() {
+    let driver = Driver::start("app-ua");
+    let marathon = FakeServer::start();
+    marathon.app(APP, driver_app(vec![driver.task("t1")]));
+    let out = executor(&marathon.url()).run();
+    assert_eq!(out.code, 99, "{}", out.stderr);
+    let agents = marathon.user_agents();
+    assert!(!agents.is_empty());
+    assert!(
+        agents
+            .iter()
+            .all(|a| a == &format!("spark-init/{}", env!("CARGO_PKG_VERSION"))),
+        "{agents:?}"
+    );
+}
