@@ -27,6 +27,7 @@ pub mod discovery;
 pub mod error;
 pub mod executor_id;
 pub mod exit_code;
+pub mod framework_store;
 pub mod http;
 pub mod install;
 pub mod java_options;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a step needs on a fresh Debian machine, once; later runs find it and do nothing.
 #   ensure-deps.sh build   the rustup musl target and Debian's musl-tools (for `make build`)
-#   ensure-deps.sh test    Java 17 (javac), unshare (for `make test`; plus build)
+#   ensure-deps.sh test    Java 17 (javac), unshare, ZooKeeper (for `make test`; plus build)
 #   ensure-deps.sh bench   Debian's tini, dumb-init and catatonit (for `make bench`)
 #   ensure-deps.sh all     all of the above
 set -euo pipefail
@@ -45,6 +45,7 @@ test_deps() {
     local need=()
     command -v javac >/dev/null || need+=(default-jdk-headless)
     command -v unshare >/dev/null || need+=(util-linux)
+    [ -f /usr/share/java/zookeeper.jar ] || need+=(zookeeper)
     command -v python3 >/dev/null || need+=(python3 python3-pip)
     if [ ${#need[@]} -gt 0 ]; then apt_install "${need[@]}"; fi
 }
