@@ -16,6 +16,7 @@ use nix::sys::signal::SigSet;
 use serde::{Deserialize, Serialize};
 
 use crate::backoff::{Backoff, LOOKUP};
+use crate::framework_store::{is_framework_id, Store, StoreError, StoreUrl};
 use crate::http::{self, HttpError, Service};
 use crate::marathon::{self, AddressMode, HttpMarathon, MarathonApi};
 use crate::mesos::{HttpMesos, MesosApi};
@@ -43,8 +44,17 @@ pub struct Lookups {
     pub need_app_id: bool,
     /// The driver's host from `SPARK_DRIVER_URL` when that is set (for the Mesos lookup).
     pub known_driver_host: Option<String>,
-    /// The dry run looks once and reports; it never waits.
+    /// The dry run looks once and reports; it never waits, and never writes.
     pub once: bool,
+    /// `SPARK_INIT_FRAMEWORK_STORE`: the application ID is read there first, and executor IDs
+    /// are allocated there.
+    pub store: Option<StoreUrl>,
+    /// `SPARK_INIT_STORE_REQUIRED=1`: an unreachable store is fatal (69), not a warning.
+    pub store_required: bool,
+    /// `SPARK_EXECUTOR_ID` is unset: allocate one from a ZooKeeper store.
+    pub need_executor_id: bool,
+    /// What the executor-ID znode holds (the task ID), for operators.
+    pub executor_label: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -60,6 +70,8 @@ pub struct RemoteFacts {
     pub driver: Option<FoundDriver>,
     /// The application ID and where it came from.
     pub app_id: Option<(String, String)>,
+    /// An executor ID from the store, and where it came from.
+    pub executor_id: Option<(u32, String)>,
     /// Why a value is missing (dry run only: it does not wait).
     pub not_found: Vec<String>,
     pub warnings: Vec<String>,
@@ -91,6 +103,9 @@ pub fn run(lookups: &Lookups) -> Result<RemoteFacts, DiscoveryError> {
         .map_err(|p| DiscoveryError::Refused(p.to_string()))?;
     let mut facts = RemoteFacts::default();
     let mut backoff = Backoff::new(LOOKUP, lookups.timeout);
+    if let Some(url) = &lookups.store {
+        store_lookups(url, lookups, &mut facts)?;
+    }
     if lookups.need_driver {
         if let (Some(service), Some(app)) = (&lookups.marathon, &lookups.driver_app) {
             let api = HttpMarathon {
@@ -106,7 +121,7 @@ pub fn run(lookups: &Lookups) -> Result<RemoteFacts, DiscoveryError> {
             }
         }
     }
-    if lookups.need_app_id {
+    if lookups.need_app_id && facts.app_id.is_none() {
         let host = facts
             .driver
             .as_ref()
@@ -119,6 +134,65 @@ pub fn run(lookups: &Lookups) -> Result<RemoteFacts, DiscoveryError> {
         }
     }
     Ok(facts)
+}
+
+/// The executor's share of the framework store: the application ID (the stored framework
+/// ID) and a collision-free executor ID. An unreachable store is a warning, or fatal with
+/// `SPARK_INIT_STORE_REQUIRED=1`.
+fn store_lookups(
+    url: &StoreUrl,
+    lookups: &Lookups,
+    facts: &mut RemoteFacts,
+) -> Result<(), DiscoveryError> {
+    let store = Store::new(url.clone(), lookups.timeout);
+    let unreachable = |e: StoreError, facts: &mut RemoteFacts| {
+        if lookups.store_required {
+            Err(DiscoveryError::Unavailable(format!(
+                "{e} (SPARK_INIT_STORE_REQUIRED=1)"
+            )))
+        } else {
+            facts.warnings.push(format!(
+                "the framework store is not usable, going on without it: {e}"
+            ));
+            Ok(())
+        }
+    };
+    if lookups.need_app_id {
+        match store.read() {
+            Ok(Some(stored)) if is_framework_id(&stored.framework_id) => {
+                facts.app_id = Some((
+                    stored.framework_id,
+                    format!("the framework store {url} (framework-id)"),
+                ));
+            }
+            Ok(Some(stored)) => facts.warnings.push(format!(
+                "the framework store {url} holds {:?}, which is not a framework ID; ignored",
+                stored.framework_id
+            )),
+            Ok(None) => {}
+            Err(e) => return unreachable(e, facts),
+        }
+    }
+    if lookups.need_executor_id && matches!(url, StoreUrl::Zk { .. }) {
+        if lookups.once {
+            facts.not_found.push(format!(
+                "the executor ID would be allocated from {url} (executor-ids/); a dry run \
+                 writes nothing"
+            ));
+        } else {
+            match store.allocate_executor_id(&lookups.executor_label) {
+                Ok(Some(id)) => {
+                    facts.executor_id = Some((
+                        id,
+                        format!("the framework store {url} (executor-ids/id-{:010})", id - 1),
+                    ))
+                }
+                Ok(None) => {}
+                Err(e) => return unreachable(e, facts),
+            }
+        }
+    }
+    Ok(())
 }
 
 type Found<T> = Result<T, String>;

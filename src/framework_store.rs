@@ -151,6 +151,7 @@ impl Store {
         let store = self.url.to_string();
         let timeout = self.timeout;
         runtime.block_on(async move {
+            let store = store.clone();
             let connect = zk::Client::connector()
                 .with_session_timeout(SESSION_TIMEOUT)
                 .with_connection_timeout(timeout.min(SESSION_TIMEOUT))
@@ -170,7 +171,14 @@ impl Store {
                     })
                 }
             };
-            f(&client, path).await
+            // Every operation is bounded too: a session can hang on a server that went away.
+            match tokio::time::timeout(timeout, f(&client, path)).await {
+                Ok(result) => result,
+                Err(_) => Err(StoreError::Unreachable {
+                    store,
+                    reason: format!("no answer within {} s", timeout.as_secs_f64()),
+                }),
+            }
         })
     }
 

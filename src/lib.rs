@@ -24,6 +24,7 @@ pub mod cgroup;
 pub mod cli;
 pub mod config;
 pub mod discovery;
+pub mod driver_store;
 pub mod error;
 pub mod executor_id;
 pub mod exit_code;
@@ -110,5 +111,20 @@ fn run(
         // What spark-init resolved, for whoever reads the container log later.
         tracing::info!(role = %plan.role, "command: {}", plan.shown_command());
     }
-    Ok(supervise::run(&plan, env.vars(), blocked)?)
+    let companion = plan
+        .store_duty
+        .as_ref()
+        .filter(|duty| duty.ui_port.is_some())
+        .map(|duty| move || driver_store::learn_framework_id(duty));
+    let started = std::time::Instant::now();
+    let outcome = supervise::run(
+        &plan,
+        env.vars(),
+        blocked,
+        companion.as_ref().map(|c| c as &dyn Fn()),
+    )?;
+    if let Some(duty) = &plan.store_duty {
+        driver_store::after_exit(duty, outcome.command, started.elapsed(), blocked);
+    }
+    Ok(outcome.code)
 }

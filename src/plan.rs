@@ -50,6 +50,22 @@ pub struct Plan {
     pub resolved: BTreeMap<String, Resolved>,
     pub warnings: Vec<String>,
     pub supervision: Supervision,
+    /// The driver's framework-store work around the run, if any.
+    pub store_duty: Option<StoreDuty>,
+}
+
+/// What a driver does with the framework store around its run (README "Framework store").
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreDuty {
+    pub url: crate::framework_store::StoreUrl,
+    /// The stored framework ID the driver was started with, if one was reused.
+    pub reused: Option<String>,
+    /// A non-zero exit this soon after a launch that reused an ID clears it.
+    pub reregister_window: Duration,
+    /// Deadline for each store operation and for learning the actual ID.
+    pub timeout: Duration,
+    /// The driver's UI port on this host, to learn the actual ID from its REST API.
+    pub ui_port: Option<u16>,
 }
 
 pub fn sourced(value: impl Into<Value>, source: impl Into<String>) -> Resolved {
@@ -69,6 +85,7 @@ pub struct ModePlan {
     pub spark_java_sources: Vec<java_options::OptionSource>,
     pub resolved: BTreeMap<String, Resolved>,
     pub warnings: Vec<String>,
+    pub store_duty: Option<StoreDuty>,
 }
 
 /// The generic init: run the command line as it is.
@@ -100,6 +117,7 @@ pub fn assemble(config: &Config, mode: ModePlan) -> Plan {
         spark_java_sources,
         mut resolved,
         warnings: mode_warnings,
+        store_duty,
     } = mode;
     let mut warnings = Vec::new();
     let mut env = BTreeMap::new();
@@ -223,6 +241,7 @@ pub fn assemble(config: &Config, mode: ModePlan) -> Plan {
             signal_group: config.signal_group.value,
             exit_remap: config.exit_remap.value.clone(),
         },
+        store_duty,
     }
 }
 

@@ -19,14 +19,16 @@ use crate::cgroup::{self, CgroupLimits};
 use crate::cli::Role;
 use crate::config::{Config, ConfigErrors, EnvSnapshot, Problem};
 use crate::discovery::{self, ChildError, DiscoveryError, Lookups, RemoteFacts};
+use crate::driver_store::{self, BeforeLaunch};
 use crate::error::Error;
 use crate::executor_id;
+use crate::framework_store::{self, StoreUrl};
 use crate::http;
 use crate::install::{self, JavaInstall, SparkInstall, SparkVersion};
 use crate::java_options::{self, OptionSource};
 use crate::marathon::AddressMode;
 use crate::marathon_env::{self, FromVar, TaskEnv};
-use crate::plan::{self, sourced, ModePlan, Plan, Resolved};
+use crate::plan::{self, sourced, ModePlan, Plan, Resolved, StoreDuty};
 use crate::spark_defaults::{self, SparkDefaults};
 use crate::spark_size;
 
@@ -37,6 +39,7 @@ pub const DEFAULT_MESOS_CONSTRAINTS: &str = "spark_init_placement:marathon";
 /// How long Mesos keeps declined offers from the driver's framework (Spark time syntax).
 pub const REJECT_OFFER_DURATION: &str = "3650d";
 pub const DEFAULT_FAILOVER_TIMEOUT_SECONDS: f64 = 3600.0;
+pub const DEFAULT_REREGISTER_WINDOW: Duration = Duration::from_secs(60);
 /// Spark's smallest usable executor heap: `UnifiedMemoryManager` refuses less than 1.5 × its
 /// 300 MiB reserved memory ("Executor memory ... must be at least 471859200").
 pub const MIN_HEAP_MIB: u64 = 450;
@@ -93,6 +96,8 @@ pub struct RoleEnv {
     pub failover_timeout: Option<FromVar<String>>,
     /// Where and how to look things up (Marathon, Mesos, the driver's REST API).
     pub lookups: Lookups,
+    /// `SPARK_INIT_REREGISTER_WINDOW` (default 60 s).
+    pub reregister_window: Duration,
 }
 
 impl RoleEnv {
@@ -126,6 +131,23 @@ impl RoleEnv {
         let mesos_constraints = var("SPARK_INIT_MESOS_CONSTRAINTS");
         let failover_timeout = var("SPARK_INIT_FAILOVER_TIMEOUT");
         let lookups = read_lookups(env, problems);
+        let reregister_window =
+            match marathon_env::text_var(env, "SPARK_INIT_REREGISTER_WINDOW", problems) {
+                None => DEFAULT_REREGISTER_WINDOW,
+                Some(v) => match v.value.parse::<f64>() {
+                    Ok(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => {
+                        Duration::from_secs_f64(s)
+                    }
+                    _ => {
+                        problems.push(problem(
+                            &v.var,
+                            Some(&v.raw),
+                            "is not a number of seconds (0 to 86400) such as 60",
+                        ));
+                        DEFAULT_REREGISTER_WINDOW
+                    }
+                },
+            };
         let task = marathon_env::read(env, problems);
         RoleEnv {
             spark_home,
@@ -145,6 +167,7 @@ impl RoleEnv {
             mesos_constraints,
             failover_timeout,
             lookups,
+            reregister_window,
         }
     }
 }
@@ -167,6 +190,10 @@ fn read_lookups(env: &EnvSnapshot, problems: &mut Vec<Problem>) -> Lookups {
     let timeout = var("SPARK_INIT_RESOLVE_TIMEOUT");
     let http_timeout = var("SPARK_INIT_HTTP_TIMEOUT");
     let ca_file = var("SPARK_INIT_CA_FILE").map(PathBuf::from);
+    let store_text = var("SPARK_INIT_FRAMEWORK_STORE");
+    let store_required = var("SPARK_INIT_STORE_REQUIRED");
+    let need_executor_id = var("SPARK_EXECUTOR_ID").is_none();
+    let executor_label = var("MESOS_TASK_ID").unwrap_or_default();
     let need_driver = var("SPARK_DRIVER_URL").is_none();
     let need_app_id = var("SPARK_APPLICATION_ID").is_none();
     let known_driver_host = var("SPARK_DRIVER_URL").and_then(|url| {
@@ -246,7 +273,30 @@ fn read_lookups(env: &EnvSnapshot, problems: &mut Vec<Problem>) -> Lookups {
             }
         },
     };
+    let store = store_text.and_then(|text| match framework_store::parse_url(&text) {
+        Ok(url) => Some(url),
+        Err(why) => {
+            problems.push(problem("SPARK_INIT_FRAMEWORK_STORE", Some(&text), why));
+            None
+        }
+    });
+    let store_required = match store_required.as_deref() {
+        None | Some("0" | "false" | "no" | "") => false,
+        Some("1" | "true" | "yes") => true,
+        Some(other) => {
+            problems.push(problem(
+                "SPARK_INIT_STORE_REQUIRED",
+                Some(other),
+                "is not a yes/no value; set 1 or 0",
+            ));
+            false
+        }
+    };
     Lookups {
+        store,
+        store_required,
+        need_executor_id,
+        executor_label,
         http_timeout,
         marathon,
         driver_app,
@@ -327,7 +377,9 @@ pub fn plan(
         // Report what resolving would also find, without looking anything up.
         let more = match role {
             Role::Executor => resolve_executor(config, &role_env, &facts, &RemoteFacts::default()),
-            Role::Driver => resolve_driver(config, &role_env, &facts, &args),
+            Role::Driver => {
+                resolve_driver(config, &role_env, &facts, &args, &BeforeLaunch::default())
+            }
         };
         for problem in more.err().unwrap_or_default() {
             if !problems.contains(&problem) {
@@ -340,11 +392,43 @@ pub fn plan(
         Role::Executor => remote_facts(config, &role_env, blocked)?,
         Role::Driver => RemoteFacts::default(),
     };
+    let stored = match (role, &role_env.lookups.store) {
+        (Role::Driver, Some(url)) => driver_store_facts(config, &role_env, url, blocked)?,
+        _ => BeforeLaunch::default(),
+    };
     let mode = match role {
         Role::Executor => resolve_executor(config, &role_env, &facts, &remote),
-        Role::Driver => resolve_driver(config, &role_env, &facts, &args),
+        Role::Driver => resolve_driver(config, &role_env, &facts, &args, &stored),
     };
     Ok(plan::assemble(config, mode.map_err(ConfigErrors)?))
+}
+
+/// The driver's stored framework ID, read (and checked with Mesos) in a child process.
+fn driver_store_facts(
+    config: &Config,
+    env: &RoleEnv,
+    url: &StoreUrl,
+    blocked: &SigSet,
+) -> Result<BeforeLaunch, Error> {
+    let lookups = &env.lookups;
+    let lookup = driver_store::StoreLookup {
+        url,
+        required: lookups.store_required,
+        mesos: lookups.mesos.as_ref(),
+        ca_file: lookups.ca_file.as_deref(),
+        http_timeout: lookups.http_timeout,
+        timeout: lookups.timeout,
+        dry_run: config.dry_run.value,
+    };
+    match discovery::in_child(blocked, || driver_store::before_launch(&lookup)) {
+        Ok(Ok(facts)) => Ok(facts),
+        Ok(Err(DiscoveryError::Unavailable(why))) => Err(Error::Unavailable(why)),
+        Ok(Err(DiscoveryError::Refused(why))) => Err(Error::Refused(why)),
+        Err(ChildError::Interrupted(sig)) => Err(Error::Interrupted(sig)),
+        Err(ChildError::Failed(why)) => Err(Error::Internal(format!(
+            "reading the framework store: {why}"
+        ))),
+    }
 }
 
 /// The lookups an executor needs, in a child process; none when the environment says it all.
@@ -354,9 +438,10 @@ fn remote_facts(config: &Config, env: &RoleEnv, blocked: &SigSet) -> Result<Remo
         ..env.lookups.clone()
     };
     let driver_lookup = lookups.need_driver && lookups.marathon.is_some();
-    let app_id_lookup =
-        lookups.need_app_id && (lookups.marathon.is_some() || lookups.mesos.is_some());
-    if !driver_lookup && !app_id_lookup {
+    let app_id_lookup = lookups.need_app_id
+        && (lookups.marathon.is_some() || lookups.mesos.is_some() || lookups.store.is_some());
+    let id_lookup = lookups.need_executor_id && lookups.store.is_some();
+    if !driver_lookup && !app_id_lookup && !id_lookup {
         return Ok(RemoteFacts::default());
     }
     match discovery::in_child(blocked, || discovery::run(&lookups)) {
@@ -512,6 +597,10 @@ pub fn resolve_executor(
 
     // --executor-id
     let executor_id: Option<(String, String)> = match (&env.executor_id, &env.task.task_id) {
+        (None, _) if remote.executor_id.is_some() => remote
+            .executor_id
+            .as_ref()
+            .map(|(id, source)| (id.to_string(), source.clone())),
         (Some(id), _) if version.major >= 2 => match executor_id::parse_explicit(&id.value) {
             Ok(n) => Some((n.to_string(), id.var.clone())),
             Err(why) => {
@@ -587,7 +676,9 @@ pub fn resolve_executor(
         var: source.clone(),
         raw: String::new(),
     });
-    let lookups_configured = env.lookups.marathon.is_some() || env.lookups.mesos.is_some();
+    let lookups_configured = env.lookups.marathon.is_some()
+        || env.lookups.mesos.is_some()
+        || env.lookups.store.is_some();
     let app_id = match (&env.app_id, from_remote_app) {
         (Some(id), _) => Some(id.clone()),
         (None, Some(found)) => Some(found),
@@ -778,6 +869,7 @@ pub fn resolve_executor(
         spark_java_sources,
         resolved,
         warnings,
+        store_duty: None,
     })
 }
 
@@ -823,10 +915,14 @@ fn missing_inputs(role: Role, env: &RoleEnv) -> Vec<Problem> {
         if env.lookups.marathon.is_none() {
             required(&env.driver_url, MISSING_DRIVER_URL, &mut problems);
         }
-        if env.lookups.marathon.is_none() && env.lookups.mesos.is_none() {
+        if env.lookups.marathon.is_none()
+            && env.lookups.mesos.is_none()
+            && env.lookups.store.is_none()
+        {
             required(&env.app_id, MISSING_APP_ID, &mut problems);
         }
-        if env.executor_id.is_none() && env.task.task_id.is_none() {
+        let zk_store = matches!(env.lookups.store, Some(StoreUrl::Zk { .. }));
+        if env.executor_id.is_none() && env.task.task_id.is_none() && !zk_store {
             problems.push(problem(MISSING_EXECUTOR_ID.0, None, MISSING_EXECUTOR_ID.1));
         }
     }
@@ -1228,9 +1324,10 @@ pub fn resolve_driver(
     env: &RoleEnv,
     facts: &Facts,
     args: &SubmitArgs,
+    stored: &BeforeLaunch,
 ) -> Result<ModePlan, Vec<Problem>> {
     let mut problems = Vec::new();
-    let mut warnings = Vec::new();
+    let mut warnings = stored.warnings.clone();
     let mut resolved = common_resolved(env, facts);
     let version = facts.spark.version;
 
@@ -1344,6 +1441,24 @@ pub fn resolve_driver(
             Some(REJECT_OFFER_DURATION.into()),
             "spark-init: Marathon alone places executors".into(),
         ));
+        if let Some((id, source)) = &stored.reuse {
+            wanted.push((
+                "spark.mesos.driver.frameworkId".into(),
+                Some(id.clone()),
+                source.clone(),
+            ));
+            // Re-registering needs a failover timeout above 0 (Mesos drops a framework with
+            // none at once when its driver disconnects).
+            if user_value("spark.mesos.driver.failoverTimeout")
+                .is_some_and(|(v, _)| v.parse::<f64>().map_or(true, |s| s <= 0.0))
+            {
+                warnings.push(
+                    "spark.mesos.driver.failoverTimeout is 0 or invalid where it is set, so the \
+                     stored framework ID could not be reused after a restart: set it above 0"
+                        .into(),
+                );
+            }
+        }
         wanted.push((
             "spark.mesos.driver.failoverTimeout".into(),
             Some(format_seconds(failover.0)),
@@ -1422,12 +1537,33 @@ pub fn resolve_driver(
         argv.extend(["--conf".into(), conf]);
     }
     argv.extend(plan::lossy(&config.command));
+    let ui_port = args
+        .conf
+        .get("spark.ui.port")
+        .cloned()
+        .or_else(|| facts.defaults.get("spark.ui.port").map(String::from))
+        .and_then(|p| p.parse::<u16>().ok())
+        .or_else(|| env.task.port("ui", Some(2)).map(|p| p.value));
+    let store_duty = env.lookups.store.as_ref().map(|url| StoreDuty {
+        url: url.clone(),
+        reused: stored.reuse.as_ref().map(|(id, _)| id.clone()),
+        reregister_window: env.reregister_window,
+        timeout: env.lookups.timeout,
+        ui_port,
+    });
+    if let Some(url) = &env.lookups.store {
+        resolved.insert(
+            "framework_store".into(),
+            sourced(url.to_string(), "SPARK_INIT_FRAMEWORK_STORE"),
+        );
+    }
     Ok(ModePlan {
         role: "driver".into(),
         argv: argv.into_iter().map(OsString::from).collect(),
         spark_java_sources,
         resolved,
         warnings,
+        store_duty,
     })
 }
 

@@ -183,11 +183,19 @@ impl Supervisor {
 }
 
 /// Starts the plan's command and supervises it; returns spark-init's exit code.
+/// How the run ended: the command's own code and spark-init's (after the remap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    pub command: i32,
+    pub code: i32,
+}
+
 pub fn run(
     plan: &Plan,
     env: &[(OsString, OsString)],
     blocked: &SigSet,
-) -> Result<i32, SuperviseError> {
+    companion: Option<&dyn Fn()>,
+) -> Result<Outcome, SuperviseError> {
     let pid1 = std::process::id() == 1;
     if !pid1 {
         nix::sys::prctl::set_child_subreaper(true).map_err(SuperviseError::Subreaper)?;
@@ -221,6 +229,9 @@ pub fn run(
     let target = if signal_group { -main } else { main };
     signals::forward_to(target);
     tracing::info!(pid = main, pid1, "started {}", program.to_string_lossy());
+    if let Some(work) = companion {
+        start_companion(work);
+    }
     release_code_pages();
 
     let mut supervisor = Supervisor::new(grace);
@@ -276,11 +287,39 @@ pub fn run(
                         } else {
                             tracing::info!(code, command_code, "exiting (SPARK_INIT_EXIT_REMAP)");
                         }
-                        return Ok(code);
+                        return Ok(Outcome {
+                            command: command_code,
+                            code,
+                        });
                     }
                 }
             }
         }
+    }
+}
+
+/// Forks a companion process for work alongside the command (the driver's framework-ID
+/// bookkeeping). It is one more child: reaped like any other, sent SIGTERM with the rest when
+/// the command exits. PID 1 stays single-threaded: the companion's threads are its own.
+fn start_companion(work: &dyn Fn()) {
+    // SAFETY: PID 1 is single-threaded here, so the child may run ordinary code after fork.
+    match unsafe { libc::fork() } {
+        0 => {
+            // Signals back to normal, so the SIGTERM sent to what is left ends it.
+            signals::raw_set_mask(libc::SIG_SETMASK, 0);
+            for sig in 1..=64 {
+                // SAFETY: SIG_DFL needs no restorer.
+                unsafe { signals::raw_set_disposition(sig, libc::SIG_DFL) };
+            }
+            work();
+            // SAFETY: leave without running PID 1's exit handlers.
+            unsafe { libc::_exit(0) }
+        }
+        pid if pid < 0 => tracing::warn!(
+            error = %std::io::Error::last_os_error(),
+            "cannot start the companion process; the framework ID will not be updated"
+        ),
+        _ => {}
     }
 }
 

@@ -26,9 +26,10 @@ echo "   SPARK_INIT_JAVA_OPTS=$SPARK_INIT_JAVA_OPTS"
 
 say "2. spark-init as PID 1 (unshare --pid --fork --mount-proc), supervising the JVM"
 LOG="$(mktemp)"
-trap 'rm -f "$LOG"' EXIT
 unshare --pid --fork --mount-proc "$BIN" -- "${COMMAND[@]}" >"$LOG" 2>&1 &
 OUTER=$!
+# Whatever happens, leave nothing running: killing the namespace's init ends everything in it.
+trap 'pkill -KILL -P "$OUTER" 2>/dev/null; rm -f "$LOG"' EXIT
 # Wait (polling, up to 60 s) for the JVM to say it is ready.
 for _ in $(seq 600); do
     grep -q "demo JVM: ready" "$LOG" && break

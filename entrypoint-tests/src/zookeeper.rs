@@ -63,6 +63,9 @@ impl ZooKeeper {
         poll("ZooKeeper to answer ruok", HANG, || {
             use std::io::{Read, Write};
             let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+            // A server still starting may accept and then say nothing: do not wait on it.
+            s.set_read_timeout(Some(std::time::Duration::from_secs(1)))
+                .ok()?;
             s.write_all(b"ruok").ok()?;
             let mut answer = String::new();
             s.read_to_string(&mut answer).ok()?;

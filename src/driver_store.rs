@@ -1,0 +1,235 @@
+//! The driver's framework ID across restarts (README "Framework store"):
+//! - before launch ([`before_launch`]): read the stored ID; with `SPARK_INIT_MESOS_URL`, drop
+//!   one the master lists as completed (it can never be reused: "Framework has been removed");
+//! - alongside the driver ([`learn_framework_id`], in a companion process): learn the actual
+//!   ID from the driver's REST API and store it if it differs;
+//! - after it exits ([`after_exit`]): exit 0 means the application finished, so the ID goes;
+//!   a non-zero exit soon after a launch that reused an ID clears it too, so the next restart
+//!   starts fresh instead of crash-looping; otherwise it stays for Marathon's restart.
+//!
+//! Store trouble never disturbs the driver: the companion only logs, and an unreachable store
+//! at start is a warning unless `SPARK_INIT_STORE_REQUIRED=1`.
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::SigSet;
+use serde::{Deserialize, Serialize};
+
+use crate::backoff::{Backoff, LOOKUP};
+use crate::discovery::{self, DiscoveryError};
+use crate::framework_store::{is_framework_id, Store, StoreUrl};
+use crate::http::{self, Service};
+use crate::mesos::{HttpMesos, MesosApi, Status};
+use crate::plan::StoreDuty;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BeforeLaunch {
+    /// The framework ID to re-register with, and where it came from.
+    pub reuse: Option<(String, String)>,
+    pub warnings: Vec<String>,
+}
+
+pub struct StoreLookup<'a> {
+    pub url: &'a StoreUrl,
+    pub required: bool,
+    pub mesos: Option<&'a Service>,
+    pub ca_file: Option<&'a std::path::Path>,
+    pub http_timeout: Duration,
+    pub timeout: Duration,
+    /// A dry run reads but never writes.
+    pub dry_run: bool,
+}
+
+/// Reads the stored ID and checks it with the master (run it in a child process).
+pub fn before_launch(lookup: &StoreLookup<'_>) -> Result<BeforeLaunch, DiscoveryError> {
+    let url = lookup.url;
+    let store = Store::new(url.clone(), lookup.timeout);
+    let mut out = BeforeLaunch::default();
+    let stored = match store.read() {
+        Ok(stored) => stored,
+        Err(e) if lookup.required => {
+            return Err(DiscoveryError::Unavailable(format!(
+                "{e} (SPARK_INIT_STORE_REQUIRED=1)"
+            )))
+        }
+        Err(e) => {
+            out.warnings.push(format!(
+                "THE FRAMEWORK STORE IS NOT USABLE: {e}; starting without a stored framework \
+                 ID, so this driver registers as a new framework (set \
+                 SPARK_INIT_STORE_REQUIRED=1 to refuse instead)"
+            ));
+            return Ok(out);
+        }
+    };
+    let Some(stored) = stored else {
+        return Ok(out);
+    };
+    let clear = |why: String, out: &mut BeforeLaunch| {
+        if lookup.dry_run {
+            out.warnings.push(format!(
+                "{why}; it would be deleted (a dry run writes nothing)"
+            ));
+        } else {
+            match store.clear() {
+                Ok(()) => out.warnings.push(format!("{why}; deleted it")),
+                Err(e) => out
+                    .warnings
+                    .push(format!("{why}; could not delete it: {e}")),
+            }
+        }
+    };
+    let id = stored.framework_id;
+    if !is_framework_id(&id) {
+        clear(
+            format!("the framework store {url} holds {id:?}, which is not a framework ID"),
+            &mut out,
+        );
+        return Ok(out);
+    }
+    if let Some(service) = lookup.mesos {
+        let client = http::client(lookup.ca_file, lookup.http_timeout)
+            .map_err(|p| DiscoveryError::Refused(p.to_string()))?;
+        let api = HttpMesos {
+            client: &client,
+            service,
+        };
+        match api.frameworks() {
+            Ok(all) => match all.by_id(&id) {
+                Some((_, Status::Completed)) => {
+                    clear(
+                        format!(
+                            "the stored framework ID {id} is completed on the Mesos master and \
+                             can never be used again (\"Framework has been removed\")"
+                        ),
+                        &mut out,
+                    );
+                    return Ok(out);
+                }
+                Some((_, Status::Active)) => out.warnings.push(format!(
+                    "the stored framework {id} is still active on the Mesos master: is another \
+                     driver of this application running?"
+                )),
+                Some((_, Status::Inactive)) | None => {}
+            },
+            Err(e) => out.warnings.push(format!(
+                "could not check the stored framework ID with Mesos ({e}); using it"
+            )),
+        }
+    }
+    out.reuse = Some((id, format!("the framework store {url} (framework-id)")));
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+struct SparkApplication {
+    id: String,
+    #[serde(default)]
+    attempts: Vec<SparkAttempt>,
+}
+
+#[derive(Deserialize)]
+struct SparkAttempt {
+    #[serde(default)]
+    completed: bool,
+}
+
+/// The companion's work: waits (on the `LOOKUP` schedule, up to the duty's timeout) for the
+/// driver's REST API on this host to name the running application, then stores its ID if the
+/// store holds another. Store failures are retried until the deadline (a ZooKeeper restart or
+/// session expiry reconnects), then logged.
+pub fn learn_framework_id(duty: &StoreDuty) {
+    let Some(port) = duty.ui_port else { return };
+    let Ok(client) = http::client(None, http::READ_TIMEOUT) else {
+        return;
+    };
+    let Some(service) = Service::parse(
+        "the driver",
+        "spark.ui.port",
+        &format!("http://127.0.0.1:{port}"),
+        None,
+        &mut Vec::new(),
+    ) else {
+        return;
+    };
+    let store = Store::new(duty.url.clone(), duty.timeout.min(Duration::from_secs(30)));
+    let mut backoff = Backoff::new(LOOKUP, duty.timeout);
+    let mut learned: Option<String> = None;
+    loop {
+        if learned.is_none() {
+            if let Ok(Some((value, _))) = http::get_json(&client, &service, "/api/v1/applications")
+            {
+                let apps: Vec<SparkApplication> = serde_json::from_value(value).unwrap_or_default();
+                learned = apps
+                    .into_iter()
+                    .find(|a| a.attempts.iter().any(|t| !t.completed))
+                    .map(|a| a.id);
+            }
+        }
+        if let Some(id) = &learned {
+            if !is_framework_id(id) {
+                tracing::info!(
+                    id = %id,
+                    "the application ID is not a Mesos framework ID (not on Mesos?); nothing to store"
+                );
+                return;
+            }
+            let result = store.read().and_then(|current| match &current {
+                Some(stored) if &stored.framework_id == id => Ok(false),
+                _ => store.write(id, current.as_ref()).map(|()| true),
+            });
+            match result {
+                Ok(true) => {
+                    tracing::info!(framework_id = %id, store = %duty.url, "stored the driver's framework ID");
+                    return;
+                }
+                Ok(false) => return,
+                Err(e) => tracing::warn!("cannot store the framework ID yet: {e}"),
+            }
+        }
+        match backoff.next_pause(Instant::now()) {
+            Some(pause) => std::thread::sleep(pause),
+            None => {
+                tracing::warn!(
+                    "gave up storing the driver's framework ID after {} s",
+                    duty.timeout.as_secs_f64()
+                );
+                return;
+            }
+        }
+    }
+}
+
+/// After the driver exits: clears the stored ID when the application finished (exit 0) or
+/// when a launch that reused it failed within the re-register window. Runs in a child.
+pub fn after_exit(duty: &StoreDuty, command_code: i32, ran: Duration, blocked: &SigSet) {
+    let why = if command_code == 0 {
+        Some("the application finished (exit 0): the next run is a new application".to_string())
+    } else if duty.reused.is_some() && ran < duty.reregister_window {
+        Some(format!(
+            "the driver exited {command_code} {:.0} s after re-registering with the stored \
+             framework ID (within SPARK_INIT_REREGISTER_WINDOW={} s): the next restart starts \
+             fresh instead of crash-looping",
+            ran.as_secs_f64(),
+            duty.reregister_window.as_secs_f64()
+        ))
+    } else {
+        None
+    };
+    let Some(why) = why else {
+        tracing::info!(
+            code = command_code,
+            "keeping the stored framework ID for the restart"
+        );
+        return;
+    };
+    let url = duty.url.clone();
+    let timeout = duty.timeout.min(Duration::from_secs(30));
+    let result = discovery::in_child(blocked, move || {
+        Store::new(url, timeout).clear().map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(Ok(())) => tracing::info!(store = %duty.url, "cleared the stored framework ID: {why}"),
+        Ok(Err(e)) => tracing::warn!("could not clear the stored framework ID ({why}): {e}"),
+        Err(e) => tracing::warn!("could not clear the stored framework ID ({why}): {e}"),
+    }
+}
