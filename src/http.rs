@@ -254,6 +254,77 @@ pub fn get_json(
     Err(last.expect("at least one base URL"))
 }
 
+/// PUTs a JSON body (Marathon's app updates), redirects followed like GETs. Returns the
+/// status and the body's JSON (or `null`).
+pub fn put_json(
+    client: &Client,
+    service: &Service,
+    path_and_query: &str,
+    body: &Value,
+) -> Result<(u16, Value), HttpError> {
+    let (path, query) = match path_and_query.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path_and_query, None),
+    };
+    let mut last = None;
+    for base in &service.bases {
+        let mut url = join(base, path);
+        url.set_query(query);
+        match put_one(client, service.auth.as_ref(), url, body) {
+            Err(e) if e.retryable() => last = Some(e),
+            other => return other,
+        }
+    }
+    Err(last.expect("at least one base URL"))
+}
+
+fn put_one(
+    client: &Client,
+    auth: Option<&Auth>,
+    mut url: Url,
+    body: &Value,
+) -> Result<(u16, Value), HttpError> {
+    for _ in 0..=MAX_REDIRECTS {
+        let shown = url.to_string();
+        let mut request = client
+            .put(url.clone())
+            .header("Content-Type", "application/json")
+            .body(body.to_string());
+        if let Some(auth) = auth {
+            request = request.header(AUTHORIZATION, auth.header());
+        }
+        let response = request.send().map_err(|e| transport_error(&shown, &e))?;
+        let status = response.status();
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            url = url.join(&location).map_err(|_| HttpError::Status {
+                url: shown.clone(),
+                status: status.as_u16(),
+                message: format!("a redirect to an unusable Location {location:?}"),
+            })?;
+            continue;
+        }
+        let text = response.text().map_err(|e| transport_error(&shown, &e))?;
+        if status.is_success() || status.as_u16() == 409 {
+            let value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            return Ok((status.as_u16(), value));
+        }
+        return Err(HttpError::Status {
+            url: shown,
+            status: status.as_u16(),
+            message: error_message(&text),
+        });
+    }
+    Err(HttpError::TooManyRedirects {
+        url: url.to_string(),
+    })
+}
+
 /// `base` + `path`, keeping a base path (`http://host/marathon` + `/v2/apps`).
 pub fn join(base: &Url, path: &str) -> Url {
     let mut url = base.clone();

@@ -114,7 +114,7 @@ fn run(
     let companion = plan
         .store_duty
         .as_ref()
-        .filter(|duty| duty.ui_port.is_some())
+        .filter(|duty| duty.ui_port.is_some() && !config.dry_run.value)
         .map(|duty| move || driver_store::learn_framework_id(duty));
     let started = std::time::Instant::now();
     let outcome = supervise::run(

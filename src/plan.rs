@@ -57,7 +57,10 @@ pub struct Plan {
 /// What a driver does with the framework store around its run (README "Framework store").
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoreDuty {
-    pub url: crate::framework_store::StoreUrl,
+    /// `SPARK_INIT_FRAMEWORK_STORE`, when set.
+    pub url: Option<crate::framework_store::StoreUrl>,
+    /// Publishing the driver to its executors' Marathon app, when asked for.
+    pub publish: Option<Publish>,
     /// The stored framework ID the driver was started with, if one was reused.
     pub reused: Option<String>,
     /// A non-zero exit this soon after a launch that reused an ID clears it.
@@ -66,6 +69,27 @@ pub struct StoreDuty {
     pub timeout: Duration,
     /// The driver's UI port on this host, to learn the actual ID from its REST API.
     pub ui_port: Option<u16>,
+}
+
+/// `SPARK_INIT_EXECUTOR_APP`: the driver tells its executors' app where it is.
+#[derive(Debug, Clone)]
+pub struct Publish {
+    pub marathon: crate::http::Service,
+    pub app: String,
+    pub instances: Option<u32>,
+    /// `spark://CoarseGrainedScheduler@<spark.driver.host>:<spark.driver.port>`.
+    pub driver_url: String,
+    pub scale_down_on_exit: bool,
+    pub ca_file: Option<std::path::PathBuf>,
+    pub http_timeout: Duration,
+}
+
+impl PartialEq for Publish {
+    fn eq(&self, other: &Self) -> bool {
+        self.app == other.app
+            && self.driver_url == other.driver_url
+            && self.instances == other.instances
+    }
 }
 
 pub fn sourced(value: impl Into<Value>, source: impl Into<String>) -> Resolved {

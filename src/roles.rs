@@ -28,7 +28,7 @@ use crate::install::{self, JavaInstall, SparkInstall, SparkVersion};
 use crate::java_options::{self, OptionSource};
 use crate::marathon::AddressMode;
 use crate::marathon_env::{self, FromVar, TaskEnv};
-use crate::plan::{self, sourced, ModePlan, Plan, Resolved, StoreDuty};
+use crate::plan::{self, sourced, ModePlan, Plan, Publish, Resolved, StoreDuty};
 use crate::spark_defaults::{self, SparkDefaults};
 use crate::spark_size;
 
@@ -98,6 +98,10 @@ pub struct RoleEnv {
     pub lookups: Lookups,
     /// `SPARK_INIT_REREGISTER_WINDOW` (default 60 s).
     pub reregister_window: Duration,
+    /// `SPARK_INIT_EXECUTOR_APP`, `SPARK_INIT_EXECUTOR_INSTANCES`, `SPARK_INIT_SCALE_DOWN_ON_EXIT`.
+    pub executor_app: Option<String>,
+    pub executor_instances: Option<u32>,
+    pub scale_down_on_exit: bool,
 }
 
 impl RoleEnv {
@@ -148,6 +152,25 @@ impl RoleEnv {
                     }
                 },
             };
+        let executor_app =
+            marathon_env::text_var(env, "SPARK_INIT_EXECUTOR_APP", problems).map(|v| v.value);
+        let executor_instances =
+            marathon_env::text_var(env, "SPARK_INIT_EXECUTOR_INSTANCES", problems).and_then(|v| {
+                match v.value.parse::<u32>() {
+                    Ok(n) => Some(n),
+                    Err(_) => {
+                        problems.push(problem(
+                            &v.var,
+                            Some(&v.raw),
+                            "is not a whole number of instances",
+                        ));
+                        None
+                    }
+                }
+            });
+        let scale_down_on_exit =
+            marathon_env::text_var(env, "SPARK_INIT_SCALE_DOWN_ON_EXIT", problems)
+                .is_some_and(|v| matches!(v.value.as_str(), "1" | "true" | "yes"));
         let task = marathon_env::read(env, problems);
         RoleEnv {
             spark_home,
@@ -168,6 +191,9 @@ impl RoleEnv {
             failover_timeout,
             lookups,
             reregister_window,
+            executor_app,
+            executor_instances,
+            scale_down_on_exit,
         }
     }
 }
@@ -225,14 +251,6 @@ fn read_lookups(env: &EnvSnapshot, problems: &mut Vec<Problem>) -> Lookups {
     let mesos = mesos_url.and_then(|text| {
         http::Service::parse("Mesos", "SPARK_INIT_MESOS_URL", &text, mesos_auth, problems)
     });
-    if marathon.is_some() && driver_app.is_none() && need_driver {
-        problems.push(problem(
-            "SPARK_INIT_DRIVER_APP",
-            None,
-            "is not set although SPARK_INIT_MARATHON_URL is; set it to the driver's Marathon \
-             app id, such as /spark/orders/driver",
-        ));
-    }
     let address = match address.as_deref() {
         None | Some("host") => AddressMode::Host,
         Some("ip") => AddressMode::Ip,
@@ -658,6 +676,17 @@ pub fn resolve_executor(
         var: d.source.clone(),
         raw: String::new(),
     });
+    if env.lookups.marathon.is_some()
+        && env.lookups.driver_app.is_none()
+        && env.driver_url.is_none()
+    {
+        problems.push(problem(
+            "SPARK_INIT_DRIVER_APP",
+            None,
+            "is not set although SPARK_INIT_MARATHON_URL is; set it to the driver's Marathon \
+             app id, such as /spark/orders/driver",
+        ));
+    }
     let driver_url = match (&env.driver_url, from_remote_driver) {
         (Some(url), _) => Some(url.clone()),
         (None, Some(found)) => Some(found),
@@ -1544,8 +1573,64 @@ pub fn resolve_driver(
         .or_else(|| facts.defaults.get("spark.ui.port").map(String::from))
         .and_then(|p| p.parse::<u16>().ok())
         .or_else(|| env.task.port("ui", Some(2)).map(|p| p.value));
-    let store_duty = env.lookups.store.as_ref().map(|url| StoreDuty {
-        url: url.clone(),
+    let publish = match (&env.executor_app, &env.lookups.marathon, &hostname) {
+        (Some(app), Some(marathon), Some(host)) => {
+            let port = args
+                .conf
+                .get("spark.driver.port")
+                .cloned()
+                .or_else(|| facts.defaults.get("spark.driver.port").map(String::from))
+                .or_else(|| {
+                    env.task
+                        .port("driver", Some(0))
+                        .map(|p| p.value.to_string())
+                });
+            match port {
+                Some(port) => Some(Publish {
+                    marathon: marathon.clone(),
+                    app: app.clone(),
+                    instances: env.executor_instances,
+                    driver_url: format!("spark://CoarseGrainedScheduler@{}:{port}", host.value),
+                    scale_down_on_exit: env.scale_down_on_exit,
+                    ca_file: env.lookups.ca_file.clone(),
+                    http_timeout: env.lookups.http_timeout,
+                }),
+                None => {
+                    problems.push(problem(
+                        "SPARK_INIT_EXECUTOR_APP",
+                        Some(app),
+                        "is set but the driver's port is unknown (no spark.driver.port, no \
+                         PORT_DRIVER or PORT0): executors could not be told where it is",
+                    ));
+                    None
+                }
+            }
+        }
+        (Some(app), None, _) => {
+            problems.push(problem(
+                "SPARK_INIT_EXECUTOR_APP",
+                Some(app),
+                "is set but SPARK_INIT_MARATHON_URL is not: set the Marathon to publish to",
+            ));
+            None
+        }
+        _ => None,
+    };
+    if let Some(p) = &publish {
+        resolved.insert(
+            "publish_to".into(),
+            sourced(
+                json!({ "app": p.app, "driver_url": p.driver_url, "instances": p.instances }),
+                "SPARK_INIT_EXECUTOR_APP (with the application ID once the driver runs)",
+            ),
+        );
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let store_duty = (env.lookups.store.is_some() || publish.is_some()).then(|| StoreDuty {
+        url: env.lookups.store.clone(),
+        publish,
         reused: stored.reuse.as_ref().map(|(id, _)| id.clone()),
         reregister_window: env.reregister_window,
         timeout: env.lookups.timeout,

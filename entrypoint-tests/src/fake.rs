@@ -67,6 +67,10 @@ pub struct AppSpec {
     pub port_names: Vec<String>,
     pub health_checks: bool,
     pub tasks: Vec<TaskSpec>,
+    /// `env` on top of the fixture app's (which has plain values and a secret reference).
+    pub env: serde_json::Map<String, Value>,
+    /// `instances`, when changed by a PUT.
+    pub instances: Option<u64>,
 }
 
 #[derive(Default)]
@@ -187,6 +191,11 @@ impl FakeServer {
         self.state.lock().unwrap().user_agents.clone()
     }
 
+    /// The app as a scenario sees it now (after PUTs).
+    pub fn app_spec(&self, id: &str) -> Option<AppSpec> {
+        self.state.lock().unwrap().apps.get(id).cloned()
+    }
+
     pub fn requests(&self) -> Vec<(String, Option<String>)> {
         self.state.lock().unwrap().requests.clone()
     }
@@ -201,8 +210,11 @@ impl Drop for FakeServer {
     }
 }
 
-fn serve(request: tiny_http::Request, state: &Mutex<State>, started: Instant) {
+fn serve(mut request: tiny_http::Request, state: &Mutex<State>, started: Instant) {
     let path = request.url().split('?').next().unwrap_or("").to_string();
+    let method = request.method().as_str().to_string();
+    let mut body = String::new();
+    let _ = std::io::Read::read_to_string(request.as_reader(), &mut body);
     let auth = request
         .headers()
         .iter()
@@ -220,10 +232,17 @@ fn serve(request: tiny_http::Request, state: &Mutex<State>, started: Instant) {
         }
         if let Some(base) = &st.redirect_all {
             Reply::Redirect(307, format!("{base}{path}"))
-        } else if let Some(reply) = st.scripted.get_mut(&path).and_then(VecDeque::pop_front) {
+        } else if let Some(reply) = st
+            .scripted
+            .get_mut(&format!("{method} {path}"))
+            .and_then(VecDeque::pop_front)
+            .or_else(|| st.scripted.get_mut(&path).and_then(VecDeque::pop_front))
+        {
             reply
         } else if st.required_auth.is_some() && st.required_auth != auth {
             Reply::Json(401, fixture("marathon/v2-error-401-unauthorized.json"))
+        } else if method == "PUT" {
+            update(&mut st, &path, &body)
         } else {
             answer(&st, &path, started.elapsed())
         }
@@ -293,6 +312,37 @@ fn answer(st: &State, path: &str, uptime: Duration) -> Reply {
     Reply::Raw(404, format!("no route {path}"))
 }
 
+/// `PUT /v2/apps/{id}`: applies `env` (replacing the whole object, as Marathon does) and
+/// `instances`, and answers like Marathon (v2-deployments_result.json).
+fn update(st: &mut State, path: &str, body: &str) -> Reply {
+    let id = app_id_of(path.strip_prefix("/v2/apps/").unwrap_or(""));
+    let Ok(update) = serde_json::from_str::<Value>(body) else {
+        return Reply::Json(400, fixture("marathon/v2-error-400-invalid-json.json"));
+    };
+    let Some(spec) = st.apps.get_mut(&id) else {
+        return Reply::Json(404, fixture("marathon/v2-error-404-app-not-found.json"));
+    };
+    if let Some(env) = update.get("env").and_then(Value::as_object) {
+        spec.env = env.clone();
+        spec.env.insert("__replaced".into(), json!(true));
+    }
+    if let Some(n) = update.get("instances").and_then(Value::as_u64) {
+        spec.instances = Some(n);
+    }
+    Reply::Json(200, fixture("marathon/v2-deployments_result.json"))
+}
+
+/// Marathon's PathId drops empty segments: `a//b/` is `/a/b`.
+fn app_id_of(rest: &str) -> String {
+    format!(
+        "/{}",
+        rest.split('/')
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join("/")
+    )
+}
+
 /// The fixture app (v2-app.json) with this id, these port names and health checks.
 pub fn app_json(id: &str, spec: &AppSpec) -> Value {
     let mut app = fixture("marathon/v2-app.json");
@@ -315,6 +365,18 @@ pub fn app_json(id: &str, spec: &AppSpec) -> Value {
         .collect::<Vec<_>>());
     if !spec.health_checks {
         app["healthChecks"] = json!([]);
+    }
+    if spec.env.get("__replaced").is_some() {
+        let mut env = spec.env.clone();
+        env.remove("__replaced");
+        app["env"] = Value::Object(env);
+    } else {
+        for (k, v) in &spec.env {
+            app["env"][k] = v.clone();
+        }
+    }
+    if let Some(n) = spec.instances {
+        app["instances"] = json!(n);
     }
     app
 }

@@ -52,6 +52,7 @@ fn driver_app(tasks: Vec<TaskSpec>) -> AppSpec {
         port_names: vec!["driver".into(), "blockmanager".into(), "ui".into()],
         health_checks: false,
         tasks,
+        ..Default::default()
     }
 }
 
@@ -385,6 +386,7 @@ fn the_application_id_from_mesos_through_a_redirecting_master() {
             port_names: vec!["driver".into()],
             health_checks: false,
             tasks: vec![TaskSpec::running("t1", &[rpc.local_addr().unwrap().port()])],
+            ..Default::default()
         },
     );
     let leader = FakeServer::start();

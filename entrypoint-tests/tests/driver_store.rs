@@ -313,3 +313,63 @@ fn executors_take_ids_and_the_app_id_from_the_store() {
         );
     }
 }
+
+#[test]
+fn the_driver_publishes_itself_to_its_executors_app() {
+    let spark = StubSpark::new();
+    let ui = FakeServer::start();
+    ui.spark_app(FW1, true);
+    let marathon = FakeServer::start();
+    let executors = "/spark/orders/executor";
+    marathon.app(executors, entrypoint_tests::fake::AppSpec::default());
+    // A deployment holds the app: two 409s, then Marathon takes the update.
+    let locked = entrypoint_tests::fake::Reply::Json(
+        409,
+        serde_json::json!({"message": "App is locked by one or more deployments."}),
+    );
+    marathon.script(
+        &format!("PUT /v2/apps{executors}"),
+        vec![locked.clone(), locked],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("file://{}", dir.path().join("framework-id").display());
+    let init = driver(&spark, &store, &ui)
+        .env("SPARK_INIT_MARATHON_URL", marathon.url())
+        .env("SPARK_INIT_EXECUTOR_APP", executors)
+        .env("SPARK_INIT_EXECUTOR_INSTANCES", "3")
+        .env("SPARK_INIT_SCALE_DOWN_ON_EXIT", "1")
+        .spawn();
+    let _ = spark.args();
+    let env = poll("the driver to publish itself", HANG, || {
+        let spec = marathon.app_spec(executors)?;
+        spec.env.contains_key("SPARK_DRIVER_URL").then_some(spec)
+    });
+    assert_eq!(
+        env.env["SPARK_DRIVER_URL"],
+        "spark://CoarseGrainedScheduler@127.0.0.1:31000"
+    );
+    assert_eq!(env.env["SPARK_APPLICATION_ID"], FW1);
+    // Merged with what was there: the fixture app's plain and secret variables stay.
+    assert_eq!(env.env["XPS1"], "Test");
+    assert_eq!(
+        env.env["PASSWORD"],
+        serde_json::json!({"secret": "/db/password"})
+    );
+    assert_eq!(env.instances, Some(3));
+    let puts = marathon
+        .requests()
+        .iter()
+        .filter(|(p, _)| p == &format!("/v2/apps{executors}"))
+        .count();
+    assert!(
+        puts >= 4,
+        "a GET, two refused PUTs and the accepted one: {puts}"
+    );
+    // The file store got the ID too.
+    wait_stored(&store, FW1);
+    // A clean exit scales the executors to 0 and clears the ID.
+    let out = finish(init, &spark, 0);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(marathon.app_spec(executors).unwrap().instances, Some(0));
+    assert_eq!(stored(&store), None);
+}

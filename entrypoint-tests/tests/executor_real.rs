@@ -124,6 +124,7 @@ fn a_spark_executor_started_by_spark_init_runs_a_drivers_tasks() {
                 "spark_orders_driver.instance-1f2e3d4c-1f3d-11ef-9a4b-0242ac120002._app.1",
                 &[driver_port, free_port(), ui_port],
             )],
+            ..Default::default()
         },
     );
     let out = Init::new(["--role", "executor"])

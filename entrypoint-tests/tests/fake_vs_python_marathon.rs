@@ -28,6 +28,7 @@ fn the_python_marathon_client_reads_the_fakes_answers() {
             port_names: vec!["driver".into(), "blockmanager".into(), "ui".into()],
             health_checks: true,
             tasks: vec![healthy],
+            ..Default::default()
         },
     );
     let script = r#"

@@ -288,6 +288,7 @@ fn lookups(rounds: usize) -> Lookups {
                 "driver.instance-1._app.1",
                 &[rpc.local_addr().unwrap().port(), 31001, ui.port],
             )],
+            ..Default::default()
         },
     );
     let base = |cmd: &mut Command| {
