@@ -16,8 +16,12 @@
 //!   (`HOST`, `PORT<n>`, `PORT_<NAME>`, `MESOS_TASK_ID`, `MARATHON_APP_RESOURCE_*`) in
 //!   [`marathon_env`];
 //! - files read: `$SPARK_HOME/RELEASE`, `$SPARK_HOME/jars/`, `$JAVA_HOME/release`,
-//!   `$SPARK_CONF_DIR/spark-defaults.conf`, the cgroup files under `SPARK_INIT_CGROUP_ROOT`.
-//!   Nothing is written.
+//!   `$SPARK_CONF_DIR/spark-defaults.conf`, the cgroup files under `SPARK_INIT_CGROUP_ROOT`;
+//! - APIs called (GET only, in child processes): Marathon `/v2/apps/{id}[/tasks]`, Mesos
+//!   `/master/frameworks`, the driver's `/api/v1/applications` ([`discovery`]); the one write,
+//!   when asked for, is Marathon `PUT /v2/apps/{executors}` ([`driver_store::publish_driver`]);
+//! - written: the framework store ([`framework_store`]: the znode `<path>/framework-id`,
+//!   sequential znodes `<path>/executor-ids/id-N`, or a `file://` store's file).
 
 pub mod backoff;
 pub mod cgroup;

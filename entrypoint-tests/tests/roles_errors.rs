@@ -198,6 +198,42 @@ fn each_bad_input_is_78_naming_it_and_starts_nothing() {
             "args",
             "does not accept",
         ),
+        (
+            with(&[("SPARK_INIT_FRAMEWORK_STORE", "redis://10.0.0.1/x")]),
+            &[],
+            "SPARK_INIT_FRAMEWORK_STORE",
+            "zk://",
+        ),
+        (
+            with(&[("SPARK_INIT_FRAMEWORK_STORE", "zk://zk1/spark")]),
+            &[],
+            "SPARK_INIT_FRAMEWORK_STORE",
+            "host:port",
+        ),
+        (
+            with(&[("SPARK_INIT_STORE_REQUIRED", "maybe")]),
+            &[],
+            "SPARK_INIT_STORE_REQUIRED",
+            "yes/no",
+        ),
+        (
+            with(&[("SPARK_INIT_RESOLVE_TIMEOUT", "soon")]),
+            &[],
+            "SPARK_INIT_RESOLVE_TIMEOUT",
+            "seconds",
+        ),
+        (
+            with(&[("SPARK_INIT_MARATHON_URL", "marathon:8080")]),
+            &[],
+            "SPARK_INIT_MARATHON_URL",
+            "http://",
+        ),
+        (
+            with(&[("SPARK_INIT_MARATHON_AUTH", "nocolon")]),
+            &[],
+            "SPARK_INIT_MARATHON_AUTH",
+            "user:password",
+        ),
     ];
     for (env, args, name, hint) in cases {
         let out = run(&env, args, "executor");
