@@ -29,7 +29,7 @@ LOG="$(mktemp)"
 unshare --pid --fork --mount-proc "$BIN" -- "${COMMAND[@]}" >"$LOG" 2>&1 &
 OUTER=$!
 # Whatever happens, leave nothing running: killing the namespace's init ends everything in it.
-trap 'pkill -KILL -P "$OUTER" 2>/dev/null; rm -f "$LOG"' EXIT
+trap 'pkill -KILL -P "$OUTER" 2>/dev/null || true; rm -f "$LOG"' EXIT
 # Wait (polling, up to 60 s) for the JVM to say it is ready.
 for _ in $(seq 600); do
     grep -q "demo JVM: ready" "$LOG" && break

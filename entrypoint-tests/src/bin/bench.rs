@@ -147,10 +147,27 @@ fn rss(init: &InitUnderTest) -> (u64, u64) {
             .into_iter()
             .find(|&p| comm_of(p).as_deref() == Some("sleep"))
     });
+    settle(pid);
     let rss = kib(status_field(pid, "VmRSS"));
     let threads = kib(status_field(pid, "Threads"));
     stop(child, pid);
     (rss, threads)
+}
+
+/// Waits until the init sleeps in its main wait: the same system call, with the same
+/// arguments, seen twice in a row in `/proc/<pid>/syscall` while the process sleeps. Before
+/// that it may still be setting up (spark-init drops its read-only pages only then).
+fn settle(pid: i32) {
+    let sample = || {
+        let call = fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
+        let sleeping = stat(pid).is_some_and(|(s, _)| s == 'S');
+        (sleeping && !call.starts_with("running")).then_some(call)
+    };
+    poll("the init to settle in its wait", HANG, || {
+        let first = sample()?;
+        std::thread::sleep(Duration::from_millis(20));
+        (sample()? == first).then_some(())
+    });
 }
 
 fn cpu_ticks(pid: i32) -> u64 {
@@ -191,27 +208,41 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i]
 }
 
-/// Time from kill(init, USR1) to the child's sigwaitinfo returning, in microseconds.
-fn latency(init: &InitUnderTest, rounds: usize) -> (f64, f64) {
+/// Time from kill(init, USR1) to the child's `sigwaitinfo` returning, in microseconds, for
+/// every init at once: all run side by side and the rounds alternate between them, so drift
+/// on a shared machine (frequency, other load) hits them alike and the ratios mean something.
+fn latencies(inits: &[InitUnderTest], rounds: usize) -> Vec<(f64, f64)> {
     let probe = probe();
-    let (mut child, pid) = init.start(&[probe.to_str().unwrap(), "latency"], Stdio::piped());
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    reader.read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "ready");
-    let mut samples = Vec::with_capacity(rounds);
-    for _ in 0..rounds {
-        line.clear();
-        let sent = monotonic_ns();
-        // SAFETY: kill has no memory-safety preconditions.
-        unsafe { libc::kill(pid, libc::SIGUSR1) };
+    let mut running = Vec::new();
+    for init in inits {
+        let (mut child, pid) = init.start(&[probe.to_str().unwrap(), "latency"], Stdio::piped());
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
         reader.read_line(&mut line).unwrap();
-        let received: i128 = line.trim().parse().expect("timestamp");
-        samples.push((received - sent) as f64 / 1000.0);
+        assert_eq!(line.trim(), "ready");
+        settle(pid);
+        running.push((child, pid, reader, Vec::with_capacity(rounds)));
     }
-    stop(child, pid);
-    samples.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    (percentile(&samples, 0.5), percentile(&samples, 0.9))
+    let mut line = String::new();
+    for _ in 0..rounds {
+        for (_, pid, reader, samples) in running.iter_mut() {
+            line.clear();
+            let sent = monotonic_ns();
+            // SAFETY: kill has no memory-safety preconditions.
+            unsafe { libc::kill(*pid, libc::SIGUSR1) };
+            reader.read_line(&mut line).unwrap();
+            let received: i128 = line.trim().parse().expect("timestamp");
+            samples.push((received - sent) as f64 / 1000.0);
+        }
+    }
+    running
+        .into_iter()
+        .map(|(child, pid, _, mut samples)| {
+            stop(child, pid);
+            samples.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            (percentile(&samples, 0.5), percentile(&samples, 0.9))
+        })
+        .collect()
 }
 
 /// Milliseconds from spawning `argv` to the probe's `main` (`probe now` at the end of argv).
@@ -367,6 +398,7 @@ fn lookups(rounds: usize) -> Lookups {
             .into_iter()
             .find(|&p| comm_of(p).as_deref() == Some("java"))
     });
+    settle(pid);
     let rss_kib = kib(status_field(pid, "VmRSS"));
     let threads = kib(status_field(pid, "Threads"));
     stop(child, pid);
@@ -429,7 +461,7 @@ fn main() {
         eprintln!("bench: {} ...", init.name);
         let (rss_kib, threads) = rss(init);
         let (orphan_cpu_ms, zombies) = orphans(init);
-        let (p50, p90) = latency(init, rounds_latency);
+        let (p50, p90) = (0.0, 0.0);
         let overhead_ms = overhead(init, rounds_overhead);
         rows.push(Row {
             size: fs::metadata(&init.path).map(|m| m.len()).unwrap_or(0),
@@ -443,6 +475,11 @@ fn main() {
             overhead_ms,
         });
     }
+    eprintln!("bench: signal-forward latency, all inits side by side ...");
+    for (row, (p50, p90)) in rows.iter_mut().zip(latencies(&inits, rounds_latency)) {
+        row.latency_p50_us = p50;
+        row.latency_p90_us = p90;
+    }
     eprintln!("bench: executor role with lookups ...");
     let lookups = lookups(100);
     let ours = &rows[0];
@@ -455,8 +492,9 @@ fn main() {
         "Made by `make bench` (`entrypoint-tests/src/bin/bench.rs`). Every init runs as PID 1 \
          of its own PID namespace (`unshare --pid --fork --mount-proc`), except for the \
          start-to-exec overhead, measured as a plain process (`tini -s`), because unshare's own \
-         cost would swamp it. Latency: {rounds_latency} SIGUSR1s sent to the init, timed until \
-         the child's `sigwaitinfo` returns (CLOCK_MONOTONIC on both sides). Overhead: the median, over \
+         cost would swamp it. Latency: {rounds_latency} SIGUSR1s sent to each init, timed until \
+         the child's `sigwaitinfo` returns (CLOCK_MONOTONIC on both sides), the four inits \
+         running side by side with the rounds alternating between them. Overhead: the median, over \
          {rounds_overhead} runs, of the time from spawning `init -- probe now` to the probe's \
          `main`, minus the same for `probe now` spawned directly.\n"
     );
