@@ -301,6 +301,17 @@ struct SparkAttempt {
     completed: bool,
 }
 
+/// The running application in the driver's `/api/v1/applications` answer (Spark's
+/// `ApplicationInfo` list: one with an attempt not `completed`); `Err` when the answer is not
+/// such a list.
+pub fn running_application(answer: serde_json::Value) -> Result<Option<String>, String> {
+    let apps: Vec<SparkApplication> = serde_json::from_value(answer).map_err(|e| e.to_string())?;
+    Ok(apps
+        .into_iter()
+        .find(|a| a.attempts.iter().any(|t| !t.completed))
+        .map(|a| a.id))
+}
+
 /// The running application's ID: the driver's REST API (`/api/v1/applications`, Spark's
 /// `ApplicationListResource`; on Mesos the ID is the framework ID), else the one active Mesos
 /// framework on the driver's host (named `SPARK_INIT_FRAMEWORK_NAME` when set).
@@ -333,20 +344,13 @@ fn find_app_id(
         if let Some(service) = &driver_api {
             match http::get_json(client, service, "/api/v1/applications") {
                 Ok(Some((value, url))) => {
-                    let apps: Vec<SparkApplication> =
-                        serde_json::from_value(value).map_err(|e| {
-                            DiscoveryError::Unavailable(format!(
-                                "GET {url}: not Spark's application list: {e}"
-                            ))
-                        })?;
-                    if let Some(app) = apps
-                        .iter()
-                        .find(|a| a.attempts.iter().any(|t| !t.completed))
-                    {
-                        return Ok(Ok((
-                            app.id.clone(),
-                            format!("the driver's REST API, GET {url}"),
-                        )));
+                    let running = running_application(value).map_err(|e| {
+                        DiscoveryError::Unavailable(format!(
+                            "GET {url}: not Spark's application list: {e}"
+                        ))
+                    })?;
+                    if let Some(id) = running {
+                        return Ok(Ok((id, format!("the driver's REST API, GET {url}"))));
                     }
                     last = format!("GET {url}: no running application yet");
                 }

@@ -120,19 +120,6 @@ pub fn before_launch(lookup: &StoreLookup<'_>) -> Result<BeforeLaunch, Discovery
     Ok(out)
 }
 
-#[derive(Deserialize)]
-struct SparkApplication {
-    id: String,
-    #[serde(default)]
-    attempts: Vec<SparkAttempt>,
-}
-
-#[derive(Deserialize)]
-struct SparkAttempt {
-    #[serde(default)]
-    completed: bool,
-}
-
 /// The companion's work: waits (on the `LOOKUP` schedule, up to the duty's timeout) for the
 /// driver's REST API on this host to name the running application; stores its ID if the store
 /// holds another; then publishes the driver to its executors' app. Store and Marathon failures
@@ -164,11 +151,7 @@ pub fn learn_framework_id(duty: &StoreDuty) {
         if learned.is_none() {
             if let Ok(Some((value, _))) = http::get_json(&client, &service, "/api/v1/applications")
             {
-                let apps: Vec<SparkApplication> = serde_json::from_value(value).unwrap_or_default();
-                learned = apps
-                    .into_iter()
-                    .find(|a| a.attempts.iter().any(|t| !t.completed))
-                    .map(|a| a.id);
+                learned = discovery::running_application(value).ok().flatten();
             }
         }
         if let Some(id) = &learned {

@@ -296,17 +296,7 @@ fn put_one(
         let response = request.send().map_err(|e| transport_error(&shown, &e))?;
         let status = response.status();
         if status.is_redirection() {
-            let location = response
-                .headers()
-                .get(LOCATION)
-                .and_then(|l| l.to_str().ok())
-                .unwrap_or_default()
-                .to_string();
-            url = url.join(&location).map_err(|_| HttpError::Status {
-                url: shown.clone(),
-                status: status.as_u16(),
-                message: format!("a redirect to an unusable Location {location:?}"),
-            })?;
+            url = redirect_target(&url, &response)?;
             continue;
         }
         let text = response.text().map_err(|e| transport_error(&shown, &e))?;
@@ -347,21 +337,7 @@ fn get_one(
         let response = request.send().map_err(|e| transport_error(&shown, &e))?;
         let status = response.status();
         if status.is_redirection() {
-            let location = response
-                .headers()
-                .get(LOCATION)
-                .and_then(|l| l.to_str().ok())
-                .ok_or_else(|| HttpError::Status {
-                    url: shown.clone(),
-                    status: status.as_u16(),
-                    message: "a redirect without a Location".into(),
-                })?;
-            // `//host:port/path` keeps the scheme of the request (RFC 3986 §5.2).
-            url = url.join(location).map_err(|_| HttpError::Status {
-                url: shown.clone(),
-                status: status.as_u16(),
-                message: format!("a redirect to an unusable Location {location:?}"),
-            })?;
+            url = redirect_target(&url, &response)?;
             continue;
         }
         let body = response.text().map_err(|e| transport_error(&shown, &e))?;
@@ -387,6 +363,26 @@ fn get_one(
     }
     Err(HttpError::TooManyRedirects {
         url: url.to_string(),
+    })
+}
+
+/// Where a redirect points: its `Location` resolved against the request's URL, so that
+/// `//host:port/path` keeps the request's scheme (RFC 3986 §5.2).
+fn redirect_target(url: &Url, response: &reqwest::blocking::Response) -> Result<Url, HttpError> {
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get(LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .ok_or_else(|| HttpError::Status {
+            url: url.to_string(),
+            status,
+            message: "a redirect without a Location".into(),
+        })?;
+    url.join(location).map_err(|_| HttpError::Status {
+        url: url.to_string(),
+        status,
+        message: format!("a redirect to an unusable Location {location:?}"),
     })
 }
 

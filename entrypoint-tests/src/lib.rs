@@ -26,6 +26,11 @@ pub fn spark_init_bin() -> PathBuf {
     path
 }
 
+/// A file or folder under `entrypoint-tests/fixtures/`.
+pub fn fixture(rel: &str) -> PathBuf {
+    workspace_root().join("entrypoint-tests/fixtures").join(rel)
+}
+
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()

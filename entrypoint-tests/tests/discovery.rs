@@ -8,17 +8,13 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use entrypoint_tests::fake::{AppSpec, FakeServer, Reply, TaskSpec};
-use entrypoint_tests::{poll, status_field, workspace_root, Finished, Init, HANG};
+use entrypoint_tests::{poll, status_field, Finished, Init, HANG};
 use serde_json::Value;
 
 const APP: &str = "/spark/orders/driver";
 
 fn fixture(rel: &str) -> String {
-    workspace_root()
-        .join("entrypoint-tests/fixtures")
-        .join(rel)
-        .display()
-        .to_string()
+    entrypoint_tests::fixture(rel).display().to_string()
 }
 
 /// A stand-in driver: its RPC port (a listener) and its UI serving the REST API.

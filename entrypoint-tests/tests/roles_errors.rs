@@ -2,14 +2,10 @@
 //! fix, every problem reported at once, and nothing started. Each case changes one thing of a
 //! valid executor (or driver) environment, which is checked to work first.
 
-use entrypoint_tests::{workspace_root, Init};
+use entrypoint_tests::Init;
 
 fn fixture(rel: &str) -> String {
-    workspace_root()
-        .join("entrypoint-tests/fixtures")
-        .join(rel)
-        .display()
-        .to_string()
+    entrypoint_tests::fixture(rel).display().to_string()
 }
 
 /// A valid executor environment. Its `java` is the fixture's stand-in, which says so on stderr
