@@ -1,0 +1,180 @@
+//! The Marathon app examples in `images/marathon/` are real app definitions that spark-init
+//! understands: a Marathon client nobody here wrote reads them, and spark-init, given the task
+//! environment Marathon builds from them (with the cluster's URLs pointed at local stand-ins),
+//! resolves a complete plan for each.
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::process::Command;
+
+use entrypoint_tests::fake::{AppSpec, FakeServer, TaskSpec};
+use entrypoint_tests::zookeeper::ZooKeeper;
+use entrypoint_tests::{fixture, workspace_root, Init};
+use serde_json::Value;
+
+fn app(name: &str) -> Value {
+    let path = workspace_root().join("images/marathon").join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+#[test]
+fn the_python_marathon_client_reads_the_examples() {
+    let lib = workspace_root().join(".cache/python-marathon-0.13.0");
+    for name in ["driver.json", "executors.json"] {
+        let script = "import json,sys\nfrom marathon.models.app import MarathonApp\n\
+                      a = MarathonApp.from_json(json.load(open(sys.argv[1])))\nprint(a.id)";
+        let out = Command::new("python3")
+            .args(["-c", script])
+            .arg(workspace_root().join("images/marathon").join(name))
+            .env("PYTHONPATH", &lib)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// The environment Marathon gives a task of `app` (docs/task-environment-vars.md), ports
+/// assigned from `ports`, the app's `env` on top, then `overrides`.
+fn task_env(app: &Value, ports: &[u16], overrides: &[(&str, String)]) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    let id = app["id"].as_str().unwrap();
+    env.insert("MARATHON_APP_ID".into(), id.into());
+    env.insert(
+        "MESOS_TASK_ID".into(),
+        format!(
+            "{}.instance-6e7a5b2c-1f3d-11ef-9a4b-0242ac120002._app.1",
+            id.trim_matches('/').replace('/', "_")
+        ),
+    );
+    env.insert("HOST".into(), "127.0.0.1".into());
+    for key in ["cpus", "mem", "disk"] {
+        let value = app[key].as_f64().unwrap();
+        // Java's Double.toString.
+        env.insert(
+            format!("MARATHON_APP_RESOURCE_{}", key.to_uppercase()),
+            format!("{value:.1}"),
+        );
+    }
+    let defs = app["portDefinitions"].as_array().unwrap();
+    for (i, def) in defs.iter().enumerate() {
+        env.insert(format!("PORT{i}"), ports[i].to_string());
+        if let Some(name) = def["name"].as_str() {
+            env.insert(
+                format!("PORT_{}", name.to_uppercase()),
+                ports[i].to_string(),
+            );
+        }
+    }
+    for (k, v) in app["env"].as_object().unwrap() {
+        env.insert(k.clone(), v.as_str().unwrap().to_string());
+    }
+    env.insert(
+        "SPARK_HOME".into(),
+        fixture("spark/3.5.7").display().to_string(),
+    );
+    env.insert("JAVA_HOME".into(), fixture("java/17").display().to_string());
+    env.insert(
+        "SPARK_INIT_CGROUP_ROOT".into(),
+        fixture("cgroup/none").display().to_string(),
+    );
+    for (k, v) in overrides {
+        env.insert(k.to_string(), v.clone());
+    }
+    env
+}
+
+fn dry_run(app: &Value, env: BTreeMap<String, String>) -> Value {
+    let mut init = Init::new(["--dry-run", "--output", "json", "--"]);
+    for arg in app["args"].as_array().unwrap() {
+        init = init.arg(arg.as_str().unwrap());
+    }
+    for (k, v) in env {
+        init = init.env(k, v);
+    }
+    let out = init.run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    serde_json::from_str(&out.stdout).unwrap()
+}
+
+#[test]
+fn spark_init_resolves_both_examples() {
+    let zk = ZooKeeper::start();
+    let store = format!("zk://{}/spark-init/orders", zk.connect_string());
+    let mesos = FakeServer::start();
+    let marathon = FakeServer::start();
+
+    let driver = app("driver.json");
+    let rpc = TcpListener::bind("127.0.0.1:0").unwrap();
+    let ui = FakeServer::start();
+    ui.spark_app("app-20261125100000-0001", true);
+    let ports = [rpc.local_addr().unwrap().port(), 31001, ui.port];
+    let plan = dry_run(
+        &driver,
+        task_env(
+            &driver,
+            &ports,
+            &[
+                ("SPARK_INIT_FRAMEWORK_STORE", store.clone()),
+                ("SPARK_INIT_MESOS_URL", mesos.url()),
+                ("SPARK_INIT_MARATHON_URL", marathon.url()),
+            ],
+        ),
+    );
+    assert_eq!(plan["role"], "driver");
+    assert_eq!(
+        plan["resolved"]["conf.spark.driver.port"]["value"],
+        ports[0].to_string()
+    );
+    assert_eq!(
+        plan["resolved"]["conf.spark.ui.port"]["value"],
+        ports[2].to_string()
+    );
+    assert_eq!(
+        plan["resolved"]["conf.spark.mesos.constraints"]["value"],
+        "spark_init_placement:marathon"
+    );
+    assert_eq!(
+        plan["resolved"]["publish_to"]["value"]["app"],
+        "/spark/orders/executors"
+    );
+
+    // The executors find that driver through Marathon.
+    marathon.app(
+        "/spark/orders/driver",
+        AppSpec {
+            port_names: vec!["driver".into(), "blockmanager".into(), "ui".into()],
+            tasks: vec![TaskSpec::running(
+                "spark_orders_driver.instance-1._app.1",
+                &ports,
+            )],
+            ..Default::default()
+        },
+    );
+    let executors = app("executors.json");
+    let plan = dry_run(
+        &executors,
+        task_env(
+            &executors,
+            &[31005],
+            &[
+                ("SPARK_INIT_FRAMEWORK_STORE", store),
+                ("SPARK_INIT_MARATHON_URL", marathon.url()),
+            ],
+        ),
+    );
+    assert_eq!(plan["role"], "executor");
+    assert_eq!(
+        plan["resolved"]["driver_url"]["value"],
+        format!("spark://CoarseGrainedScheduler@127.0.0.1:{}", ports[0])
+    );
+    assert_eq!(
+        plan["resolved"]["app_id"]["value"],
+        "app-20261125100000-0001"
+    );
+    assert_eq!(plan["resolved"]["cores"]["value"], 2);
+    assert_eq!(plan["resolved"]["ports"]["value"]["blockmanager"], 31005);
+}
