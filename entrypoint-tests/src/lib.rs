@@ -3,6 +3,7 @@
 //! program as its command, and polls for conditions instead of sleeping.
 
 pub mod fake;
+pub mod launcher;
 pub mod zookeeper;
 
 use std::ffi::{OsStr, OsString};
