@@ -303,7 +303,10 @@ impl Config {
 /// the errors can be logged in the chosen format.
 fn log_config(raw: &RawSparkInitVars, problems: &mut Vec<Problem>) -> LogConfig {
     let filter = match raw.log.as_deref() {
-        None | Some("") => Targets::new().with_default(tracing::Level::INFO),
+        // The ZooKeeper client logs every session at info; its warnings are what matters.
+        None | Some("") => Targets::new()
+            .with_default(tracing::Level::INFO)
+            .with_target("zookeeper_client", tracing::Level::WARN),
         Some(value) => value.parse::<Targets>().unwrap_or_else(|e| {
             problems.push(Problem {
                 name: "SPARK_INIT_LOG".into(),

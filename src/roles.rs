@@ -1470,12 +1470,7 @@ pub fn resolve_driver(
             Some(REJECT_OFFER_DURATION.into()),
             "spark-init: Marathon alone places executors".into(),
         ));
-        if let Some((id, source)) = &stored.reuse {
-            wanted.push((
-                "spark.mesos.driver.frameworkId".into(),
-                Some(id.clone()),
-                source.clone(),
-            ));
+        if let Some((_, _)) = &stored.reuse {
             // Re-registering needs a failover timeout above 0 (Mesos drops a framework with
             // none at once when its driver disconnects).
             if user_value("spark.mesos.driver.failoverTimeout")
@@ -1500,6 +1495,15 @@ pub fn resolve_driver(
         ));
     }
 
+    // The stored ID goes on whatever the master: only Mesos' scheduler backend reads it, and
+    // elsewhere it still shows on the command line which framework the driver would resume.
+    if let Some((id, source)) = &stored.reuse {
+        wanted.push((
+            "spark.mesos.driver.frameworkId".into(),
+            Some(id.clone()),
+            source.clone(),
+        ));
+    }
     let mut confs: Vec<String> = Vec::new();
     for (key, value, source) in wanted {
         let entry = format!("conf.{key}");

@@ -43,11 +43,14 @@ struct State {
     apps: BTreeMap<String, App>,
     /// Extra environment for every task (e.g. `SPARK_HOME` of the test's Spark).
     base_env: Vec<(String, String)>,
+    /// Where the tasks' sandboxes and logs go (removed with the launcher).
+    work: std::path::PathBuf,
     stopping: bool,
 }
 
 pub struct Launcher {
     pub port: u16,
+    work: tempfile::TempDir,
     state: Arc<Mutex<State>>,
     server: Arc<tiny_http::Server>,
     threads: Vec<std::thread::JoinHandle<()>>,
@@ -121,8 +124,10 @@ impl Launcher {
     pub fn start(base_env: Vec<(String, String)>) -> Self {
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind"));
         let port = server.server_addr().to_ip().expect("ip").port();
+        let work = tempfile::tempdir().expect("launcher folder");
         let state = Arc::new(Mutex::new(State {
             base_env,
+            work: work.path().to_path_buf(),
             ..State::default()
         }));
         let mut threads = Vec::new();
@@ -136,6 +141,7 @@ impl Launcher {
         threads.push(std::thread::spawn(move || reconcile_loop(&st)));
         Launcher {
             port,
+            work,
             state,
             server,
             threads,
@@ -160,6 +166,24 @@ impl Launcher {
                             .find(|&p| comm(p).as_deref() == Some("spark-init"))?;
                         Some((i.task_id.clone(), init))
                     })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The folder holding the tasks' sandboxes (`sandbox-<task>`) and logs (`<task>.log`).
+    pub fn work_dir(&self) -> &std::path::Path {
+        self.work.path()
+    }
+
+    /// Every task's stderr so far, concatenated.
+    pub fn logs(&self) -> String {
+        std::fs::read_dir(self.work.path())
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
+                    .filter_map(|e| std::fs::read_to_string(e.path()).ok())
                     .collect()
             })
             .unwrap_or_default()
@@ -198,7 +222,7 @@ impl Drop for Launcher {
     }
 }
 
-fn launch(app_id: &str, app: &mut App, base_env: &[(String, String)]) {
+fn launch(app_id: &str, app: &mut App, base_env: &[(String, String)], work: &std::path::Path) {
     let def = &app.definition;
     app.launches += 1;
     let task_id = format!("{}.instance-{}._app.1", safe_path(app_id), uuid());
@@ -276,7 +300,11 @@ fn launch(app_id: &str, app: &mut App, base_env: &[(String, String)]) {
                 .collect()
         })
         .unwrap_or_default();
-    let log = std::env::temp_dir().join(format!("launcher-{task_id}.log"));
+    // Each task runs in a sandbox folder of its own, as Mesos gives it one: Spark executors
+    // download the application's jars into their working directory.
+    let sandbox = work.join(format!("sandbox-{task_id}"));
+    let _ = std::fs::create_dir_all(&sandbox);
+    let log = work.join(format!("{task_id}.log"));
     let stderr = std::fs::File::create(&log)
         .map(Stdio::from)
         .unwrap_or(Stdio::null());
@@ -288,6 +316,7 @@ fn launch(app_id: &str, app: &mut App, base_env: &[(String, String)]) {
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .envs(env)
+        .current_dir(&sandbox)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(stderr)
@@ -328,6 +357,7 @@ fn reconcile_loop(state: &Mutex<State>) {
                 return;
             }
             let base_env = st.base_env.clone();
+            let work = st.work.clone();
             for (id, app) in st.apps.iter_mut() {
                 let grace = kill_grace(&app.definition);
                 let mut gone = Vec::new();
@@ -350,7 +380,7 @@ fn reconcile_loop(state: &Mutex<State>) {
                 let live = app.instances.iter().filter(|i| i.killing.is_none()).count();
                 if live < wanted {
                     for _ in live..wanted {
-                        launch(id, app, &base_env);
+                        launch(id, app, &base_env, &work);
                     }
                 } else if live > wanted {
                     // Marathon kills the youngest first by default (killSelection YOUNGEST_FIRST).
@@ -371,9 +401,36 @@ fn reconcile_loop(state: &Mutex<State>) {
     }
 }
 
-fn task_json(app_id: &str, i: &Instance, version: &str) -> Value {
+/// Marathon's health check results for a task: TCP checks (`TCP`, `MESOS_TCP`) connect to the
+/// task's port at `portIndex`; other protocols are reported alive.
+fn health(def: &Value, i: &Instance) -> Option<Value> {
+    let checks = def["healthChecks"].as_array().filter(|c| !c.is_empty())?;
+    let results: Vec<Value> = checks
+        .iter()
+        .map(|check| {
+            let tcp = matches!(check["protocol"].as_str(), Some("TCP" | "MESOS_TCP"));
+            let index = check["portIndex"].as_u64().unwrap_or(0) as usize;
+            let alive = !tcp
+                || i.ports.get(index).is_some_and(|&port| {
+                    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+                    std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+                });
+            json!({
+                "alive": alive,
+                "consecutiveFailures": if alive { 0 } else { 1 },
+                "firstSuccess": if alive { json!(i.started_at) } else { Value::Null },
+                "lastFailure": Value::Null,
+                "lastSuccess": if alive { json!(now_iso()) } else { Value::Null },
+                "taskId": i.task_id
+            })
+        })
+        .collect();
+    Some(json!(results))
+}
+
+fn task_json(app_id: &str, def: &Value, i: &Instance, version: &str) -> Value {
     let running = i.killing.is_none();
-    json!({
+    let mut task = json!({
         "appId": app_id,
         "host": "127.0.0.1",
         "id": i.task_id,
@@ -387,7 +444,11 @@ fn task_json(app_id: &str, i: &Instance, version: &str) -> Value {
         "region": "local",
         "zone": "a",
         "role": "*"
-    })
+    });
+    if let Some(results) = health(def, i) {
+        task["healthCheckResults"] = results;
+    }
+    task
 }
 
 fn app_json(id: &str, app: &App) -> Value {
@@ -485,7 +546,7 @@ fn route(method: &str, path: &str, body: &str, state: &Mutex<State>) -> (u16, Va
             match (method, tasks) {
                 ("GET", true) => (
                     200,
-                    json!({"tasks": app.instances.iter().map(|i| task_json(&id, i, &app.version)).collect::<Vec<_>>()}),
+                    json!({"tasks": app.instances.iter().map(|i| task_json(&id, &app.definition, i, &app.version)).collect::<Vec<_>>()}),
                 ),
                 ("GET", false) => (200, json!({ "app": app_json(&id, app) })),
                 ("PUT", false) => {
