@@ -35,9 +35,11 @@ bench: build
 	cargo build $(CARGO_JOBS) --release --locked -p entrypoint-tests --bins
 	target/release/bench BENCH.md
 
-demo: build
+demo: build pyspark
 	$(SCRIPTS)/ensure-deps.sh test
 	$(SCRIPTS)/demo.sh
+	cargo build $(CARGO_JOBS) --locked -p entrypoint-tests --bin demo --bin probe
+	target/debug/demo
 
 clean:
 	cargo clean

@@ -4,6 +4,7 @@
 
 pub mod fake;
 pub mod launcher;
+pub mod story;
 pub mod zookeeper;
 
 use std::ffi::{OsStr, OsString};
