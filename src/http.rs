@@ -281,15 +281,38 @@ pub fn put_json(
 fn put_one(
     client: &Client,
     auth: Option<&Auth>,
-    mut url: Url,
+    url: Url,
     body: &Value,
 ) -> Result<(u16, Value), HttpError> {
+    let (status, text, shown) = send(client, auth, url, Some(body))?;
+    if (200..300).contains(&status) || status == 409 {
+        return Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)));
+    }
+    Err(HttpError::Status {
+        url: shown,
+        status,
+        message: error_message(&text),
+    })
+}
+
+/// One request (a GET, or a PUT of `body`), redirects followed with the credentials kept:
+/// the final status, body and URL.
+fn send(
+    client: &Client,
+    auth: Option<&Auth>,
+    mut url: Url,
+    body: Option<&Value>,
+) -> Result<(u16, String, String), HttpError> {
     for _ in 0..=MAX_REDIRECTS {
         let shown = url.to_string();
-        let mut request = client
-            .put(url.clone())
-            .header("Content-Type", "application/json")
-            .body(body.to_string());
+        let mut request = match body {
+            Some(body) => client
+                .put(url.clone())
+                .header("Content-Type", "application/json")
+                .body(body.to_string()),
+            None => client.get(url.clone()),
+        }
+        .header("Accept", "application/json");
         if let Some(auth) = auth {
             request = request.header(AUTHORIZATION, auth.header());
         }
@@ -300,15 +323,7 @@ fn put_one(
             continue;
         }
         let text = response.text().map_err(|e| transport_error(&shown, &e))?;
-        if status.is_success() || status.as_u16() == 409 {
-            let value = serde_json::from_str(&text).unwrap_or(Value::Null);
-            return Ok((status.as_u16(), value));
-        }
-        return Err(HttpError::Status {
-            url: shown,
-            status: status.as_u16(),
-            message: error_message(&text),
-        });
+        return Ok((status.as_u16(), text, shown));
     }
     Err(HttpError::TooManyRedirects {
         url: url.to_string(),
@@ -326,44 +341,28 @@ pub fn join(base: &Url, path: &str) -> Url {
 fn get_one(
     client: &Client,
     auth: Option<&Auth>,
-    mut url: Url,
+    url: Url,
 ) -> Result<Option<(Value, String)>, HttpError> {
-    for _ in 0..=MAX_REDIRECTS {
-        let shown = url.to_string();
-        let mut request = client.get(url.clone()).header("Accept", "application/json");
-        if let Some(auth) = auth {
-            request = request.header(AUTHORIZATION, auth.header());
-        }
-        let response = request.send().map_err(|e| transport_error(&shown, &e))?;
-        let status = response.status();
-        if status.is_redirection() {
-            url = redirect_target(&url, &response)?;
-            continue;
-        }
-        let body = response.text().map_err(|e| transport_error(&shown, &e))?;
-        if status.as_u16() == 404 {
-            return Ok(None);
-        }
-        if !status.is_success() {
-            return Err(HttpError::Status {
-                url: shown,
-                status: status.as_u16(),
-                message: error_message(&body),
-            });
-        }
-        return serde_json::from_str(&body)
-            .map(|v| Some((v, shown.clone())))
-            .map_err(|e| HttpError::InvalidJson {
-                url: shown,
-                reason: format!(
-                    "{e} (starts {:?})",
-                    body.chars().take(60).collect::<String>()
-                ),
-            });
+    let (status, body, shown) = send(client, auth, url, None)?;
+    if status == 404 {
+        return Ok(None);
     }
-    Err(HttpError::TooManyRedirects {
-        url: url.to_string(),
-    })
+    if !(200..300).contains(&status) {
+        return Err(HttpError::Status {
+            url: shown,
+            status,
+            message: error_message(&body),
+        });
+    }
+    serde_json::from_str(&body)
+        .map(|v| Some((v, shown.clone())))
+        .map_err(|e| HttpError::InvalidJson {
+            url: shown,
+            reason: format!(
+                "{e} (starts {:?})",
+                body.chars().take(60).collect::<String>()
+            ),
+        })
 }
 
 /// Where a redirect points: its `Location` resolved against the request's URL, so that

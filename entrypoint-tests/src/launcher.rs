@@ -9,14 +9,13 @@
 //! `taskKillGracePeriodSeconds`.
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::{children_of, comm, spark_init_bin};
+use crate::{children_of, comm, free_port, spark_init_bin};
 
 /// One running (or stopping) instance.
 struct Instance {
@@ -96,13 +95,6 @@ fn uuid() -> String {
         &h[16..20],
         &h[20..32]
     )
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(0)
 }
 
 /// `/spark/orders/driver` → `spark_orders_driver` (Marathon's `PathId.safePath`).

@@ -364,3 +364,21 @@ pub fn pyspark_home() -> PathBuf {
         .unwrap_or_else(|| workspace_root().join(".cache/pyspark-3.5.7"))
         .join("pyspark")
 }
+
+/// A child process killed (and waited for) when dropped, pass or fail.
+pub struct Killed(pub std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}

@@ -6,14 +6,14 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::launcher::Launcher;
 use crate::zookeeper::ZooKeeper;
-use crate::{children_of, comm, poll, pyspark_home, spark_jars, workspace_root};
+use crate::{children_of, comm, free_port, poll, pyspark_home, spark_jars, workspace_root, Killed};
 use serde_json::{json, Value};
 use spark_init::framework_store::{parse_url, Store};
 use spark_init::roles::JAVA_MODULE_OPTIONS;
@@ -21,24 +21,6 @@ use spark_init::roles::JAVA_MODULE_OPTIONS;
 /// Spark starts slowly on two cores; this is a hang guard, not a performance bound.
 const SLOW: Duration = Duration::from_secs(180);
 
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Compiles the driver program and packs it as the application jar.
 fn app_jar() -> PathBuf {
     let classes = workspace_root().join("target/java-spark-e2e");
     fs::create_dir_all(&classes).unwrap();

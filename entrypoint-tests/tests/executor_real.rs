@@ -6,33 +6,18 @@
 //! register on their own.
 
 use std::fs;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use entrypoint_tests::fake::{AppSpec, FakeServer, TaskSpec};
-use entrypoint_tests::{poll, pyspark_home, spark_jars, workspace_root, Init, HANG};
+use entrypoint_tests::{
+    free_port, poll, pyspark_home, spark_jars, workspace_root, Init, Killed, HANG,
+};
 use spark_init::executor_id;
 use spark_init::roles::JAVA_MODULE_OPTIONS;
 
 /// A child process killed (and waited for) when the test ends, pass or fail.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn compile_driver(out: &Path) {
     fs::create_dir_all(out).unwrap();
     let status = Command::new("javac")
