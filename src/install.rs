@@ -237,7 +237,8 @@ pub fn java_feature_version(release: &str) -> Option<u32> {
     }
 }
 
-fn is_executable(path: &Path) -> bool {
+/// A regular file with an execute bit.
+pub fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }

@@ -547,7 +547,7 @@ fn spark_java_sources(
                     // SparkConf.validateSettings refuses these for spark.<role>.extraJavaOptions.
                     if token.starts_with("-Xmx") {
                         problems.push(problem(
-                            &source_name(source),
+                            source,
                             Some(value),
                             format!(
                                 "{key} sets the heap ({token}); Spark refuses that (\"Not allowed \
@@ -564,7 +564,7 @@ fn spark_java_sources(
                         && *key == format!("spark.{role}.extraJavaOptions")
                     {
                         problems.push(problem(
-                            &source_name(source),
+                            source,
                             Some(value),
                             format!(
                                 "{key} sets a Spark option ({token}); Spark refuses that (\"is \
@@ -580,18 +580,13 @@ fn spark_java_sources(
                 });
             }
             Err(e) => problems.push(problem(
-                &source_name(source),
+                source,
                 Some(value),
                 format!("{key}: {e}; fix the quoting as you would for Spark"),
             )),
         }
     }
     sources
-}
-
-/// A source like `/opt/spark/conf/spark-defaults.conf (spark.x)` named for a problem.
-fn source_name(source: &str) -> String {
-    source.to_string()
 }
 
 /// A Spark conf value from spark-defaults.conf with its source.
@@ -762,7 +757,7 @@ pub fn resolve_executor(
         };
 
     // The extra flags from the app's args.
-    let extra = lossy_args(&config.command);
+    let extra = plan::lossy(&config.command);
     check_executor_args(&extra, version, &mut problems, &mut warnings);
 
     if !problems.is_empty() {
@@ -956,10 +951,6 @@ fn missing_inputs(role: Role, env: &RoleEnv) -> Vec<Problem> {
         }
     }
     problems
-}
-
-fn lossy_args(args: &[OsString]) -> Vec<String> {
-    plan::lossy(args)
 }
 
 /// `spark://CoarseGrainedScheduler@host:port` (Spark's `RpcEndpointAddress`); Spark 1.6 may
@@ -1361,7 +1352,7 @@ pub fn resolve_driver(
     let version = facts.spark.version;
 
     let submit = facts.spark.home.join("bin/spark-submit");
-    if !is_executable(&submit) {
+    if !install::is_executable(&submit) {
         problems.push(problem(
             "SPARK_HOME",
             Some(&facts.spark.home.display().to_string()),
@@ -1663,11 +1654,6 @@ fn format_seconds(s: f64) -> String {
     } else {
         s.to_string()
     }
-}
-
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 #[cfg(test)]
