@@ -38,7 +38,9 @@ fn runs_relaunches_scales_and_kills_apps_like_marathon() {
         "env": {"FROM_APP": "yes"},
         "taskKillGracePeriodSeconds": 5,
         "args": ["sh", "-c",
-                 "env | grep -E '^(MESOS_TASK_ID|MARATHON_|PORT|HOST|FROM_APP)' | sort > $REPORT_DIR/$MESOS_TASK_ID; exec sleep 1000"]
+                 // Written aside and renamed: `>` creates the file before sort has written
+                 // it, and a test that saw the name then read an empty report.
+                 "env | grep -E '^(MESOS_TASK_ID|MARATHON_|PORT|HOST|FROM_APP)' | sort > $REPORT_DIR/.$MESOS_TASK_ID && mv $REPORT_DIR/.$MESOS_TASK_ID $REPORT_DIR/$MESOS_TASK_ID; exec sleep 1000"]
     });
     let created = client
         .post(format!("{}/v2/apps", launcher.url()))
