@@ -19,39 +19,27 @@
 //!   `$SPARK_CONF_DIR/spark-defaults.conf`, the cgroup files under `SPARK_INIT_CGROUP_ROOT`;
 //! - APIs called (GET only, in child processes): Marathon `/v2/apps/{id}[/tasks]`, Mesos
 //!   `/master/frameworks`, the driver's `/api/v1/applications` ([`discovery`]); the one write,
-//!   when asked for, is Marathon `PUT /v2/apps/{executors}` ([`driver_store::publish_driver`]);
+//!   when asked for, is Marathon `PUT /v2/apps/{executors}` ([`driver_lifecycle::publish_driver`]);
 //! - written: the framework store ([`framework_store`]: the znode `<path>/framework-id`,
 //!   sequential znodes `<path>/executor-ids/id-N`, or a `file://` store's file).
 
-pub mod backoff;
-pub mod cgroup;
-pub mod cli;
+pub mod clients;
 pub mod config;
-pub mod discovery;
-pub mod driver_store;
+pub mod driver_lifecycle;
 pub mod error;
-pub mod executor_id;
 pub mod exit_code;
-pub mod framework_store;
-pub mod http;
-pub mod install;
-pub mod java_options;
+pub mod facts;
 pub mod logging;
-pub mod marathon;
-pub mod marathon_env;
-pub mod mesos;
 pub mod plan;
 pub mod redact;
 pub mod roles;
-pub mod signals;
-pub mod spark_defaults;
-pub mod spark_size;
+pub mod spark;
 pub mod supervise;
 
 use std::ffi::OsString;
 use std::io::Write;
 
-use crate::cli::{OutputFormat, Parsed};
+use crate::config::cli::{self, OutputFormat, Parsed};
 use crate::config::{Config, EnvSnapshot};
 use crate::error::Error;
 
@@ -119,7 +107,7 @@ fn run(
         .store_duty
         .as_ref()
         .filter(|duty| duty.ui_port.is_some() && !config.dry_run.value)
-        .map(|duty| move || driver_store::learn_framework_id(duty));
+        .map(|duty| move || driver_lifecycle::learn_framework_id(duty));
     let started = std::time::Instant::now();
     let outcome = supervise::run(
         &plan,
@@ -128,7 +116,7 @@ fn run(
         companion.as_ref().map(|c| c as &dyn Fn()),
     )?;
     if let Some(duty) = &plan.store_duty {
-        driver_store::after_exit(duty, outcome.command, started.elapsed(), blocked);
+        driver_lifecycle::after_exit(duty, outcome.command, started.elapsed(), blocked);
     }
     Ok(outcome.code)
 }

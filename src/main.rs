@@ -4,7 +4,7 @@
 fn main() {
     // First thing, before any other code can run: a signal sent to a namespace's PID 1 at its
     // default disposition is dropped by the kernel, so block them now and take them later.
-    let blocked = match spark_init::signals::take_over() {
+    let blocked = match spark_init::supervise::signals::take_over() {
         Ok(set) => set,
         Err(e) => {
             eprintln!("spark-init: error: cannot take over signal handling: {e}");

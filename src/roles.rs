@@ -15,22 +15,22 @@ use std::time::Duration;
 
 use nix::sys::signal::SigSet;
 
-use crate::cgroup::{self, CgroupLimits};
-use crate::cli::Role;
+use crate::clients::framework_store::{self, StoreUrl};
+use crate::clients::http;
+use crate::clients::marathon::AddressMode;
+use crate::config::cli::Role;
+use crate::config::task_env::{self, FromVar, TaskEnv};
 use crate::config::{Config, ConfigErrors, EnvSnapshot, Problem};
-use crate::discovery::{self, ChildError, DiscoveryError, Lookups, RemoteFacts};
-use crate::driver_store::{self, BeforeLaunch};
+use crate::driver_lifecycle::{self, BeforeLaunch};
 use crate::error::Error;
-use crate::executor_id;
-use crate::framework_store::{self, StoreUrl};
-use crate::http;
-use crate::install::{self, JavaInstall, SparkInstall, SparkVersion};
-use crate::java_options::{self, OptionSource};
-use crate::marathon::AddressMode;
-use crate::marathon_env::{self, FromVar, TaskEnv};
+use crate::facts::cgroup::{self, CgroupLimits};
+use crate::facts::install::{self, JavaInstall, SparkInstall, SparkVersion};
+use crate::facts::remote::{self, ChildError, DiscoveryError, Lookups, RemoteFacts};
+use crate::facts::spark_defaults::{self, SparkDefaults};
 use crate::plan::{self, sourced, ModePlan, Plan, Publish, Resolved, StoreDuty};
-use crate::spark_defaults::{self, SparkDefaults};
-use crate::spark_size;
+use crate::spark::executor_id;
+use crate::spark::java_options::{self, OptionSource};
+use crate::spark::size;
 
 pub const DEFAULT_SPARK_HOME: &str = "/opt/spark";
 /// A Mesos attribute no agent has: the driver's framework never gets offers, so Marathon alone
@@ -106,7 +106,7 @@ pub struct RoleEnv {
 
 impl RoleEnv {
     pub fn read(env: &EnvSnapshot, problems: &mut Vec<Problem>) -> RoleEnv {
-        let mut var = |name: &str| marathon_env::text_var(env, name, problems);
+        let mut var = |name: &str| task_env::text_var(env, name, problems);
         let spark_home = match var("SPARK_HOME") {
             Some(v) => (PathBuf::from(v.value), "SPARK_HOME".to_string()),
             None => (
@@ -136,7 +136,7 @@ impl RoleEnv {
         let failover_timeout = var("SPARK_INIT_FAILOVER_TIMEOUT");
         let lookups = read_lookups(env, problems);
         let reregister_window =
-            match marathon_env::text_var(env, "SPARK_INIT_REREGISTER_WINDOW", problems) {
+            match task_env::text_var(env, "SPARK_INIT_REREGISTER_WINDOW", problems) {
                 None => DEFAULT_REREGISTER_WINDOW,
                 Some(v) => match v.value.parse::<f64>() {
                     Ok(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => {
@@ -153,25 +153,22 @@ impl RoleEnv {
                 },
             };
         let executor_app =
-            marathon_env::text_var(env, "SPARK_INIT_EXECUTOR_APP", problems).map(|v| v.value);
-        let executor_instances =
-            marathon_env::text_var(env, "SPARK_INIT_EXECUTOR_INSTANCES", problems).and_then(|v| {
-                match v.value.parse::<u32>() {
-                    Ok(n) => Some(n),
-                    Err(_) => {
-                        problems.push(problem(
-                            &v.var,
-                            Some(&v.raw),
-                            "is not a whole number of instances",
-                        ));
-                        None
-                    }
+            task_env::text_var(env, "SPARK_INIT_EXECUTOR_APP", problems).map(|v| v.value);
+        let executor_instances = task_env::text_var(env, "SPARK_INIT_EXECUTOR_INSTANCES", problems)
+            .and_then(|v| match v.value.parse::<u32>() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    problems.push(problem(
+                        &v.var,
+                        Some(&v.raw),
+                        "is not a whole number of instances",
+                    ));
+                    None
                 }
             });
-        let scale_down_on_exit =
-            marathon_env::text_var(env, "SPARK_INIT_SCALE_DOWN_ON_EXIT", problems)
-                .is_some_and(|v| matches!(v.value.as_str(), "1" | "true" | "yes"));
-        let task = marathon_env::read(env, problems);
+        let scale_down_on_exit = task_env::text_var(env, "SPARK_INIT_SCALE_DOWN_ON_EXIT", problems)
+            .is_some_and(|v| matches!(v.value.as_str(), "1" | "true" | "yes"));
+        let task = task_env::read(env, problems);
         RoleEnv {
             spark_home,
             conf_dir,
@@ -202,7 +199,7 @@ impl RoleEnv {
 /// `SPARK_INIT_DRIVER_ADDRESS`, `SPARK_INIT_MESOS_URL`, `SPARK_INIT_FRAMEWORK_NAME`,
 /// `SPARK_INIT_RESOLVE_TIMEOUT`, `SPARK_INIT_CA_FILE` and the `..._AUTH[_FILE]` credentials.
 fn read_lookups(env: &EnvSnapshot, problems: &mut Vec<Problem>) -> Lookups {
-    let mut var = |name: &str| marathon_env::text_var(env, name, problems).map(|v| v.value);
+    let mut var = |name: &str| task_env::text_var(env, name, problems).map(|v| v.value);
     let marathon_auth = var("SPARK_INIT_MARATHON_AUTH");
     let marathon_auth_file = var("SPARK_INIT_MARATHON_AUTH_FILE");
     let mesos_auth = var("SPARK_INIT_MESOS_AUTH");
@@ -264,7 +261,7 @@ fn read_lookups(env: &EnvSnapshot, problems: &mut Vec<Problem>) -> Lookups {
         }
     };
     let timeout = match timeout {
-        None => discovery::DEFAULT_RESOLVE_TIMEOUT,
+        None => remote::DEFAULT_RESOLVE_TIMEOUT,
         Some(text) => match text.parse::<f64>() {
             Ok(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => Duration::from_secs_f64(s),
             _ => {
@@ -273,7 +270,7 @@ fn read_lookups(env: &EnvSnapshot, problems: &mut Vec<Problem>) -> Lookups {
                     Some(&text),
                     "is not a number of seconds (0 to 86400) such as 300",
                 ));
-                discovery::DEFAULT_RESOLVE_TIMEOUT
+                remote::DEFAULT_RESOLVE_TIMEOUT
             }
         },
     };
@@ -429,7 +426,7 @@ fn driver_store_facts(
     blocked: &SigSet,
 ) -> Result<BeforeLaunch, Error> {
     let lookups = &env.lookups;
-    let lookup = driver_store::StoreLookup {
+    let lookup = driver_lifecycle::StoreLookup {
         url,
         required: lookups.store_required,
         mesos: lookups.mesos.as_ref(),
@@ -438,7 +435,7 @@ fn driver_store_facts(
         timeout: lookups.timeout,
         dry_run: config.dry_run.value,
     };
-    match discovery::in_child(blocked, || driver_store::before_launch(&lookup)) {
+    match remote::in_child(blocked, || driver_lifecycle::before_launch(&lookup)) {
         Ok(Ok(facts)) => Ok(facts),
         Ok(Err(DiscoveryError::Unavailable(why))) => Err(Error::Unavailable(why)),
         Ok(Err(DiscoveryError::Refused(why))) => Err(Error::Refused(why)),
@@ -462,7 +459,7 @@ fn remote_facts(config: &Config, env: &RoleEnv, blocked: &SigSet) -> Result<Remo
     if !driver_lookup && !app_id_lookup && !id_lookup {
         return Ok(RemoteFacts::default());
     }
-    match discovery::in_child(blocked, || discovery::run(&lookups)) {
+    match remote::in_child(blocked, || remote::run(&lookups)) {
         Ok(Ok(facts)) => Ok(facts),
         Ok(Err(DiscoveryError::Unavailable(why))) => Err(Error::Unavailable(why)),
         Ok(Err(DiscoveryError::Refused(why))) => Err(Error::Refused(why)),
@@ -1042,7 +1039,7 @@ fn executor_memory(
     .into_iter()
     .find_map(|key| from_defaults(facts, key).map(|v| (key, v)));
     let fixed_overhead = match overhead_conf {
-        Some((key, (value, source))) => match spark_size::parse_mib(&value) {
+        Some((key, (value, source))) => match size::parse_mib(&value) {
             Ok(mib) => Some((mib, source)),
             Err(why) => {
                 problems.push(problem(&source, Some(&value), format!("{key} {why}")));
@@ -1094,7 +1091,7 @@ fn executor_memory(
         });
 
     if let Some(memory) = &env.executor_memory {
-        let heap = match spark_size::parse_mib(&memory.value) {
+        let heap = match size::parse_mib(&memory.value) {
             Ok(mib) => mib,
             Err(why) => {
                 problems.push(problem(&memory.var, Some(&memory.raw), why));
@@ -1144,7 +1141,7 @@ fn executor_memory(
         );
     }
     if let Some((value, source)) = from_defaults(facts, "spark.executor.memory") {
-        return match spark_size::parse_mib(&value) {
+        return match size::parse_mib(&value) {
             Ok(heap) => {
                 let (overhead, overhead_source) = overhead_for(heap);
                 check_heap(heap, source, &value, overhead, overhead_source, problems)

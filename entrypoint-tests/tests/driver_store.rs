@@ -8,7 +8,7 @@ use std::time::Duration;
 use entrypoint_tests::fake::FakeServer;
 use entrypoint_tests::zookeeper::ZooKeeper;
 use entrypoint_tests::{fixture, poll, Init, Running, HANG};
-use spark_init::framework_store::{parse_url, Store};
+use spark_init::clients::framework_store::{parse_url, Store};
 
 const FW1: &str = "5349f49b-68b3-4638-aab2-fc4ec845f993-0001";
 const FW2: &str = "5349f49b-68b3-4638-aab2-fc4ec845f993-0002";

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use entrypoint_tests::zookeeper::ZooKeeper;
-use spark_init::framework_store::{parse_url, Store, StoreError};
+use spark_init::clients::framework_store::{parse_url, Store, StoreError};
 
 fn store(zk: &ZooKeeper, path: &str) -> Store {
     Store::new(

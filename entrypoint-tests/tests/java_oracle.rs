@@ -6,7 +6,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use entrypoint_tests::{java_classes as classes, spark_jars, Init};
-use spark_init::java_options::parse_option_string;
+use spark_init::spark::java_options::parse_option_string;
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -7,7 +7,7 @@ use std::process::Command;
 use entrypoint_tests::launcher::Launcher;
 use entrypoint_tests::{poll, workspace_root, HANG};
 use serde_json::{json, Value};
-use spark_init::executor_id::parse_task_id;
+use spark_init::spark::executor_id::parse_task_id;
 
 fn get(url: &str) -> Value {
     reqwest::blocking::get(url).unwrap().json().unwrap()

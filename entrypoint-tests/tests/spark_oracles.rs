@@ -5,8 +5,8 @@
 use std::process::Command;
 
 use entrypoint_tests::{java_classes, spark_jars};
+use spark_init::facts::spark_defaults;
 use spark_init::roles::JAVA_MODULE_OPTIONS;
-use spark_init::spark_defaults;
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -40,7 +40,7 @@ use std::path::Path;
 use std::process::Command;
 
 use entrypoint_tests::monotonic_ns;
-use spark_init::signals;
+use spark_init::supervise::signals;
 
 fn main() {
     // Started as `java` (a symlink in a fake JAVA_HOME, for the benchmark of the executor

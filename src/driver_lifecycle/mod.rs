@@ -15,11 +15,11 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::SigSet;
 use serde::{Deserialize, Serialize};
 
-use crate::backoff::{Backoff, LOOKUP};
-use crate::discovery::{self, DiscoveryError};
-use crate::framework_store::{is_framework_id, Store, StoreUrl};
-use crate::http::{self, Service};
-use crate::mesos::{HttpMesos, MesosApi, Status};
+use crate::clients::framework_store::{is_framework_id, Store, StoreUrl};
+use crate::clients::http::{self, Service};
+use crate::clients::mesos::{HttpMesos, MesosApi, Status};
+use crate::clients::retry::{Backoff, LOOKUP};
+use crate::facts::remote::{self, DiscoveryError};
 use crate::plan::{Publish, StoreDuty};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -151,7 +151,7 @@ pub fn learn_framework_id(duty: &StoreDuty) {
         if learned.is_none() {
             if let Ok(Some((value, _))) = http::get_json(&client, &service, "/api/v1/applications")
             {
-                learned = discovery::running_application(value).ok().flatten();
+                learned = remote::running_application(value).ok().flatten();
             }
         }
         if let Some(id) = &learned {
@@ -269,7 +269,7 @@ pub fn after_exit(duty: &StoreDuty, command_code: i32, ran: Duration, blocked: &
     if let (Some(publish), 0) = (&duty.publish, command_code) {
         if publish.scale_down_on_exit {
             let publish = publish.clone();
-            let result = discovery::in_child(blocked, move || {
+            let result = remote::in_child(blocked, move || {
                 let client = http::client(publish.ca_file.as_deref(), publish.http_timeout)
                     .map_err(|p| p.to_string())?;
                 let path = format!("/v2/apps/{}?force=true", publish.app.trim_matches('/'));
@@ -314,7 +314,7 @@ pub fn after_exit(duty: &StoreDuty, command_code: i32, ran: Duration, blocked: &
     };
     let shown = url.to_string();
     let timeout = duty.timeout.min(Duration::from_secs(30));
-    let result = discovery::in_child(blocked, move || {
+    let result = remote::in_child(blocked, move || {
         Store::new(url, timeout).clear().map_err(|e| e.to_string())
     });
     match result {

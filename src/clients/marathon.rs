@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use crate::http::{self, HttpError, Service};
+use crate::clients::http::{self, HttpError, Service};
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -380,13 +380,13 @@ mod tests {
     #[test]
     fn the_fixture_shapes_decode() {
         let app: serde_json::Value = serde_json::from_str(include_str!(
-            "../entrypoint-tests/fixtures/api/marathon/v2-app.json"
+            "../../entrypoint-tests/fixtures/api/marathon/v2-app.json"
         ))
         .unwrap();
         let app: App = serde_json::from_value(app).unwrap();
         assert_eq!(app.port_names(), [Some("http".to_string())]);
         let tasks: TasksEnvelope = serde_json::from_str(include_str!(
-            "../entrypoint-tests/fixtures/api/marathon/v2-app_tasks.json"
+            "../../entrypoint-tests/fixtures/api/marathon/v2-app_tasks.json"
         ))
         .unwrap();
         assert_eq!(tasks.tasks[0].ports, [31756]);

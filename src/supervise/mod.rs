@@ -12,6 +12,8 @@
 //! SIGKILL. The whole stop shares one grace budget: what the child did not use is left for the
 //! processes it leaves behind.
 
+pub mod signals;
+
 use std::ffi::OsString;
 use std::io;
 use std::os::unix::process::CommandExt;
@@ -20,9 +22,9 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::SigSet;
 
+use self::signals::Wake;
 use crate::exit_code;
 use crate::plan::{Plan, Supervision};
-use crate::signals::{self, Wake};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SuperviseError {

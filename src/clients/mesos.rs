@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use crate::http::{self, HttpError, Service};
+use crate::clients::http::{self, HttpError, Service};
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 pub struct Framework {
@@ -115,7 +115,7 @@ mod tests {
     #[test]
     fn the_fixture_states_decode_and_look_up() {
         let old: Frameworks = serde_json::from_str(include_str!(
-            "../entrypoint-tests/fixtures/api/mesos/master-state-0.19-mesos-dns-fake.json"
+            "../../entrypoint-tests/fixtures/api/mesos/master-state-0.19-mesos-dns-fake.json"
         ))
         .unwrap();
         assert_eq!(old.frameworks.len(), 4);
@@ -127,7 +127,7 @@ mod tests {
         assert!(old.by_id("nope").is_none());
 
         let new: Frameworks = serde_json::from_str(include_str!(
-            "../entrypoint-tests/fixtures/api/mesos/master-state-1.2-dcos-metrics.json"
+            "../../entrypoint-tests/fixtures/api/mesos/master-state-1.2-dcos-metrics.json"
         ))
         .unwrap();
         assert_eq!(new.active_on("10.10.0.231").len(), 1);

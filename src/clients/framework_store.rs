@@ -11,7 +11,7 @@
 //!   written to a temporary file in the same folder and renamed over it, so a crash leaves
 //!   the old ID or the new one, never half of one. No executor IDs.
 //!
-//! Store operations run in child processes of spark-init (see `discovery::in_child`): the
+//! Store operations run in child processes of spark-init (see `remote::in_child`): the
 //! ZooKeeper client has threads of its own.
 
 use std::path::{Path, PathBuf};
@@ -319,7 +319,7 @@ impl Store {
                 let n = sequence.into_i64() + 1;
                 u32::try_from(n)
                     .ok()
-                    .filter(|&n| n <= crate::executor_id::MAX_ID)
+                    .filter(|&n| n <= crate::spark::executor_id::MAX_ID)
                     .map(Some)
                     .ok_or_else(|| StoreError::Failed {
                         store: String::new(),

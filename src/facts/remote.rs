@@ -1,5 +1,5 @@
 //! Lookups an executor needs from the outside world: the driver's address through Marathon
-//! (waiting for it, on the `backoff::LOOKUP` schedule, up to `SPARK_INIT_RESOLVE_TIMEOUT`), and
+//! (waiting for it, on the `retry::LOOKUP` schedule, up to `SPARK_INIT_RESOLVE_TIMEOUT`), and
 //! the application ID through the driver's REST API or the Mesos master.
 //!
 //! It runs in a short-lived child process ([`in_child`]): the HTTP client brings threads and
@@ -15,12 +15,12 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::SigSet;
 use serde::{Deserialize, Serialize};
 
-use crate::backoff::{Backoff, LOOKUP};
-use crate::framework_store::{is_framework_id, Store, StoreError, StoreUrl};
-use crate::http::{self, HttpError, Service};
-use crate::marathon::{self, AddressMode, HttpMarathon, MarathonApi};
-use crate::mesos::{HttpMesos, MesosApi};
-use crate::signals::{self, Wake};
+use crate::clients::framework_store::{is_framework_id, Store, StoreError, StoreUrl};
+use crate::clients::http::{self, HttpError, Service};
+use crate::clients::marathon::{self, AddressMode, HttpMarathon, MarathonApi};
+use crate::clients::mesos::{HttpMesos, MesosApi};
+use crate::clients::retry::{Backoff, LOOKUP};
+use crate::supervise::signals::{self, Wake};
 
 pub const DEFAULT_RESOLVE_TIMEOUT: Duration = Duration::from_secs(300);
 const TCP_PROBE_TIMEOUT: Duration = Duration::from_secs(2);

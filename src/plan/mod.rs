@@ -10,8 +10,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::config::Config;
-use crate::java_options;
 use crate::redact;
+use crate::spark::java_options;
 
 /// A resolved value and where it came from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -58,7 +58,7 @@ pub struct Plan {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoreDuty {
     /// `SPARK_INIT_FRAMEWORK_STORE`, when set.
-    pub url: Option<crate::framework_store::StoreUrl>,
+    pub url: Option<crate::clients::framework_store::StoreUrl>,
     /// Publishing the driver to its executors' Marathon app, when asked for.
     pub publish: Option<Publish>,
     /// The stored framework ID the driver was started with, if one was reused.
@@ -74,7 +74,7 @@ pub struct StoreDuty {
 /// `SPARK_INIT_EXECUTOR_APP`: the driver tells its executors' app where it is.
 #[derive(Debug, Clone)]
 pub struct Publish {
-    pub marathon: crate::http::Service,
+    pub marathon: crate::clients::http::Service,
     pub app: String,
     pub instances: Option<u32>,
     /// `spark://CoarseGrainedScheduler@<spark.driver.host>:<spark.driver.port>`.
@@ -375,7 +375,7 @@ fn shell_words(words: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::{Cli, OutputFormat};
+    use crate::config::cli::{Cli, OutputFormat};
     use crate::config::EnvSnapshot;
 
     fn plan(env: &[(&str, &str)], command: &[&str]) -> Plan {

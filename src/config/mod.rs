@@ -4,6 +4,9 @@
 //! Every problem is collected, so an operator sees all of them at once, each naming the
 //! variable, the value (secrets redacted) and what would fix it.
 
+pub mod cli;
+pub mod task_env;
+
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::fmt;
@@ -12,9 +15,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use tracing_subscriber::filter::Targets;
 
-use crate::cli::{Cli, OutputFormat, Role};
-use crate::java_options::{self, OptionSource};
+use crate::config::cli::{Cli, OutputFormat, Role};
 use crate::redact;
+use crate::spark::java_options::{self, OptionSource};
 
 /// The environment as `main` found it. Values stay `OsString`: what spark-init does not parse
 /// passes to the child byte for byte, UTF-8 or not.

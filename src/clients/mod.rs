@@ -1,0 +1,8 @@
+//! Clients of the outside world: HTTP (with credentials and redirects), Marathon, Mesos, the
+//! driver's REST API, the framework store, and the one retry loop every wait uses.
+
+pub mod framework_store;
+pub mod http;
+pub mod marathon;
+pub mod mesos;
+pub mod retry;
