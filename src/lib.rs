@@ -32,16 +32,20 @@ pub mod facts;
 pub mod logging;
 pub mod plan;
 pub mod redact;
-pub mod roles;
+pub mod sourced;
 pub mod spark;
 pub mod supervise;
 
 use std::ffi::OsString;
 use std::io::Write;
 
-use crate::config::cli::{self, OutputFormat, Parsed};
-use crate::config::{Config, EnvSnapshot};
+use crate::config::cli::{self, OutputFormat, Parsed, Role};
+use crate::config::role::RoleConfig;
+use crate::config::{Config, ConfigErrors, EnvSnapshot};
+use crate::driver_lifecycle::BeforeLaunch;
 use crate::error::Error;
+use crate::facts::remote::RemoteFacts;
+use crate::facts::Facts;
 
 /// What `main` does after it has taken over the signals: returns the process exit code.
 pub fn main_with(args: Vec<OsString>, env: EnvSnapshot, blocked: &nix::sys::signal::SigSet) -> i32 {
@@ -85,7 +89,7 @@ fn run(
     }
     let config = Config::parse(cli, &env)?;
     let plan = match &config.role {
-        Some(role) => roles::plan(&config, role.value, &env, blocked)?,
+        Some(role) => role_plan(&config, role.value, &env, blocked)?,
         None => plan::resolve(&config),
     };
     if config.dry_run.value {
@@ -119,4 +123,51 @@ fn run(
         driver_lifecycle::after_exit(duty, outcome.command, started.elapsed(), blocked);
     }
     Ok(outcome.code)
+}
+
+/// A Spark role: its variables → the image's facts → the lookups → the plan. Every
+/// configuration problem is reported together, before any lookup starts.
+fn role_plan(
+    config: &Config,
+    role: Role,
+    env: &EnvSnapshot,
+    blocked: &nix::sys::signal::SigSet,
+) -> Result<plan::Plan, Error> {
+    let mut problems = Vec::new();
+    let role_config = RoleConfig::read(env, role, &config.command, &mut problems);
+    let local = facts::discover_local(&role_config).map_err(|mut more| {
+        problems.append(&mut more);
+        // Without the installation nothing else can be resolved, but say what else is
+        // missing so that one round of fixes is enough.
+        problems.extend(plan::role::missing_inputs(role, &role_config));
+        ConfigErrors(std::mem::take(&mut problems))
+    })?;
+    if !problems.is_empty() {
+        // Report what resolving would also find, without looking anything up.
+        let empty = Facts {
+            local,
+            remote: RemoteFacts::default(),
+            stored: BeforeLaunch::default(),
+        };
+        let more = plan::resolve_role(config, role, &role_config, &empty).err();
+        for problem in more.unwrap_or_default() {
+            if !problems.contains(&problem) {
+                problems.push(problem);
+            }
+        }
+        return Err(ConfigErrors(problems).into());
+    }
+    let facts = Facts {
+        remote: match role {
+            Role::Executor => facts::discover_remote(config, &role_config, blocked)?,
+            Role::Driver => RemoteFacts::default(),
+        },
+        stored: match role {
+            Role::Driver => facts::discover_stored(config, &role_config, blocked)?,
+            Role::Executor => BeforeLaunch::default(),
+        },
+        local,
+    };
+    let mode = plan::resolve_role(config, role, &role_config, &facts).map_err(ConfigErrors)?;
+    Ok(plan::assemble(config, mode))
 }

@@ -16,7 +16,7 @@ use crate::zookeeper::ZooKeeper;
 use crate::{children_of, comm, free_port, poll, pyspark_home, spark_jars, workspace_root, Killed};
 use serde_json::{json, Value};
 use spark_init::clients::framework_store::{parse_url, Store};
-use spark_init::roles::JAVA_MODULE_OPTIONS;
+use spark_init::spark::module_options::JAVA_MODULE_OPTIONS;
 
 /// Spark starts slowly on two cores; this is a hang guard, not a performance bound.
 const SLOW: Duration = Duration::from_secs(180);

@@ -14,7 +14,7 @@ use entrypoint_tests::fake::{AppSpec, FakeServer, TaskSpec};
 use entrypoint_tests::{
     free_port, poll, pyspark_home, spark_jars, workspace_root, Init, Killed, HANG,
 };
-use spark_init::roles::JAVA_MODULE_OPTIONS;
+use spark_init::spark::module_options::JAVA_MODULE_OPTIONS;
 use spark_init::spark::executor_id;
 
 /// A child process killed (and waited for) when the test ends, pass or fail.

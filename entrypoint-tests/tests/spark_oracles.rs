@@ -6,7 +6,7 @@ use std::process::Command;
 
 use entrypoint_tests::{java_classes, spark_jars};
 use spark_init::facts::spark_defaults;
-use spark_init::roles::JAVA_MODULE_OPTIONS;
+use spark_init::spark::module_options::JAVA_MODULE_OPTIONS;
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -5,6 +5,8 @@
 //! variable, the value (secrets redacted) and what would fix it.
 
 pub mod cli;
+pub mod lookups;
+pub mod role;
 pub mod task_env;
 
 use std::collections::BTreeMap;
@@ -17,6 +19,7 @@ use tracing_subscriber::filter::Targets;
 
 use crate::config::cli::{Cli, OutputFormat, Role};
 use crate::redact;
+pub use crate::sourced::Sourced;
 use crate::spark::java_options::{self, OptionSource};
 
 /// The environment as `main` found it. Values stay `OsString`: what spark-init does not parse
@@ -53,28 +56,30 @@ impl EnvSnapshot {
     }
 }
 
-/// A value and where it came from (shown by the dry run).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sourced<T> {
-    pub value: T,
-    pub source: String,
-}
-
-impl<T> Sourced<T> {
-    fn new(value: T, source: impl Into<String>) -> Self {
-        Self {
-            value,
-            source: source.into(),
-        }
-    }
-}
-
 /// One bad input: which variable or flag, the offending value, and the fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub name: String,
     pub value: Option<String>,
     pub message: String,
+}
+
+impl Problem {
+    pub fn new(name: &str, value: Option<&str>, message: impl Into<String>) -> Problem {
+        Problem {
+            name: name.into(),
+            value: value.map(String::from),
+            message: message.into(),
+        }
+    }
+}
+
+/// Arguments as text for parsing and display; what is not UTF-8 still reaches the child
+/// byte for byte through the plan's argv.
+pub fn lossy(args: &[OsString]) -> Vec<String> {
+    args.iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
 }
 
 impl fmt::Display for Problem {

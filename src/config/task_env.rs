@@ -7,32 +7,32 @@
 use std::collections::BTreeMap;
 
 use crate::config::{EnvSnapshot, Problem};
+use crate::sourced::Sourced;
 
-/// A value from the environment with the variable it came from.
+/// A resource as Marathon wrote it: a Java double (`"2048.0"`, `"1.0E-4"`), kept as written
+/// so the dry run shows what was given.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FromVar<T> {
-    pub value: T,
-    pub var: String,
-    /// The text as written, for messages and the dry run.
-    pub raw: String,
+pub struct MarathonDouble {
+    pub value: f64,
+    pub written: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TaskEnv {
-    pub host: Option<FromVar<String>>,
+    pub host: Option<Sourced<String>>,
     /// `PORT0`, `PORT1`, ... by index.
-    pub ports: BTreeMap<usize, FromVar<u16>>,
+    pub ports: BTreeMap<usize, Sourced<u16>>,
     /// `PORT_<NAME>` by upper-case name.
-    pub named_ports: BTreeMap<String, FromVar<u16>>,
-    pub task_id: Option<FromVar<String>>,
-    pub app_id: Option<FromVar<String>>,
-    pub cpus: Option<FromVar<f64>>,
-    pub mem_mib: Option<FromVar<f64>>,
+    pub named_ports: BTreeMap<String, Sourced<u16>>,
+    pub task_id: Option<Sourced<String>>,
+    pub app_id: Option<Sourced<String>>,
+    pub cpus: Option<Sourced<MarathonDouble>>,
+    pub mem_mib: Option<Sourced<MarathonDouble>>,
 }
 
 impl TaskEnv {
     /// The port named `name` (e.g. `blockmanager`), else the port at `index`.
-    pub fn port(&self, name: &str, index: Option<usize>) -> Option<&FromVar<u16>> {
+    pub fn port(&self, name: &str, index: Option<usize>) -> Option<&Sourced<u16>> {
         self.named_ports
             .get(&name.to_ascii_uppercase())
             .or_else(|| index.and_then(|i| self.ports.get(&i)))
@@ -65,11 +65,7 @@ pub fn read(env: &EnvSnapshot, problems: &mut Vec<Problem>) -> TaskEnv {
             });
             continue;
         };
-        let entry = FromVar {
-            value: port,
-            var: name.into(),
-            raw: text.into(),
-        };
+        let entry = Sourced::new(port, name);
         if is_port_index {
             if let Ok(index) = name["PORT".len()..].parse() {
                 task.ports.insert(index, entry);
@@ -99,18 +95,14 @@ pub fn text_var(
     env: &EnvSnapshot,
     name: &str,
     problems: &mut Vec<Problem>,
-) -> Option<FromVar<String>> {
+) -> Option<Sourced<String>> {
     let value = env.get(name)?;
     let Some(text) = value.to_str() else {
         problems.push(not_utf8(name, &value.to_string_lossy()));
         return None;
     };
     let trimmed = text.trim();
-    (!trimmed.is_empty()).then(|| FromVar {
-        value: trimmed.to_string(),
-        var: name.into(),
-        raw: text.into(),
-    })
+    (!trimmed.is_empty()).then(|| Sourced::new(trimmed.to_string(), name))
 }
 
 /// A Java double as Marathon writes it (`"1.0"`, `"2.5"`, `"1.0E-4"`), positive and finite.
@@ -119,18 +111,20 @@ fn double_var(
     name: &str,
     unit: &str,
     problems: &mut Vec<Problem>,
-) -> Option<FromVar<f64>> {
+) -> Option<Sourced<MarathonDouble>> {
     let text = text_var(env, name, problems)?;
     match parse_java_double(&text.value) {
-        Some(value) if value > 0.0 => Some(FromVar {
-            value,
-            var: text.var,
-            raw: text.raw,
-        }),
+        Some(value) if value > 0.0 => Some(Sourced::new(
+            MarathonDouble {
+                value,
+                written: text.value,
+            },
+            text.source,
+        )),
         _ => {
             problems.push(Problem {
                 name: name.into(),
-                value: Some(text.raw),
+                value: Some(text.value),
                 message: format!(
                     "is not a positive number of {unit}; Marathon writes the app's resources \
                      here as decimals such as 1.0 or 2048.0: fix the app's definition"
@@ -185,11 +179,11 @@ mod tests {
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(task.ports.len(), 2);
         assert_eq!(
-            task.port("blockmanager", Some(0)).unwrap().var,
+            task.port("blockmanager", Some(0)).unwrap().source,
             "PORT_BLOCKMANAGER"
         );
         assert_eq!(task.port("ui-proxy", None).unwrap().value, 31002);
-        assert_eq!(task.port("driver", Some(0)).unwrap().var, "PORT0");
+        assert_eq!(task.port("driver", Some(0)).unwrap().source, "PORT0");
         assert!(task.port("driver", Some(5)).is_none());
     }
 

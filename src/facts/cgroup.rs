@@ -10,21 +10,16 @@
 
 use std::path::Path;
 
+use crate::sourced::Sourced;
+
 /// Anything at or above this is "no limit" (v1 writes LONG_MAX rounded down to a page).
 const UNLIMITED_FROM: u64 = 1 << 62;
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Limit<T> {
-    pub value: T,
-    /// The file(s) it was read from, for the dry run.
-    pub source: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CgroupLimits {
     /// CPUs as a fraction (quota / period).
-    pub cpus: Option<Limit<f64>>,
-    pub memory_bytes: Option<Limit<u64>>,
+    pub cpus: Option<Sourced<f64>>,
+    pub memory_bytes: Option<Sourced<u64>>,
 }
 
 pub fn read(root: &Path) -> CgroupLimits {
@@ -39,14 +34,14 @@ pub fn read(root: &Path) -> CgroupLimits {
             let mut parts = line.split_whitespace();
             let quota: f64 = parts.next()?.parse().ok()?;
             let period: f64 = parts.next().unwrap_or("100000").parse().ok()?;
-            (quota > 0.0 && period > 0.0).then(|| Limit {
+            (quota > 0.0 && period > 0.0).then(|| Sourced {
                 value: quota / period,
                 source: format!("{} ({line})", shown("cpu.max")),
             })
         });
         let memory_bytes = text("memory.max").and_then(|v| {
             let bytes: u64 = v.parse().ok()?;
-            (bytes < UNLIMITED_FROM).then(|| Limit {
+            (bytes < UNLIMITED_FROM).then(|| Sourced {
                 value: bytes,
                 source: shown("memory.max"),
             })
@@ -56,7 +51,7 @@ pub fn read(root: &Path) -> CgroupLimits {
     let cpus = (|| {
         let quota: i64 = text("cpu/cpu.cfs_quota_us")?.parse().ok()?;
         let period: i64 = text("cpu/cpu.cfs_period_us")?.parse().ok()?;
-        (quota > 0 && period > 0).then(|| Limit {
+        (quota > 0 && period > 0).then(|| Sourced {
             value: quota as f64 / period as f64,
             source: format!(
                 "{} / {} ({quota} / {period})",
@@ -67,7 +62,7 @@ pub fn read(root: &Path) -> CgroupLimits {
     })();
     let memory_bytes = text("memory/memory.limit_in_bytes").and_then(|v| {
         let bytes: u64 = v.parse().ok()?;
-        (bytes < UNLIMITED_FROM).then(|| Limit {
+        (bytes < UNLIMITED_FROM).then(|| Sourced {
             value: bytes,
             source: shown("memory/memory.limit_in_bytes"),
         })

@@ -1,55 +1,12 @@
 //! Discover the Spark and Java installations in the image: where they are and which versions,
 //! because the executor's flags and JVM options depend on both.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::config::Problem;
+use crate::spark::version::SparkVersion;
 
-/// A Spark release, `major.minor.patch`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-pub struct SparkVersion {
-    pub major: u32,
-    pub minor: u32,
-    pub patch: u32,
-}
-
-impl SparkVersion {
-    pub const fn new(major: u32, minor: u32, patch: u32) -> Self {
-        Self {
-            major,
-            minor,
-            patch,
-        }
-    }
-
-    /// `3.5.7`, also `3.5.7-SNAPSHOT` or `2.4.8.2` vendor builds (extra parts ignored).
-    pub fn parse(text: &str) -> Option<Self> {
-        let core = text.split(['-', '+']).next()?;
-        let mut parts = core.split('.').map(|p| p.parse::<u32>().ok());
-        let major = parts.next()??;
-        let minor = parts.next()??;
-        let patch = parts.next().flatten().unwrap_or(0);
-        Some(Self::new(major, minor, patch))
-    }
-
-    /// The lines spark-init knows the executor flags of: 1.6, 2.x and 3.x.
-    pub fn is_supported(&self) -> bool {
-        matches!((self.major, self.minor), (1, 6) | (2, _) | (3, _))
-    }
-
-    pub fn at_least(&self, major: u32, minor: u32) -> bool {
-        (self.major, self.minor) >= (major, minor)
-    }
-}
-
-impl fmt::Display for SparkVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SparkInstall {
     pub home: PathBuf,
     pub version: SparkVersion,
@@ -150,7 +107,7 @@ fn list(dir: &Path) -> Vec<String> {
     names
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct JavaInstall {
     pub java: PathBuf,
     pub java_source: String,

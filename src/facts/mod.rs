@@ -1,6 +1,136 @@
-//! Discover: everything read from the world, the image's file system and the services.
+//! Discover: everything read from the world. The image's file system ([`discover_local`]:
+//! the Spark and Java installations, `spark-defaults.conf`, the cgroup limits) and, in forked
+//! child processes so that PID 1 stays one small thread, the services ([`discover_remote`]:
+//! Marathon, Mesos, the driver's REST API and the framework store for an executor;
+//! [`discover_stored`]: the driver's stored framework ID). The answers are plain serialisable
+//! values, so the dry run shows them and tests replay them.
 
 pub mod cgroup;
 pub mod install;
 pub mod remote;
 pub mod spark_defaults;
+
+use std::path::Path;
+
+use nix::sys::signal::SigSet;
+use serde::Serialize;
+
+use crate::config::role::RoleConfig;
+use crate::config::{Config, Problem};
+use crate::driver_lifecycle::{self, BeforeLaunch};
+use crate::error::Error;
+use crate::facts::cgroup::CgroupLimits;
+use crate::facts::install::{JavaInstall, SparkInstall};
+use crate::facts::remote::{ChildError, DiscoveryError, Lookups, RemoteFacts};
+use crate::facts::spark_defaults::SparkDefaults;
+
+/// What the image's file system says.
+#[derive(Debug, Clone, Serialize)]
+pub struct LocalFacts {
+    pub spark: SparkInstall,
+    pub java: JavaInstall,
+    pub defaults: SparkDefaults,
+    pub cgroup: CgroupLimits,
+    pub available_cpus: u32,
+}
+
+/// Everything a role's plan is resolved from, besides the configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct Facts {
+    pub local: LocalFacts,
+    /// The executor's lookups (empty for a driver).
+    pub remote: RemoteFacts,
+    /// The driver's stored framework ID (empty for an executor).
+    pub stored: BeforeLaunch,
+}
+
+/// Reads the installations, the Spark configuration (the driver's `--properties-file` when
+/// the args name one, as spark-submit does) and the cgroup limits.
+pub fn discover_local(role: &RoleConfig) -> Result<LocalFacts, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let spark = install::discover_spark(&role.spark_home.value, "SPARK_HOME")
+        .map_err(|p| problems.push(p))
+        .ok();
+    let java = install::discover_java(role.java_home.as_deref(), role.path.as_deref())
+        .map_err(|p| problems.push(p))
+        .ok();
+    let defaults = match &role.submit.properties_file {
+        Some(file) => spark_defaults::load_file(Path::new(file), "--properties-file"),
+        None => spark_defaults::load(&role.conf_dir.value),
+    }
+    .map_err(|p| problems.push(p))
+    .unwrap_or_default();
+    let cgroup = cgroup::read(&role.cgroup_root);
+    match (spark, java) {
+        (Some(spark), Some(java)) if problems.is_empty() => Ok(LocalFacts {
+            spark,
+            java,
+            defaults,
+            cgroup,
+            available_cpus: cgroup::available_cpus(),
+        }),
+        _ => Err(problems),
+    }
+}
+
+/// The lookups an executor needs, in a child process; none when the environment says it all.
+pub fn discover_remote(
+    config: &Config,
+    role: &RoleConfig,
+    blocked: &SigSet,
+) -> Result<RemoteFacts, Error> {
+    let lookups = Lookups {
+        once: config.dry_run.value,
+        ..role.lookups.clone()
+    };
+    let driver_lookup = lookups.need_driver && lookups.marathon.is_some();
+    let app_id_lookup = lookups.need_app_id
+        && (lookups.marathon.is_some() || lookups.mesos.is_some() || lookups.store.is_some());
+    let id_lookup = lookups.need_executor_id && lookups.store.is_some();
+    if !driver_lookup && !app_id_lookup && !id_lookup {
+        return Ok(RemoteFacts::default());
+    }
+    in_child(blocked, "looking things up", || remote::run(&lookups))
+}
+
+/// The driver's stored framework ID, read (and checked with Mesos) in a child process.
+pub fn discover_stored(
+    config: &Config,
+    role: &RoleConfig,
+    blocked: &SigSet,
+) -> Result<BeforeLaunch, Error> {
+    let lookups = &role.lookups;
+    let Some(url) = &lookups.store else {
+        return Ok(BeforeLaunch::default());
+    };
+    let lookup = driver_lifecycle::StoreLookup {
+        url,
+        required: lookups.store_required,
+        mesos: lookups.mesos.as_ref(),
+        ca_file: lookups.ca_file.as_deref(),
+        http_timeout: lookups.http_timeout,
+        timeout: lookups.timeout,
+        dry_run: config.dry_run.value,
+    };
+    in_child(blocked, "reading the framework store", || {
+        driver_lifecycle::before_launch(&lookup)
+    })
+}
+
+/// Runs a lookup in a forked child and maps what can go wrong to spark-init's errors.
+fn in_child<T>(
+    blocked: &SigSet,
+    what: &str,
+    lookup: impl FnOnce() -> Result<T, DiscoveryError>,
+) -> Result<T, Error>
+where
+    T: Serialize + for<'de> serde::Deserialize<'de>,
+{
+    match remote::in_child(blocked, lookup) {
+        Ok(Ok(facts)) => Ok(facts),
+        Ok(Err(DiscoveryError::Unavailable(why))) => Err(Error::Unavailable(why)),
+        Ok(Err(DiscoveryError::Refused(why))) => Err(Error::Refused(why)),
+        Err(ChildError::Interrupted(sig)) => Err(Error::Interrupted(sig)),
+        Err(ChildError::Failed(why)) => Err(Error::Internal(format!("{what}: {why}"))),
+    }
+}

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Problem;
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SparkDefaults {
     /// The file, when there is one.
     pub path: Option<PathBuf>,

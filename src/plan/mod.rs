@@ -7,18 +7,23 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde::Serialize;
+
+pub mod driver;
+pub mod executor;
+pub mod role;
+
 use serde_json::{json, Value};
 
-use crate::config::Config;
+use crate::config::cli::Role;
+use crate::config::role::RoleConfig;
+use crate::config::{lossy, Config, Problem};
+use crate::facts::Facts;
 use crate::redact;
+use crate::sourced::Sourced;
 use crate::spark::java_options;
 
-/// A resolved value and where it came from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Resolved {
-    pub value: Value,
-    pub source: String,
-}
+/// A resolved value as the dry run shows it.
+pub type Resolved = Sourced<Value>;
 
 /// How the supervisor behaves; part of the plan so the dry run shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,9 +98,36 @@ impl PartialEq for Publish {
 }
 
 pub fn sourced(value: impl Into<Value>, source: impl Into<String>) -> Resolved {
-    Resolved {
-        value: value.into(),
-        source: source.into(),
+    Sourced::new(value.into(), source)
+}
+
+/// What the decisions of a role found: problems (exit 78, all reported together) and warnings.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Findings {
+    pub problems: Vec<Problem>,
+    pub warnings: Vec<String>,
+}
+
+impl Findings {
+    pub fn problem(&mut self, name: &str, value: Option<&str>, message: impl Into<String>) {
+        self.problems.push(Problem::new(name, value, message));
+    }
+
+    pub fn warn(&mut self, warning: impl Into<String>) {
+        self.warnings.push(warning.into());
+    }
+
+    /// A required input that is missing.
+    pub fn missing(&mut self, (name, message): role::Missing) {
+        self.problem(name, None, message);
+    }
+
+    /// The value, or a problem saying how to set it.
+    pub fn require<T: Clone>(&mut self, value: &Option<T>, missing: role::Missing) -> Option<T> {
+        if value.is_none() {
+            self.missing(missing);
+        }
+        value.clone()
     }
 }
 
@@ -110,6 +142,19 @@ pub struct ModePlan {
     pub resolved: BTreeMap<String, Resolved>,
     pub warnings: Vec<String>,
     pub store_duty: Option<StoreDuty>,
+}
+
+/// A Spark role's part of the plan: a pure function of the configuration and the facts.
+pub fn resolve_role(
+    config: &Config,
+    role: Role,
+    role_config: &RoleConfig,
+    facts: &Facts,
+) -> Result<ModePlan, Vec<Problem>> {
+    match role {
+        Role::Executor => executor::resolve(config, role_config, &facts.local, &facts.remote),
+        Role::Driver => driver::resolve(config, role_config, &facts.local, &facts.stored),
+    }
 }
 
 /// The generic init: run the command line as it is.
@@ -267,12 +312,6 @@ pub fn assemble(config: &Config, mode: ModePlan) -> Plan {
         },
         store_duty,
     }
-}
-
-pub fn lossy(args: &[OsString]) -> Vec<String> {
-    args.iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect()
 }
 
 /// The plan as printed: secrets masked.

@@ -1,5 +1,11 @@
 //! Spark's facts and formats: versions, Java option syntaxes, executor IDs, sizes.
 
+pub mod executor_backend;
 pub mod executor_id;
 pub mod java_options;
+pub mod memory;
+pub mod module_options;
+pub mod rpc;
 pub mod size;
+pub mod submit;
+pub mod version;

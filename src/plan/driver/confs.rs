@@ -1,0 +1,206 @@
+//! The Spark confs spark-init adds to the driver's spark-submit, each only where the user did
+//! not set it: the advertised host and bind address, the ports Marathon mapped, and on Mesos
+//! the constraint that keeps offers away, the failover timeout and the stored framework ID.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::config::role::RoleConfig;
+use crate::facts::LocalFacts;
+use crate::plan::driver::settings::UserSettings;
+use crate::plan::{sourced, Findings, Resolved};
+use crate::sourced::Sourced;
+
+/// A Mesos attribute no agent has: the driver's framework never gets offers, so Marathon alone
+/// places executors. `spark.mesos.constraints` syntax: `attribute:value[;...]`.
+pub const DEFAULT_MESOS_CONSTRAINTS: &str = "spark_init_placement:marathon";
+/// How long Mesos keeps declined offers from the driver's framework (Spark time syntax).
+pub const REJECT_OFFER_DURATION: &str = "3650d";
+pub const DEFAULT_FAILOVER_TIMEOUT_SECONDS: f64 = 3600.0;
+
+/// A conf spark-init wants: its value (none when the port it needs is not mapped) and why.
+pub struct Wanted {
+    pub key: String,
+    pub value: Option<String>,
+    pub source: String,
+}
+
+fn wanted(key: &str, value: Option<String>, source: impl Into<String>) -> Wanted {
+    Wanted {
+        key: key.into(),
+        value,
+        source: source.into(),
+    }
+}
+
+/// `SPARK_INIT_FAILOVER_TIMEOUT` as seconds, or a problem (default 3600 s).
+pub fn failover_timeout(role: &RoleConfig, found: &mut Findings) -> Sourced<f64> {
+    match &role.failover_timeout {
+        Some(v) => match v.value.parse::<f64>() {
+            Ok(s) if s > 0.0 && s.is_finite() => Sourced::new(s, v.source.clone()),
+            _ => {
+                found.problem(
+                    &v.source,
+                    Some(&v.value),
+                    "is not a positive number of seconds such as 3600",
+                );
+                Sourced::new(DEFAULT_FAILOVER_TIMEOUT_SECONDS, "")
+            }
+        },
+        None => Sourced::new(DEFAULT_FAILOVER_TIMEOUT_SECONDS, "default"),
+    }
+}
+
+/// The host, bind address and ports every driver gets.
+pub fn network_confs(
+    role: &RoleConfig,
+    facts: &LocalFacts,
+    hostname: Option<&Sourced<String>>,
+) -> Vec<Wanted> {
+    let version = facts.spark.version;
+    let mut confs = Vec::new();
+    if let Some(host) = hostname {
+        confs.push(wanted(
+            "spark.driver.host",
+            Some(host.value.clone()),
+            &host.source,
+        ));
+    }
+    if version.at_least(2, 1) {
+        confs.push(wanted(
+            "spark.driver.bindAddress",
+            Some("0.0.0.0".into()),
+            "spark-init: bind everywhere inside the container, advertise the host",
+        ));
+    }
+    let blockmanager_key = if version.at_least(2, 1) {
+        "spark.driver.blockManager.port"
+    } else {
+        "spark.blockManager.port"
+    };
+    for (key, name, index) in [
+        ("spark.driver.port", "driver", 0),
+        (blockmanager_key, "blockmanager", 1),
+        ("spark.ui.port", "ui", 2),
+    ] {
+        let port = role.task.port(name, Some(index));
+        confs.push(wanted(
+            key,
+            port.map(|p| p.value.to_string()),
+            port.map_or_else(
+                || format!("no PORT_{} or PORT{index}", name.to_ascii_uppercase()),
+                |p| p.source.clone(),
+            ),
+        ));
+    }
+    confs
+}
+
+/// On a `mesos://` master: the constraint no agent meets, long offer refusals, and a failover
+/// timeout so a restarted driver can re-register with the stored framework ID.
+pub fn mesos_confs(
+    role: &RoleConfig,
+    user: &UserSettings<'_>,
+    failover: &Sourced<f64>,
+    reusing: bool,
+    found: &mut Findings,
+) -> Vec<Wanted> {
+    let (constraints, source) = match &role.mesos_constraints {
+        Some(c) => (c.value.clone(), c.source.clone()),
+        None => (
+            DEFAULT_MESOS_CONSTRAINTS.to_string(),
+            "default: an attribute no agent has".to_string(),
+        ),
+    };
+    let mut confs = vec![
+        wanted("spark.mesos.constraints", Some(constraints), source),
+        wanted(
+            "spark.mesos.rejectOfferDurationForUnmetConstraints",
+            Some(REJECT_OFFER_DURATION.into()),
+            "spark-init: Marathon alone places executors",
+        ),
+    ];
+    // Re-registering needs a failover timeout above 0 (Mesos drops a framework with none at
+    // once when its driver disconnects).
+    if reusing
+        && user
+            .get("spark.mesos.driver.failoverTimeout")
+            .is_some_and(|v| v.value.parse::<f64>().map_or(true, |s| s <= 0.0))
+    {
+        found.warn(
+            "spark.mesos.driver.failoverTimeout is 0 or invalid where it is set, so the stored \
+             framework ID could not be reused after a restart: set it above 0",
+        );
+    }
+    confs.push(wanted(
+        "spark.mesos.driver.failoverTimeout",
+        Some(format_seconds(failover.value)),
+        if failover.source == "default" {
+            "default (SPARK_INIT_FAILOVER_TIMEOUT), so a restarted driver can re-register"
+                .to_string()
+        } else {
+            failover.source.clone()
+        },
+    ));
+    confs
+}
+
+/// The stored framework ID goes on whatever the master: only Mesos' scheduler backend reads
+/// it, and elsewhere it still shows on the command line which framework the driver would resume.
+pub fn stored_id_conf(reuse: Option<&(String, String)>) -> Option<Wanted> {
+    reuse.map(|(id, source)| wanted("spark.mesos.driver.frameworkId", Some(id.clone()), source))
+}
+
+/// Applies the wanted confs under the user's: returns the `--conf key=value` words to add, and
+/// shows every one (kept, added, or missing with a warning).
+pub fn apply(
+    confs: Vec<Wanted>,
+    user: &UserSettings<'_>,
+    resolved: &mut BTreeMap<String, Resolved>,
+    found: &mut Findings,
+) -> Vec<String> {
+    let mut added = Vec::new();
+    for Wanted { key, value, source } in confs {
+        let entry = format!("conf.{key}");
+        if let Some(set) = user.get(&key) {
+            let shown = sourced(set.value, format!("{}; kept over spark-init's", set.source));
+            resolved.insert(entry, shown);
+            continue;
+        }
+        match value {
+            Some(value) => {
+                resolved.insert(entry, sourced(value.clone(), source));
+                added.push(format!("{key}={value}"));
+            }
+            None => {
+                found.warn(format!(
+                    "{key} is not set ({source}): Spark picks a random port, which Marathon \
+                     does not map"
+                ));
+                resolved.insert(entry, sourced(Value::Null, source));
+            }
+        }
+    }
+    added
+}
+
+/// Seconds as Spark reads a double: `3600`, `2.5`.
+fn format_seconds(s: f64) -> String {
+    if s.fract() == 0.0 {
+        format!("{}", s as u64)
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_as_spark_reads_them() {
+        assert_eq!(format_seconds(3600.0), "3600");
+        assert_eq!(format_seconds(2.5), "2.5");
+    }
+}

@@ -1,0 +1,164 @@
+//! The executor: `java ... CoarseGrainedExecutorBackend --driver-url ... --executor-id ...
+//! --hostname ... --cores ... --app-id ...`, as a hand-tuned operator would write it, from
+//! Marathon's task environment, the installations, `spark-defaults.conf` and the lookups.
+
+mod argv;
+mod classpath;
+mod cores;
+mod identity;
+mod memory;
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+
+use serde_json::json;
+
+use crate::config::role::RoleConfig;
+use crate::config::{lossy, Config, Problem};
+use crate::facts::remote::RemoteFacts;
+use crate::facts::LocalFacts;
+use crate::plan::role::{common_resolved, from_defaults, spark_java_sources, MISSING_HOSTNAME};
+use crate::plan::{sourced, Findings, ModePlan, Resolved};
+use crate::sourced::Sourced;
+
+use self::argv::ExecutorArgs;
+use self::memory::Memory;
+
+/// Resolves the executor's plan; every problem found is reported together.
+pub fn resolve(
+    config: &Config,
+    role: &RoleConfig,
+    facts: &LocalFacts,
+    remote: &RemoteFacts,
+) -> Result<ModePlan, Vec<Problem>> {
+    let mut found = Findings::default();
+    let version = facts.spark.version;
+    let dry_run = config.dry_run.value;
+    let executor_id = identity::executor_id(role, remote, version, &mut found);
+    found.warnings.extend(remote.warnings.iter().cloned());
+    let driver_url = identity::driver_url(role, remote, version, dry_run, &mut found);
+    let app_id = identity::app_id(role, remote, dry_run, &mut found);
+    let hostname = found.require(&role.hostname, MISSING_HOSTNAME);
+    let cores = cores::executor_cores(role, facts, &mut found);
+    let memory = memory::executor_memory(role, facts, version, &mut found);
+    let port = block_manager_port(role, &mut found);
+    let spark_java_sources = spark_java_sources(&java_confs(facts), "executor", &mut found);
+    let module_options = argv::module_options_needed(facts, &mut found);
+    let extra = lossy(&config.command);
+    argv::check_executor_args(&extra, version, &mut found);
+    let (
+        Some(executor_id),
+        Some(driver_url),
+        Some(app_id),
+        Some(hostname),
+        Some(cores),
+        Some(memory),
+    ) = (executor_id, driver_url, app_id, hostname, cores, memory)
+    else {
+        return Err(found.problems);
+    };
+    if !found.problems.is_empty() {
+        return Err(found.problems);
+    }
+    let classpath = classpath::executor_classpath(role, facts);
+    let argv = argv::executor_argv(
+        facts,
+        &ExecutorArgs {
+            classpath: &classpath.value,
+            heap_mib: memory.heap_mib.value,
+            module_options,
+            block_manager_port: port.as_ref().map(|p| p.value),
+            driver_url: &driver_url.value,
+            executor_id: &executor_id.value,
+            hostname: &hostname.value,
+            cores: cores.value,
+            app_id: &app_id.value,
+            extra: &extra,
+        },
+    );
+    let mut resolved = common_resolved(role, facts);
+    resolved.extend(
+        [
+            ("executor_id", executor_id.map(Into::into)),
+            ("driver_url", driver_url.map(Into::into)),
+            ("app_id", app_id.map(Into::into)),
+            ("hostname", hostname.map(Into::into)),
+            ("cores", cores.map(Into::into)),
+            ("classpath", classpath.map(Into::into)),
+        ]
+        .map(|(k, v)| (k.to_string(), v)),
+    );
+    resolved.extend(memory_and_ports(memory, port));
+    resolved.insert(
+        "java_module_options".into(),
+        module_options_shown(facts, module_options),
+    );
+    Ok(ModePlan {
+        role: "executor".into(),
+        argv: argv.into_iter().map(OsString::from).collect(),
+        spark_java_sources,
+        resolved,
+        warnings: found.warnings,
+        store_duty: None,
+    })
+}
+
+/// `spark.executor.defaultJavaOptions` (Spark ≥ 3.0) and `spark.executor.extraJavaOptions`.
+fn java_confs(facts: &LocalFacts) -> Vec<(&'static str, Option<Sourced<String>>)> {
+    let mut confs = Vec::new();
+    if facts.spark.version.at_least(3, 0) {
+        let key = "spark.executor.defaultJavaOptions";
+        confs.push((key, from_defaults(facts, key)));
+    }
+    let key = "spark.executor.extraJavaOptions";
+    confs.push((key, from_defaults(facts, key)));
+    confs
+}
+
+/// The block manager's port: Marathon's port named `blockmanager`, else `PORT0`.
+fn block_manager_port(role: &RoleConfig, found: &mut Findings) -> Option<Sourced<u16>> {
+    let port = role.task.port("blockmanager", Some(0)).cloned();
+    if port.is_none() {
+        found.warn(
+            "no port for the block manager (neither PORT_BLOCKMANAGER nor PORT0 is set): \
+             Spark picks a random one, which Marathon does not map",
+        );
+    }
+    port
+}
+
+fn memory_and_ports(memory: Memory, port: Option<Sourced<u16>>) -> BTreeMap<String, Resolved> {
+    BTreeMap::from([
+        ("heap_mib".to_string(), memory.heap_mib.map(Into::into)),
+        (
+            "memory_overhead_mib".to_string(),
+            memory.overhead_mib.map(Into::into),
+        ),
+        (
+            "ports".to_string(),
+            sourced(
+                json!({ "blockmanager": port.as_ref().map(|p| p.value) }),
+                port.map_or("none set".to_string(), |p| p.source),
+            ),
+        ),
+    ])
+}
+
+fn module_options_shown(facts: &LocalFacts, needed: bool) -> Resolved {
+    sourced(
+        needed,
+        format!(
+            "Spark {} on Java {}: {}",
+            facts.spark.version,
+            facts
+                .java
+                .feature
+                .map_or("?".to_string(), |f| f.to_string()),
+            if needed {
+                "JavaModuleOptions as spark-class adds them"
+            } else {
+                "not needed"
+            }
+        ),
+    )
+}
