@@ -107,18 +107,22 @@ fn run(
         // What spark-init resolved, for whoever reads the container log later.
         tracing::info!(role = %plan.role, "command: {}", plan.shown_command());
     }
+    // The driver's companion learns and stores its framework ID and publishes it.
     let companion = plan
         .store_duty
         .as_ref()
-        .filter(|duty| duty.ui_port.is_some() && !config.dry_run.value)
+        .filter(|duty| duty.ui_port.is_some())
         .map(|duty| move || driver_lifecycle::learn_framework_id(duty));
+    let side_tasks: Vec<supervise::SideTask<'_>> = companion
+        .as_ref()
+        .map(|work| supervise::SideTask {
+            name: "the driver's companion (the framework ID will not be stored)",
+            work,
+        })
+        .into_iter()
+        .collect();
     let started = std::time::Instant::now();
-    let outcome = supervise::run(
-        &plan,
-        env.vars(),
-        blocked,
-        companion.as_ref().map(|c| c as &dyn Fn()),
-    )?;
+    let outcome = supervise::run(&plan, env.vars(), blocked, &side_tasks)?;
     if let Some(duty) = &plan.store_duty {
         driver_lifecycle::after_exit(duty, outcome.command, started.elapsed(), blocked);
     }

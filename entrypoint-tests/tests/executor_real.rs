@@ -14,8 +14,8 @@ use entrypoint_tests::fake::{AppSpec, FakeServer, TaskSpec};
 use entrypoint_tests::{
     free_port, poll, pyspark_home, spark_jars, workspace_root, Init, Killed, HANG,
 };
-use spark_init::spark::module_options::JAVA_MODULE_OPTIONS;
 use spark_init::spark::executor_id;
+use spark_init::spark::module_options::JAVA_MODULE_OPTIONS;
 
 /// A child process killed (and waited for) when the test ends, pass or fail.
 fn compile_driver(out: &Path) {

@@ -5,123 +5,43 @@
 //! variable, the value (secrets redacted) and what would fix it.
 
 pub mod cli;
+mod env;
+mod java;
+mod log;
 pub mod lookups;
+mod problems;
 pub mod role;
 pub mod task_env;
+mod vars;
+
+pub use self::env::EnvSnapshot;
+pub use self::log::{log_config_only, LogConfig, LogFormat};
+pub use self::problems::{lossy, ConfigErrors, Problem};
 
 use std::collections::BTreeMap;
-use std::ffi::{OsStr, OsString};
-use std::fmt;
+use std::ffi::OsString;
 use std::time::Duration;
 
 use serde::Deserialize;
-use tracing_subscriber::filter::Targets;
 
 use crate::config::cli::{Cli, OutputFormat, Role};
-use crate::redact;
 pub use crate::sourced::Sourced;
-use crate::spark::java_options::{self, OptionSource};
-
-/// The environment as `main` found it. Values stay `OsString`: what spark-init does not parse
-/// passes to the child byte for byte, UTF-8 or not.
-#[derive(Debug, Clone, Default)]
-pub struct EnvSnapshot {
-    vars: Vec<(OsString, OsString)>,
-}
-
-impl EnvSnapshot {
-    pub fn new(vars: impl IntoIterator<Item = (OsString, OsString)>) -> Self {
-        Self {
-            vars: vars.into_iter().collect(),
-        }
-    }
-
-    pub fn get(&self, name: &str) -> Option<&OsStr> {
-        self.vars
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_os_str())
-    }
-
-    pub fn vars(&self) -> &[(OsString, OsString)] {
-        &self.vars
-    }
-
-    /// The variables whose name and value are both UTF-8, for `envy`.
-    fn utf8_vars(&self) -> impl Iterator<Item = (String, String)> + '_ {
-        self.vars
-            .iter()
-            .filter_map(|(k, v)| Some((k.to_str()?.to_string(), v.to_str()?.to_string())))
-    }
-}
-
-/// One bad input: which variable or flag, the offending value, and the fix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub name: String,
-    pub value: Option<String>,
-    pub message: String,
-}
-
-impl Problem {
-    pub fn new(name: &str, value: Option<&str>, message: impl Into<String>) -> Problem {
-        Problem {
-            name: name.into(),
-            value: value.map(String::from),
-            message: message.into(),
-        }
-    }
-}
-
-/// Arguments as text for parsing and display; what is not UTF-8 still reaches the child
-/// byte for byte through the plan's argv.
-pub fn lossy(args: &[OsString]) -> Vec<String> {
-    args.iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect()
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.value {
-            Some(value) => {
-                let shown = redact::value_of(&self.name, value);
-                write!(f, "{}={:?}: {}", self.name, shown, self.message)
-            }
-            None => write!(f, "{}: {}", self.name, self.message),
-        }
-    }
-}
-
-/// Every configuration problem found, reported together (exit code 78).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct ConfigErrors(pub Vec<Problem>);
-
-impl fmt::Display for ConfigErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "bad configuration, nothing was started")?;
-        for problem in &self.0 {
-            write!(f, "\n  - {problem}")?;
-        }
-        Ok(())
-    }
-}
+use crate::spark::java_options::OptionSource;
 
 /// The variables spark-init reads (after the `SPARK_INIT_` prefix), as `envy` finds them.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-struct RawSparkInitVars {
-    role: Option<String>,
-    dry_run: Option<String>,
-    encoding: Option<String>,
-    timezone: Option<String>,
-    java_opts: Option<String>,
-    grace_seconds: Option<String>,
-    signal_group: Option<String>,
-    exit_remap: Option<String>,
-    log: Option<String>,
-    log_format: Option<String>,
+pub(crate) struct RawSparkInitVars {
+    pub(crate) role: Option<String>,
+    pub(crate) dry_run: Option<String>,
+    pub(crate) encoding: Option<String>,
+    pub(crate) timezone: Option<String>,
+    pub(crate) java_opts: Option<String>,
+    pub(crate) grace_seconds: Option<String>,
+    pub(crate) signal_group: Option<String>,
+    pub(crate) exit_remap: Option<String>,
+    pub(crate) log: Option<String>,
+    pub(crate) log_format: Option<String>,
 }
 
 /// Names of every `SPARK_INIT_*` variable this version reads (for the UTF-8 check).
@@ -144,18 +64,6 @@ pub const DEFAULT_ENCODING: &str = "UTF-8";
 pub const DEFAULT_TIMEZONE: &str = "PRC";
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
-#[derive(Debug, Clone)]
-pub struct LogConfig {
-    pub filter: Targets,
-    pub format: LogFormat,
-}
-
 /// Everything spark-init needs to know before it looks at the outside world.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -176,88 +84,30 @@ pub struct Config {
 
 impl Config {
     pub fn parse(cli: Cli, env: &EnvSnapshot) -> Result<Config, ConfigErrors> {
-        let mut problems = Vec::new();
-        for name in SPARK_INIT_VARS {
-            if let Some(value) = env.get(name) {
-                if value.to_str().is_none() {
-                    problems.push(Problem {
-                        name: name.to_string(),
-                        value: Some(value.to_string_lossy().into_owned()),
-                        message: "is not valid UTF-8; write it as UTF-8 text".into(),
-                    });
-                }
-            }
-        }
+        let mut problems = not_utf8(env);
         // `envy` cannot fail here: every field is an optional string.
         let raw: RawSparkInitVars = envy::prefixed("SPARK_INIT_")
             .from_iter(env.utf8_vars())
             .unwrap_or_default();
-
-        let role = match (cli.role, raw.role.as_deref()) {
-            (Some(role), _) => Some(Sourced::new(role, "--role")),
-            (None, None | Some("")) => None,
-            (None, Some("driver")) => Some(Sourced::new(Role::Driver, "SPARK_INIT_ROLE")),
-            (None, Some("executor")) => Some(Sourced::new(Role::Executor, "SPARK_INIT_ROLE")),
-            (None, Some(other)) => {
-                problems.push(Problem {
-                    name: "SPARK_INIT_ROLE".into(),
-                    value: Some(other.into()),
-                    message: "is not a role; set it to driver or executor, or unset it".into(),
-                });
-                None
-            }
-        };
-
+        let role = role(cli.role, raw.role.as_deref(), &mut problems);
         let dry_run = if cli.dry_run {
             Sourced::new(true, "--dry-run")
         } else {
-            flag(&mut problems, "SPARK_INIT_DRY_RUN", raw.dry_run.as_deref())
+            vars::flag(&mut problems, "SPARK_INIT_DRY_RUN", raw.dry_run.as_deref())
         };
-
-        let log = log_config(&raw, &mut problems);
-        let encoding = default_property(raw.encoding, "SPARK_INIT_ENCODING", DEFAULT_ENCODING);
-        let timezone = default_property(raw.timezone, "SPARK_INIT_TIMEZONE", DEFAULT_TIMEZONE);
-        let java_sources = java_sources(env, raw.java_opts.as_deref(), &mut problems);
-
-        let grace = match raw.grace_seconds.as_deref() {
-            None => Sourced::new(DEFAULT_GRACE, "default"),
-            Some(value) => match parse_seconds(value) {
-                Some(grace) => Sourced::new(grace, "SPARK_INIT_GRACE_SECONDS"),
-                None => {
-                    problems.push(Problem {
-                        name: "SPARK_INIT_GRACE_SECONDS".into(),
-                        value: Some(value.into()),
-                        message: "is not a number of seconds; set a non-negative number such \
-                                  as 10 or 2.5"
-                            .into(),
-                    });
-                    Sourced::new(DEFAULT_GRACE, "default")
-                }
-            },
-        };
-        let signal_group = flag(
+        let log = log::log_config(&raw, &mut problems);
+        let encoding =
+            vars::default_property(raw.encoding, "SPARK_INIT_ENCODING", DEFAULT_ENCODING);
+        let timezone =
+            vars::default_property(raw.timezone, "SPARK_INIT_TIMEZONE", DEFAULT_TIMEZONE);
+        let java_sources = java::java_sources(env, raw.java_opts.as_deref(), &mut problems);
+        let grace = grace(raw.grace_seconds.as_deref(), &mut problems);
+        let signal_group = vars::flag(
             &mut problems,
             "SPARK_INIT_SIGNAL_GROUP",
             raw.signal_group.as_deref(),
         );
-        let exit_remap = match raw.exit_remap.as_deref() {
-            None => Sourced::new(BTreeMap::new(), "default"),
-            Some(value) => match parse_exit_remap(value) {
-                Ok(map) => Sourced::new(map, "SPARK_INIT_EXIT_REMAP"),
-                Err(why) => {
-                    problems.push(Problem {
-                        name: "SPARK_INIT_EXIT_REMAP".into(),
-                        value: Some(value.into()),
-                        message: format!(
-                            "{why}; write FROM=TO pairs of exit codes 0-255, comma-separated, \
-                             such as 143=0,130=0"
-                        ),
-                    });
-                    Sourced::new(BTreeMap::new(), "default")
-                }
-            },
-        };
-
+        let exit_remap = exit_remap(raw.exit_remap.as_deref(), &mut problems);
         if !problems.is_empty() {
             return Err(ConfigErrors(problems));
         }
@@ -307,191 +157,81 @@ impl Config {
     }
 }
 
-/// `SPARK_INIT_LOG` and `SPARK_INIT_LOG_FORMAT`, usable even when other variables are bad so
-/// the errors can be logged in the chosen format.
-fn log_config(raw: &RawSparkInitVars, problems: &mut Vec<Problem>) -> LogConfig {
-    let filter = match raw.log.as_deref() {
-        // The ZooKeeper client logs every session at info; its warnings are what matters.
-        None | Some("") => Targets::new()
-            .with_default(tracing::Level::INFO)
-            .with_target("zookeeper_client", tracing::Level::WARN),
-        Some(value) => value.parse::<Targets>().unwrap_or_else(|e| {
+/// The `SPARK_INIT_*` variables that are not UTF-8.
+fn not_utf8(env: &EnvSnapshot) -> Vec<Problem> {
+    SPARK_INIT_VARS
+        .iter()
+        .filter_map(|name| {
+            let value = env.get(name)?;
+            value.to_str().is_none().then(|| Problem {
+                name: name.to_string(),
+                value: Some(value.to_string_lossy().into_owned()),
+                message: "is not valid UTF-8; write it as UTF-8 text".into(),
+            })
+        })
+        .collect()
+}
+
+/// `--role` beats `SPARK_INIT_ROLE`.
+fn role(
+    cli: Option<Role>,
+    var: Option<&str>,
+    problems: &mut Vec<Problem>,
+) -> Option<Sourced<Role>> {
+    match (cli, var) {
+        (Some(role), _) => Some(Sourced::new(role, "--role")),
+        (None, None | Some("")) => None,
+        (None, Some("driver")) => Some(Sourced::new(Role::Driver, "SPARK_INIT_ROLE")),
+        (None, Some("executor")) => Some(Sourced::new(Role::Executor, "SPARK_INIT_ROLE")),
+        (None, Some(other)) => {
             problems.push(Problem {
-                name: "SPARK_INIT_LOG".into(),
+                name: "SPARK_INIT_ROLE".into(),
+                value: Some(other.into()),
+                message: "is not a role; set it to driver or executor, or unset it".into(),
+            });
+            None
+        }
+    }
+}
+
+/// `SPARK_INIT_GRACE_SECONDS` (default 10 s).
+fn grace(value: Option<&str>, problems: &mut Vec<Problem>) -> Sourced<Duration> {
+    let Some(value) = value else {
+        return Sourced::new(DEFAULT_GRACE, "default");
+    };
+    match vars::parse_seconds(value) {
+        Some(grace) => Sourced::new(grace, "SPARK_INIT_GRACE_SECONDS"),
+        None => {
+            problems.push(Problem {
+                name: "SPARK_INIT_GRACE_SECONDS".into(),
+                value: Some(value.into()),
+                message: "is not a number of seconds; set a non-negative number such as 10 or 2.5"
+                    .into(),
+            });
+            Sourced::new(DEFAULT_GRACE, "default")
+        }
+    }
+}
+
+/// `SPARK_INIT_EXIT_REMAP`.
+fn exit_remap(value: Option<&str>, problems: &mut Vec<Problem>) -> Sourced<BTreeMap<u8, u8>> {
+    let Some(value) = value else {
+        return Sourced::new(BTreeMap::new(), "default");
+    };
+    match vars::parse_exit_remap(value) {
+        Ok(map) => Sourced::new(map, "SPARK_INIT_EXIT_REMAP"),
+        Err(why) => {
+            problems.push(Problem {
+                name: "SPARK_INIT_EXIT_REMAP".into(),
                 value: Some(value.into()),
                 message: format!(
-                    "is not a log filter ({e}); use a level (error, warn, info, debug, trace) \
-                     or target=level pairs"
+                    "{why}; write FROM=TO pairs of exit codes 0-255, comma-separated, such as \
+                     143=0,130=0"
                 ),
             });
-            Targets::new().with_default(tracing::Level::INFO)
-        }),
-    };
-    let format = match raw.log_format.as_deref() {
-        None | Some("") | Some("text") => LogFormat::Text,
-        Some("json") => LogFormat::Json,
-        Some(other) => {
-            problems.push(Problem {
-                name: "SPARK_INIT_LOG_FORMAT".into(),
-                value: Some(other.into()),
-                message: "is not a log format; set text or json".into(),
-            });
-            LogFormat::Text
-        }
-    };
-    LogConfig { filter, format }
-}
-
-/// Reads the log settings alone, for logging errors before the whole config is valid.
-pub fn log_config_only(env: &EnvSnapshot) -> LogConfig {
-    let raw: RawSparkInitVars = envy::prefixed("SPARK_INIT_")
-        .from_iter(env.utf8_vars())
-        .unwrap_or_default();
-    log_config(&raw, &mut Vec::new())
-}
-
-fn default_property(raw: Option<String>, name: &str, default: &str) -> Sourced<Option<String>> {
-    match raw {
-        None => Sourced::new(Some(default.to_string()), "default"),
-        Some(value) if value.trim().is_empty() => {
-            Sourced::new(None, format!("{name} (empty: no default)"))
-        }
-        Some(value) => Sourced::new(Some(value.trim().to_string()), name),
-    }
-}
-
-fn flag(problems: &mut Vec<Problem>, name: &str, value: Option<&str>) -> Sourced<bool> {
-    match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
-        None => Sourced::new(false, "default"),
-        Some("1" | "true" | "yes" | "on") => Sourced::new(true, name),
-        Some("" | "0" | "false" | "no" | "off") => Sourced::new(false, name),
-        Some(_) => {
-            problems.push(Problem {
-                name: name.into(),
-                value: value.map(str::to_string),
-                message: "is not a yes/no value; set 1 or 0".into(),
-            });
-            Sourced::new(false, "default")
+            Sourced::new(BTreeMap::new(), "default")
         }
     }
-}
-
-/// Seconds as a non-negative decimal (`10`, `2.5`); at most a day, which no orchestrator's
-/// kill grace period comes near.
-fn parse_seconds(value: &str) -> Option<Duration> {
-    let seconds: f64 = value.trim().parse().ok()?;
-    (seconds.is_finite() && (0.0..=86_400.0).contains(&seconds))
-        .then(|| Duration::from_secs_f64(seconds))
-}
-
-/// `143=0,130=0` → {143: 0, 130: 0}.
-fn parse_exit_remap(value: &str) -> Result<BTreeMap<u8, u8>, String> {
-    let mut map = BTreeMap::new();
-    for pair in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (from, to) = pair
-            .split_once('=')
-            .ok_or_else(|| format!("{pair:?} has no '='"))?;
-        let code = |s: &str| {
-            s.trim()
-                .parse::<u8>()
-                .map_err(|_| format!("{s:?} in {pair:?} is not an exit code 0-255"))
-        };
-        let (from, to) = (code(from)?, code(to)?);
-        if map.insert(from, to).is_some() {
-            return Err(format!("exit code {from} is remapped twice"));
-        }
-    }
-    Ok(map)
-}
-
-/// The image's `JAVA_TOOL_OPTIONS`, `SPARK_JAVA_OPT_*` and `SPARK_INIT_JAVA_OPTS`, in merge order.
-fn java_sources(
-    env: &EnvSnapshot,
-    init_java_opts: Option<&str>,
-    problems: &mut Vec<Problem>,
-) -> Vec<OptionSource> {
-    let mut sources = Vec::new();
-
-    // The image's own value is read by HotSpot, so it is split with HotSpot's rules.
-    if let Some(value) = env.get("JAVA_TOOL_OPTIONS") {
-        match value.to_str() {
-            None => problems.push(Problem {
-                name: "JAVA_TOOL_OPTIONS".into(),
-                value: Some(value.to_string_lossy().into_owned()),
-                message: "is not valid UTF-8; write it as UTF-8 text".into(),
-            }),
-            Some(text) => match java_options::split_hotspot(text) {
-                Ok(tokens) => sources.push(OptionSource {
-                    name: "JAVA_TOOL_OPTIONS".into(),
-                    tokens,
-                }),
-                Err(e) => problems.push(Problem {
-                    name: "JAVA_TOOL_OPTIONS".into(),
-                    value: Some(text.into()),
-                    message: format!("{e}; close the quote"),
-                }),
-            },
-        }
-    }
-
-    // SPARK_JAVA_OPT_<n>: one option each, ordered as Spark's Kubernetes entrypoint orders
-    // them (`sort -t_ -k4 -n`: by the numeric suffix), names that are not numbers after those.
-    let mut numbered: Vec<(Option<u64>, String, &OsStr)> = env
-        .vars()
-        .iter()
-        .filter_map(|(k, v)| {
-            let name = k.to_str()?;
-            let suffix = name.strip_prefix("SPARK_JAVA_OPT_")?;
-            Some((suffix.parse().ok(), name.to_string(), v.as_os_str()))
-        })
-        .collect();
-    numbered.sort_by(|a, b| (a.0.is_none(), a.0, &a.1).cmp(&(b.0.is_none(), b.0, &b.1)));
-    numbered.dedup_by(|a, b| a.1 == b.1);
-    for (_, name, value) in numbered {
-        let Some(text) = value.to_str() else {
-            problems.push(Problem {
-                name,
-                value: Some(value.to_string_lossy().into_owned()),
-                message: "is not valid UTF-8; write it as UTF-8 text".into(),
-            });
-            continue;
-        };
-        match java_options::parse_option_string(text) {
-            Ok(tokens) if tokens.len() <= 1 => sources.push(OptionSource { name, tokens }),
-            Ok(tokens) => problems.push(Problem {
-                name,
-                value: Some(text.into()),
-                message: format!(
-                    "holds {} options; set one option per SPARK_JAVA_OPT_<n> variable, or \
-                     quote a value that contains spaces",
-                    tokens.len()
-                ),
-            }),
-            Err(e) => problems.push(Problem {
-                name,
-                value: Some(text.into()),
-                message: format!("{e}; close the quote or escape it with a backslash"),
-            }),
-        }
-    }
-
-    if let Some(text) = init_java_opts {
-        match java_options::parse_option_string(text) {
-            Ok(tokens) => sources.push(OptionSource {
-                name: "SPARK_INIT_JAVA_OPTS".into(),
-                tokens,
-            }),
-            Err(e) => problems.push(Problem {
-                name: "SPARK_INIT_JAVA_OPTS".into(),
-                value: Some(text.into()),
-                message: format!(
-                    "{e}; it is split like Spark's extraJavaOptions, so close the quote or \
-                     escape it with a backslash"
-                ),
-            }),
-        }
-    }
-    sources
 }
 
 #[cfg(test)]

@@ -1,16 +1,15 @@
 //! Resolve: a pure function from [`Config`] to the [`Plan`] that a dry run prints and execute
 //! runs. Every value carries its source so an operator can see why it is what it is.
 
-use std::collections::BTreeMap;
-use std::ffi::OsString;
-use std::fmt::Write as _;
-use std::time::Duration;
-
-use serde::Serialize;
-
 pub mod driver;
 pub mod executor;
+mod java_options;
+mod render;
 pub mod role;
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -20,7 +19,8 @@ use crate::config::{lossy, Config, Problem};
 use crate::facts::Facts;
 use crate::redact;
 use crate::sourced::Sourced;
-use crate::spark::java_options;
+
+pub use self::render::shell_quote;
 
 /// A resolved value as the dry run shows it.
 pub type Resolved = Sourced<Value>;
@@ -138,7 +138,7 @@ pub struct ModePlan {
     pub role: String,
     pub argv: Vec<OsString>,
     /// Spark's Java options for this role, merged after the image's `JAVA_TOOL_OPTIONS`.
-    pub spark_java_sources: Vec<java_options::OptionSource>,
+    pub spark_java_sources: Vec<crate::spark::java_options::OptionSource>,
     pub resolved: BTreeMap<String, Resolved>,
     pub warnings: Vec<String>,
     pub store_duty: Option<StoreDuty>,
@@ -178,7 +178,7 @@ pub fn resolve(config: &Config) -> Plan {
     )
 }
 
-/// Adds the shared parts to a mode's plan.
+/// Adds the shared parts to a mode's plan: the merged Java options and the supervision.
 pub fn assemble(config: &Config, mode: ModePlan) -> Plan {
     let ModePlan {
         role,
@@ -188,121 +188,21 @@ pub fn assemble(config: &Config, mode: ModePlan) -> Plan {
         warnings: mode_warnings,
         store_duty,
     } = mode;
-    let mut warnings = Vec::new();
-    let mut env = BTreeMap::new();
-
-    let merged = java_options::merge(&config.java_sources_with(spark_java_sources));
-    let java_tokens: Vec<String> = merged.tokens().iter().map(|t| t.to_string()).collect();
-    if let Some(value) = merged.java_tool_options() {
-        env.insert("JAVA_TOOL_OPTIONS".to_string(), value);
-    }
-    // "default: -Dfile.encoding=UTF-8 -Duser.timezone=PRC; SPARK_INIT_JAVA_OPTS: -Da=b", in
-    // the order the options end up in.
-    let mut by_source: Vec<String> = Vec::new();
-    let mut last_source: Option<&str> = None;
-    for option in &merged.options {
-        let shown = redact::option(&option.text);
-        match (last_source, by_source.last_mut()) {
-            (Some(source), Some(group)) if source == option.source => {
-                group.push(' ');
-                group.push_str(&shown);
-            }
-            _ => by_source.push(format!("{}: {}", option.source, shown)),
-        }
-        last_source = Some(&option.source);
-    }
-    resolved.insert(
-        "java_options".into(),
-        sourced(
-            java_tokens
-                .iter()
-                .map(|t| redact::option(t).into_owned())
-                .collect::<Vec<_>>(),
-            if by_source.is_empty() {
-                "nothing to set".to_string()
-            } else {
-                by_source.join("; ")
-            },
-        ),
-    );
-    for note in &merged.notes {
-        warnings.push(format!("java options: {}", redact::text(note)));
-    }
-    // HotSpot echoes the whole variable to stderr at start ("Picked up JAVA_TOOL_OPTIONS: ...",
-    // `Arguments::parse_java_tool_options_environment_variable`), so a secret put there ends
-    // up in the container log whatever we mask.
-    let secrets: Vec<String> = merged
-        .options
-        .iter()
-        .filter(|o| redact::option(&o.text) != o.text.as_str())
-        .map(|o| format!("{} (from {})", redact::option(&o.text), o.source))
-        .collect();
-    if !secrets.is_empty() {
-        warnings.push(format!(
-            "secret-looking Java options go into JAVA_TOOL_OPTIONS, which the JVM prints to \
-             stderr when it starts (\"Picked up JAVA_TOOL_OPTIONS\"), so they will appear in \
-             the container log: {}; pass secrets in a file instead (for Spark, a properties \
-             file or a keystore password file)",
-            secrets.join(", ")
-        ));
-    }
-
-    // The effective values, after the merge: an image's or operator's -Duser.timezone beats
-    // the default, and the dry run must say which one the JVM will see.
-    for (name, property, config_value) in [
-        ("file_encoding", "file.encoding", &config.encoding),
-        ("user_timezone", "user.timezone", &config.timezone),
-    ] {
-        let prefix = format!("-D{property}=");
-        let effective = merged
-            .options
-            .iter()
-            .rev()
-            .find_map(|o| Some((o.text.strip_prefix(&prefix)?, o.source.as_str())));
-        let value = match effective {
-            Some((value, "default")) => sourced(value, config_value.source.clone()),
-            Some((value, source)) => sourced(value, source),
-            None => sourced(Value::Null, config_value.source.clone()),
-        };
-        resolved.insert(name.into(), value);
-    }
-    resolved.insert(
-        "grace_seconds".into(),
-        sourced(
-            config.grace.value.as_secs_f64(),
-            config.grace.source.clone(),
-        ),
-    );
-    resolved.insert(
-        "signal_group".into(),
-        sourced(
-            config.signal_group.value,
-            config.signal_group.source.clone(),
-        ),
-    );
-    resolved.insert(
-        "exit_remap".into(),
-        sourced(
-            config
-                .exit_remap
-                .value
-                .iter()
-                .map(|(from, to)| (from.to_string(), json!(to)))
-                .collect::<serde_json::Map<_, _>>(),
-            config.exit_remap.source.clone(),
-        ),
-    );
-    resolved.insert(
-        "dry_run".into(),
-        sourced(config.dry_run.value, config.dry_run.source.clone()),
-    );
-
+    let java = java_options::resolve(config, spark_java_sources);
+    resolved.extend(java.resolved);
+    resolved.extend(supervision_resolved(config));
+    let mut warnings = java.warnings;
     warnings.extend(mode_warnings);
+    let env = java
+        .java_tool_options
+        .map(|value| ("JAVA_TOOL_OPTIONS".to_string(), value))
+        .into_iter()
+        .collect();
     Plan {
         role,
         argv,
         env,
-        java_tokens,
+        java_tokens: java.tokens,
         resolved,
         warnings,
         supervision: Supervision {
@@ -314,101 +214,35 @@ pub fn assemble(config: &Config, mode: ModePlan) -> Plan {
     }
 }
 
-/// The plan as printed: secrets masked.
-#[derive(Debug, Serialize)]
-struct Shown<'a> {
-    role: &'a str,
-    argv: Vec<String>,
-    env: BTreeMap<&'a str, String>,
-    resolved: &'a BTreeMap<String, Resolved>,
-    warnings: &'a [String],
-}
-
-impl Plan {
-    fn shown(&self) -> Shown<'_> {
-        let env = self
-            .env
-            .iter()
-            .map(|(name, value)| {
-                let shown = if name == "JAVA_TOOL_OPTIONS" {
-                    let masked: Vec<_> =
-                        self.java_tokens.iter().map(|t| redact::option(t)).collect();
-                    java_options::encode_hotspot(&masked)
-                } else {
-                    redact::value_of(name, value)
-                };
-                (name.as_str(), shown)
-            })
-            .collect();
-        Shown {
-            role: &self.role,
-            argv: redact::argv(&lossy(&self.argv)),
-            env,
-            resolved: &self.resolved,
-            warnings: &self.warnings,
-        }
-    }
-
-    /// The command line as a shell would read it, secrets masked (for the log).
-    pub fn shown_command(&self) -> String {
-        shell_words(&redact::argv(&lossy(&self.argv)))
-    }
-
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(&self.shown())
-            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
-    }
-
-    /// For people: aligned columns, each value with its source.
-    pub fn to_text(&self) -> String {
-        let shown = self.shown();
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "spark-init dry run: resolved the plan below and started nothing.\n"
-        );
-        let _ = writeln!(out, "role     {}", shown.role);
-        let _ = writeln!(out, "command  {}", shell_words(&shown.argv));
-        for (name, value) in &shown.env {
-            let _ = writeln!(out, "env      {name}={}", shell_quote(value));
-        }
-        let width = shown.resolved.keys().map(String::len).max().unwrap_or(0);
-        let _ = writeln!(out, "\nresolved");
-        for (name, r) in shown.resolved {
-            let value = match &r.value {
-                Value::String(s) => s.clone(),
-                Value::Null => "(none)".to_string(),
-                other => other.to_string(),
-            };
-            let _ = writeln!(out, "  {name:<width$}  {value}");
-            let _ = writeln!(out, "  {:<width$}    from {}", "", r.source);
-        }
-        if !shown.warnings.is_empty() {
-            let _ = writeln!(out, "\nwarnings");
-            for w in shown.warnings {
-                let _ = writeln!(out, "  - {w}");
-            }
-        }
-        out
-    }
-}
-
-/// POSIX shell quoting, so a printed command can be pasted into a shell.
-pub fn shell_quote(word: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);
-    if !word.is_empty() && word.chars().all(plain) {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
-
-fn shell_words(words: &[String]) -> String {
-    words
+/// How the supervisor will behave, as the dry run shows it.
+fn supervision_resolved(config: &Config) -> BTreeMap<String, Resolved> {
+    let exit_remap: serde_json::Map<_, _> = config
+        .exit_remap
+        .value
         .iter()
-        .map(|w| shell_quote(w))
-        .collect::<Vec<_>>()
-        .join(" ")
+        .map(|(from, to)| (from.to_string(), json!(to)))
+        .collect();
+    BTreeMap::from([
+        (
+            "grace_seconds".to_string(),
+            sourced(
+                config.grace.value.as_secs_f64(),
+                config.grace.source.clone(),
+            ),
+        ),
+        (
+            "signal_group".to_string(),
+            config.signal_group.clone().map(Into::into),
+        ),
+        (
+            "exit_remap".to_string(),
+            sourced(exit_remap, config.exit_remap.source.clone()),
+        ),
+        (
+            "dry_run".to_string(),
+            config.dry_run.clone().map(Into::into),
+        ),
+    ])
 }
 
 #[cfg(test)]
@@ -480,13 +314,5 @@ mod tests {
         assert_eq!(plan.supervision.exit_code(143), 0);
         assert_eq!(plan.supervision.exit_code(1), 2);
         assert_eq!(plan.supervision.exit_code(137), 137);
-    }
-
-    #[test]
-    fn shell_quoting() {
-        assert_eq!(shell_quote("-Dx=1"), "-Dx=1");
-        assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
-        assert_eq!(shell_quote(""), "''");
     }
 }

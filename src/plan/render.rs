@@ -1,0 +1,123 @@
+//! The plan as people and programs read it: text for the dry run and the log, JSON for tools;
+//! secrets masked, commands quoted so they can be pasted into a shell.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::config::lossy;
+use crate::plan::{Plan, Resolved};
+use crate::redact;
+use crate::spark::java_options;
+
+/// The plan as printed: secrets masked.
+#[derive(Debug, Serialize)]
+struct Shown<'a> {
+    role: &'a str,
+    argv: Vec<String>,
+    env: BTreeMap<&'a str, String>,
+    resolved: &'a BTreeMap<String, Resolved>,
+    warnings: &'a [String],
+}
+
+impl Plan {
+    fn shown(&self) -> Shown<'_> {
+        let env = self
+            .env
+            .iter()
+            .map(|(name, value)| {
+                let shown = if name == "JAVA_TOOL_OPTIONS" {
+                    let masked: Vec<_> =
+                        self.java_tokens.iter().map(|t| redact::option(t)).collect();
+                    java_options::encode_hotspot(&masked)
+                } else {
+                    redact::value_of(name, value)
+                };
+                (name.as_str(), shown)
+            })
+            .collect();
+        Shown {
+            role: &self.role,
+            argv: redact::argv(&lossy(&self.argv)),
+            env,
+            resolved: &self.resolved,
+            warnings: &self.warnings,
+        }
+    }
+
+    /// The command line as a shell would read it, secrets masked (for the log).
+    pub fn shown_command(&self) -> String {
+        shell_words(&redact::argv(&lossy(&self.argv)))
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(&self.shown())
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+
+    /// For people: aligned columns, each value with its source.
+    pub fn to_text(&self) -> String {
+        let shown = self.shown();
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "spark-init dry run: resolved the plan below and started nothing.\n"
+        );
+        let _ = writeln!(out, "role     {}", shown.role);
+        let _ = writeln!(out, "command  {}", shell_words(&shown.argv));
+        for (name, value) in &shown.env {
+            let _ = writeln!(out, "env      {name}={}", shell_quote(value));
+        }
+        let width = shown.resolved.keys().map(String::len).max().unwrap_or(0);
+        let _ = writeln!(out, "\nresolved");
+        for (name, r) in shown.resolved {
+            let value = match &r.value {
+                Value::String(s) => s.clone(),
+                Value::Null => "(none)".to_string(),
+                other => other.to_string(),
+            };
+            let _ = writeln!(out, "  {name:<width$}  {value}");
+            let _ = writeln!(out, "  {:<width$}    from {}", "", r.source);
+        }
+        if !shown.warnings.is_empty() {
+            let _ = writeln!(out, "\nwarnings");
+            for w in shown.warnings {
+                let _ = writeln!(out, "  - {w}");
+            }
+        }
+        out
+    }
+}
+
+/// POSIX shell quoting, so a printed command can be pasted into a shell.
+pub fn shell_quote(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+fn shell_words(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| shell_quote(w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_quoting() {
+        assert_eq!(shell_quote("-Dx=1"), "-Dx=1");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+}
