@@ -296,3 +296,36 @@ fn driver_refuses_cluster_mode_and_missing_host() {
     let out = run(&env, &["app.jar"], "driver");
     assert_eq!(out.code, 99, "{}", out.stderr);
 }
+
+/// Regression (issue 9): `SPARK_INIT_SIGNAL_GROUP=on` was accepted, `SPARK_INIT_STORE_REQUIRED=on`
+/// exited 78 and `SPARK_INIT_SCALE_DOWN_ON_EXIT=maybe` was silently false. Every yes/no
+/// variable now takes the same words in any case, and refuses anything else by name.
+#[test]
+fn every_yes_no_variable_takes_the_same_words() {
+    let yes = with(&[
+        ("SPARK_INIT_SIGNAL_GROUP", "On"),
+        ("SPARK_INIT_STORE_REQUIRED", "on"),
+        ("SPARK_INIT_SCALE_DOWN_ON_EXIT", "YES"),
+        ("SPARK_INIT_DRY_RUN", "True"),
+    ]);
+    let out = run(&yes, &[], "executor");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("spark-init dry run"), "{}", out.stdout);
+    for name in [
+        "SPARK_INIT_SIGNAL_GROUP",
+        "SPARK_INIT_STORE_REQUIRED",
+        "SPARK_INIT_SCALE_DOWN_ON_EXIT",
+        "SPARK_INIT_DRY_RUN",
+    ] {
+        let out = run(&with(&[(name, "maybe")]), &[], "executor");
+        assert_eq!(out.code, 78, "{name}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains(&format!("{name}=\"maybe\": is not a yes/no value"))
+                && out.stderr.contains("1, true, yes, on")
+                && out.stderr.contains("0, false, no, off"),
+            "{name}: {}",
+            out.stderr
+        );
+    }
+}

@@ -8,7 +8,7 @@ use crate::clients::framework_store;
 use crate::clients::http;
 use crate::clients::marathon::AddressMode;
 use crate::config::task_env;
-use crate::config::{EnvSnapshot, Problem};
+use crate::config::{vars, EnvSnapshot, Problem};
 use crate::facts::remote::{self, Lookups};
 
 /// `SPARK_INIT_MARATHON_URL`, `SPARK_INIT_DRIVER_APP`, `SPARK_INIT_DRIVER_PORT_NAME`,
@@ -111,18 +111,12 @@ pub fn read_lookups(env: &EnvSnapshot, problems: &mut Vec<Problem>) -> Lookups {
             None
         }
     });
-    let store_required = match store_required.as_deref() {
-        None | Some("0" | "false" | "no" | "") => false,
-        Some("1" | "true" | "yes") => true,
-        Some(other) => {
-            problems.push(Problem::new(
-                "SPARK_INIT_STORE_REQUIRED",
-                Some(other),
-                "is not a yes/no value; set 1 or 0",
-            ));
-            false
-        }
-    };
+    let store_required = vars::flag(
+        problems,
+        "SPARK_INIT_STORE_REQUIRED",
+        store_required.as_deref(),
+    )
+    .value;
     Lookups {
         store,
         store_required,

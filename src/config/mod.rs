@@ -12,7 +12,7 @@ pub mod lookups;
 mod problems;
 pub mod role;
 pub mod task_env;
-mod vars;
+pub mod vars;
 
 pub use self::env::EnvSnapshot;
 pub use self::log::{log_config_only, LogConfig, LogFormat};

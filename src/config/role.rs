@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::config::cli::Role;
 use crate::config::lookups::read_lookups;
 use crate::config::task_env::{self, TaskEnv};
-use crate::config::{EnvSnapshot, Problem};
+use crate::config::{vars, EnvSnapshot, Problem};
 use crate::facts::remote::Lookups;
 use crate::sourced::Sourced;
 use crate::spark::submit::SubmitArgs;
@@ -114,8 +114,14 @@ impl RoleConfig {
                     None
                 }
             });
-        let scale_down_on_exit = task_env::text_var(env, "SPARK_INIT_SCALE_DOWN_ON_EXIT", problems)
-            .is_some_and(|v| matches!(v.value.as_str(), "1" | "true" | "yes"));
+        let scale_down_on_exit =
+            task_env::text_var(env, "SPARK_INIT_SCALE_DOWN_ON_EXIT", problems).map(|v| v.value);
+        let scale_down_on_exit = vars::flag(
+            problems,
+            "SPARK_INIT_SCALE_DOWN_ON_EXIT",
+            scale_down_on_exit.as_deref(),
+        )
+        .value;
         let task = task_env::read(env, problems);
         let submit = match role {
             Role::Driver => SubmitArgs::parse(command, problems),

@@ -16,19 +16,33 @@ pub fn default_property(raw: Option<String>, name: &str, default: &str) -> Sourc
     }
 }
 
+/// The words every yes/no variable accepts, in any case; empty or unset is no.
+pub const YES: [&str; 4] = ["1", "true", "yes", "on"];
+pub const NO: [&str; 4] = ["0", "false", "no", "off"];
+
+/// The one parser of every yes/no variable (`SPARK_INIT_DRY_RUN`, `SPARK_INIT_SIGNAL_GROUP`,
+/// `SPARK_INIT_STORE_REQUIRED`, `SPARK_INIT_SCALE_DOWN_ON_EXIT`): anything else is a problem
+/// naming the variable and the accepted words.
 pub fn flag(problems: &mut Vec<Problem>, name: &str, value: Option<&str>) -> Sourced<bool> {
-    match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
-        None => Sourced::new(false, "default"),
-        Some("1" | "true" | "yes" | "on") => Sourced::new(true, name),
-        Some("" | "0" | "false" | "no" | "off") => Sourced::new(false, name),
-        Some(_) => {
-            problems.push(Problem {
-                name: name.into(),
-                value: value.map(str::to_string),
-                message: "is not a yes/no value; set 1 or 0".into(),
-            });
-            Sourced::new(false, "default")
-        }
+    let Some(value) = value else {
+        return Sourced::new(false, "default");
+    };
+    let word = value.trim().to_ascii_lowercase();
+    if YES.contains(&word.as_str()) {
+        Sourced::new(true, name)
+    } else if word.is_empty() || NO.contains(&word.as_str()) {
+        Sourced::new(false, name)
+    } else {
+        problems.push(Problem {
+            name: name.into(),
+            value: Some(value.to_string()),
+            message: format!(
+                "is not a yes/no value; set one of {} for yes, or {} for no (any case)",
+                YES.join(", "),
+                NO.join(", ")
+            ),
+        });
+        Sourced::new(false, "default")
     }
 }
 
@@ -58,4 +72,42 @@ pub fn parse_exit_remap(value: &str) -> Result<BTreeMap<u8, u8>, String> {
         }
     }
     Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_boolean_takes_the_same_words_in_any_case() {
+        for (word, want) in [
+            ("1", true),
+            ("TRUE", true),
+            ("Yes", true),
+            ("on", true),
+            (" ON ", true),
+            ("0", false),
+            ("False", false),
+            ("NO", false),
+            ("off", false),
+            ("", false),
+        ] {
+            let mut problems = Vec::new();
+            assert_eq!(flag(&mut problems, "V", Some(word)).value, want, "{word:?}");
+            assert!(problems.is_empty(), "{word:?}");
+        }
+        let mut problems = Vec::new();
+        flag(&mut problems, "V", Some("maybe"));
+        assert_eq!(problems[0].name, "V");
+        assert!(
+            problems[0].message.contains("1, true, yes, on"),
+            "{}",
+            problems[0]
+        );
+        assert!(
+            problems[0].message.contains("0, false, no, off"),
+            "{}",
+            problems[0]
+        );
+    }
 }
