@@ -144,7 +144,7 @@ fn role_plan(
         // Without the installation nothing else can be resolved, but say what else is
         // missing so that one round of fixes is enough.
         problems.extend(plan::role::missing_inputs(role, &role_config));
-        ConfigErrors(std::mem::take(&mut problems))
+        ConfigErrors::new(std::mem::take(&mut problems))
     })?;
     if !problems.is_empty() {
         // Report what resolving would also find, without looking anything up.
@@ -159,7 +159,7 @@ fn role_plan(
                 problems.push(problem);
             }
         }
-        return Err(ConfigErrors(problems).into());
+        return Err(ConfigErrors::new(problems).into());
     }
     let facts = Facts {
         remote: match role {
@@ -172,6 +172,6 @@ fn role_plan(
         },
         local,
     };
-    let mode = plan::resolve_role(config, role, &role_config, &facts).map_err(ConfigErrors)?;
+    let mode = plan::resolve_role(config, role, &role_config, &facts).map_err(ConfigErrors::new)?;
     Ok(plan::assemble(config, mode))
 }

@@ -329,3 +329,30 @@ fn every_yes_no_variable_takes_the_same_words() {
         );
     }
 }
+
+/// Regression (issue 9): a non-UTF-8 `SPARK_DRIVER_URL` was reported three times (three
+/// readers of the variable) plus a contradictory "is not set". Every bad variable once.
+#[test]
+fn a_bad_variable_is_reported_exactly_once() {
+    use std::os::unix::ffi::OsStrExt;
+    let mut init = Init::new(["--role", "executor"]);
+    for (k, v) in with(&[("SPARK_DRIVER_URL", ""), ("HOST", "")]) {
+        init = init.env(k, v);
+    }
+    let bad = std::ffi::OsStr::from_bytes(b"spark://CoarseGrainedScheduler@h\xff:7077");
+    let out = init
+        .env("SPARK_DRIVER_URL", bad)
+        .env("HOST", std::ffi::OsStr::from_bytes(b"\xfehost"))
+        .run();
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    for name in ["SPARK_DRIVER_URL", "HOST"] {
+        let lines: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| l.contains(&format!("- {name}")))
+            .collect();
+        assert_eq!(lines.len(), 1, "{name}: {}", out.stderr);
+        assert!(lines[0].contains("is not valid UTF-8"), "{}", out.stderr);
+    }
+    assert!(!out.stderr.contains("is not set"), "{}", out.stderr);
+}

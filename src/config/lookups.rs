@@ -1,8 +1,11 @@
 //! Where and how to look things up: Marathon, Mesos, the framework store, with credentials,
-//! a CA and deadlines.
+//! a CA and deadlines (`SPARK_INIT_MARATHON_URL`, `SPARK_INIT_DRIVER_APP`,
+//! `SPARK_INIT_DRIVER_PORT_NAME`, `SPARK_INIT_DRIVER_ADDRESS`, `SPARK_INIT_MESOS_URL`,
+//! `SPARK_INIT_FRAMEWORK_NAME`, `SPARK_INIT_RESOLVE_TIMEOUT`, `SPARK_INIT_HTTP_TIMEOUT`,
+//! `SPARK_INIT_CA_FILE`, `SPARK_INIT_FRAMEWORK_STORE`, `SPARK_INIT_STORE_REQUIRED` and the
+//! `..._AUTH[_FILE]` credentials).
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use crate::clients::framework_store;
 use crate::clients::http;
@@ -10,61 +13,29 @@ use crate::clients::marathon::AddressMode;
 use crate::config::task_env;
 use crate::config::{vars, EnvSnapshot, Problem};
 use crate::facts::remote::{self, Lookups};
+use crate::sourced::Sourced;
 
-/// `SPARK_INIT_MARATHON_URL`, `SPARK_INIT_DRIVER_APP`, `SPARK_INIT_DRIVER_PORT_NAME`,
-/// `SPARK_INIT_DRIVER_ADDRESS`, `SPARK_INIT_MESOS_URL`, `SPARK_INIT_FRAMEWORK_NAME`,
-/// `SPARK_INIT_RESOLVE_TIMEOUT`, `SPARK_INIT_CA_FILE` and the `..._AUTH[_FILE]` credentials.
-pub fn read_lookups(env: &EnvSnapshot, problems: &mut Vec<Problem>) -> Lookups {
-    let mut var = |name: &str| task_env::text_var(env, name, problems).map(|v| v.value);
-    let marathon_auth = var("SPARK_INIT_MARATHON_AUTH");
-    let marathon_auth_file = var("SPARK_INIT_MARATHON_AUTH_FILE");
-    let mesos_auth = var("SPARK_INIT_MESOS_AUTH");
-    let mesos_auth_file = var("SPARK_INIT_MESOS_AUTH_FILE");
-    let marathon_url = var("SPARK_INIT_MARATHON_URL");
-    let mesos_url = var("SPARK_INIT_MESOS_URL");
-    let driver_app = var("SPARK_INIT_DRIVER_APP");
-    let port_name = var("SPARK_INIT_DRIVER_PORT_NAME").unwrap_or_else(|| "driver".into());
+/// The role variables the lookups depend on, already read (each variable is read once).
+pub struct Known<'a> {
+    pub driver_url: Option<&'a Sourced<String>>,
+    pub app_id: Option<&'a Sourced<String>>,
+    pub executor_id: Option<&'a Sourced<String>>,
+    pub task_id: Option<&'a Sourced<String>>,
+}
+
+pub fn read_lookups(env: &EnvSnapshot, known: &Known<'_>, problems: &mut Vec<Problem>) -> Lookups {
+    let mut var = |name: &str| task_env::text_var(env, name, problems);
+    let driver_app = var("SPARK_INIT_DRIVER_APP").map(|v| v.value);
+    let port_name = var("SPARK_INIT_DRIVER_PORT_NAME").map_or_else(|| "driver".into(), |v| v.value);
     let address = var("SPARK_INIT_DRIVER_ADDRESS");
-    let framework_name = var("SPARK_INIT_FRAMEWORK_NAME");
+    let framework_name = var("SPARK_INIT_FRAMEWORK_NAME").map(|v| v.value);
     let timeout = var("SPARK_INIT_RESOLVE_TIMEOUT");
     let http_timeout = var("SPARK_INIT_HTTP_TIMEOUT");
-    let ca_file = var("SPARK_INIT_CA_FILE").map(PathBuf::from);
-    let store_text = var("SPARK_INIT_FRAMEWORK_STORE");
-    let store_required = var("SPARK_INIT_STORE_REQUIRED");
-    let need_executor_id = var("SPARK_EXECUTOR_ID").is_none();
-    let executor_label = var("MESOS_TASK_ID").unwrap_or_default();
-    let need_driver = var("SPARK_DRIVER_URL").is_none();
-    let need_app_id = var("SPARK_APPLICATION_ID").is_none();
-    let known_driver_host = var("SPARK_DRIVER_URL").and_then(|url| {
-        let address = url.rsplit_once('@')?.1.split('/').next()?.to_string();
-        Some(address.rsplit_once(':')?.0.to_string())
-    });
-
-    let marathon_auth = http::Auth::from_env(
-        "SPARK_INIT_MARATHON_AUTH",
-        marathon_auth.as_deref(),
-        marathon_auth_file.as_deref(),
-        problems,
-    );
-    let mesos_auth = http::Auth::from_env(
-        "SPARK_INIT_MESOS_AUTH",
-        mesos_auth.as_deref(),
-        mesos_auth_file.as_deref(),
-        problems,
-    );
-    let marathon = marathon_url.and_then(|text| {
-        http::Service::parse(
-            "Marathon",
-            "SPARK_INIT_MARATHON_URL",
-            &text,
-            marathon_auth,
-            problems,
-        )
-    });
-    let mesos = mesos_url.and_then(|text| {
-        http::Service::parse("Mesos", "SPARK_INIT_MESOS_URL", &text, mesos_auth, problems)
-    });
-    let address = match address.as_deref() {
+    let ca_file = var("SPARK_INIT_CA_FILE").map(|v| PathBuf::from(v.value));
+    let store = var("SPARK_INIT_FRAMEWORK_STORE");
+    let store_required = var("SPARK_INIT_STORE_REQUIRED").map(|v| v.value);
+    let (marathon, mesos) = services(env, problems);
+    let address = match address.as_ref().map(|v| v.value.as_str()) {
         None | Some("host") => AddressMode::Host,
         Some("ip") => AddressMode::Ip,
         Some(other) => {
@@ -76,38 +47,24 @@ pub fn read_lookups(env: &EnvSnapshot, problems: &mut Vec<Problem>) -> Lookups {
             AddressMode::Host
         }
     };
-    let timeout = match timeout {
-        None => remote::DEFAULT_RESOLVE_TIMEOUT,
-        Some(text) => match text.parse::<f64>() {
-            Ok(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => Duration::from_secs_f64(s),
-            _ => {
-                problems.push(Problem::new(
-                    "SPARK_INIT_RESOLVE_TIMEOUT",
-                    Some(&text),
-                    "is not a number of seconds (0 to 86400) such as 300",
-                ));
-                remote::DEFAULT_RESOLVE_TIMEOUT
-            }
-        },
-    };
-    let http_timeout = match http_timeout {
-        None => http::READ_TIMEOUT,
-        Some(text) => match text.parse::<f64>() {
-            Ok(s) if s.is_finite() && s > 0.0 && s <= 600.0 => Duration::from_secs_f64(s),
-            _ => {
-                problems.push(Problem::new(
-                    "SPARK_INIT_HTTP_TIMEOUT",
-                    Some(&text),
-                    "is not a number of seconds (above 0, at most 600) such as 10",
-                ));
-                http::READ_TIMEOUT
-            }
-        },
-    };
-    let store = store_text.and_then(|text| match framework_store::parse_url(&text) {
+    let timeout = vars::seconds_var(
+        timeout,
+        0.0..=86_400.0,
+        remote::DEFAULT_RESOLVE_TIMEOUT,
+        "is not a number of seconds (0 to 86400) such as 300",
+        problems,
+    );
+    let http_timeout = vars::seconds_var(
+        http_timeout,
+        f64::MIN_POSITIVE..=600.0,
+        http::READ_TIMEOUT,
+        "is not a number of seconds (above 0, at most 600) such as 10",
+        problems,
+    );
+    let store = store.and_then(|v| match framework_store::parse_url(&v.value) {
         Ok(url) => Some(url),
         Err(why) => {
-            problems.push(Problem::new("SPARK_INIT_FRAMEWORK_STORE", Some(&text), why));
+            problems.push(Problem::new(&v.source, Some(&v.value), why));
             None
         }
     });
@@ -120,8 +77,8 @@ pub fn read_lookups(env: &EnvSnapshot, problems: &mut Vec<Problem>) -> Lookups {
     Lookups {
         store,
         store_required,
-        need_executor_id,
-        executor_label,
+        need_executor_id: known.executor_id.is_none(),
+        executor_label: known.task_id.map(|t| t.value.clone()).unwrap_or_default(),
         http_timeout,
         marathon,
         driver_app,
@@ -131,9 +88,37 @@ pub fn read_lookups(env: &EnvSnapshot, problems: &mut Vec<Problem>) -> Lookups {
         framework_name,
         ca_file,
         timeout,
-        need_driver,
-        need_app_id,
-        known_driver_host,
+        need_driver: known.driver_url.is_none(),
+        need_app_id: known.app_id.is_none(),
+        known_driver_host: known.driver_url.and_then(|url| driver_host(&url.value)),
         once: false,
     }
+}
+
+/// The host in `spark://CoarseGrainedScheduler@host:port` (for the Mesos lookup).
+fn driver_host(url: &str) -> Option<String> {
+    let address = url.rsplit_once('@')?.1.split('/').next()?;
+    Some(address.rsplit_once(':')?.0.to_string())
+}
+
+/// Marathon and Mesos, each with its credentials.
+fn services(
+    env: &EnvSnapshot,
+    problems: &mut Vec<Problem>,
+) -> (Option<http::Service>, Option<http::Service>) {
+    let mut service = |what: &str, name: &str, auth_name: &str| {
+        let url = task_env::text_var(env, name, problems);
+        let auth = task_env::text_var(env, auth_name, problems).map(|v| v.value);
+        let auth_file_name = format!("{auth_name}_FILE");
+        let auth_file = task_env::text_var(env, &auth_file_name, problems).map(|v| v.value);
+        let auth = http::Auth::from_env(auth_name, auth.as_deref(), auth_file.as_deref(), problems);
+        url.and_then(|url| http::Service::parse(what, name, &url.value, auth, problems))
+    };
+    let marathon = service(
+        "Marathon",
+        "SPARK_INIT_MARATHON_URL",
+        "SPARK_INIT_MARATHON_AUTH",
+    );
+    let mesos = service("Mesos", "SPARK_INIT_MESOS_URL", "SPARK_INIT_MESOS_AUTH");
+    (marathon, mesos)
 }

@@ -1,6 +1,6 @@
 //! The Spark role's variables (`SPARK_HOME`, `SPARK_CONF_DIR`, `JAVA_HOME`, `SPARK_DRIVER_URL`,
 //! `SPARK_APPLICATION_ID`, `SPARK_EXECUTOR_*`, `SPARK_CLASSPATH`, `SPARK_EXTRA_CLASSPATH`, the
-//! driver's `SPARK_INIT_*` settings and Marathon's task environment), read once from the
+//! driver's `SPARK_INIT_*` settings and Marathon's task environment), each read once from the
 //! snapshot, before anything is looked at.
 
 use std::ffi::OsString;
@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::cli::Role;
-use crate::config::lookups::read_lookups;
+use crate::config::lookups::{read_lookups, Known};
 use crate::config::task_env::{self, TaskEnv};
 use crate::config::{vars, EnvSnapshot, Problem};
 use crate::facts::remote::Lookups;
@@ -57,22 +57,23 @@ impl RoleConfig {
         command: &[OsString],
         problems: &mut Vec<Problem>,
     ) -> RoleConfig {
+        let task = task_env::read(env, problems);
         let mut var = |name: &str| task_env::text_var(env, name, problems);
-        let spark_home = match var("SPARK_HOME") {
-            Some(v) => v.map(PathBuf::from),
-            None => Sourced::new(PathBuf::from(DEFAULT_SPARK_HOME), "SPARK_HOME (default)"),
-        };
-        let conf_dir = match var("SPARK_CONF_DIR") {
-            Some(v) => v.map(PathBuf::from),
-            None => Sourced::new(spark_home.value.join("conf"), "$SPARK_HOME/conf"),
-        };
+        let spark_home = var("SPARK_HOME").map_or_else(
+            || Sourced::new(PathBuf::from(DEFAULT_SPARK_HOME), "SPARK_HOME (default)"),
+            |v| v.map(PathBuf::from),
+        );
+        let conf_dir = var("SPARK_CONF_DIR").map_or_else(
+            || Sourced::new(spark_home.value.join("conf"), "$SPARK_HOME/conf"),
+            |v| v.map(PathBuf::from),
+        );
         let java_home = var("JAVA_HOME").map(|v| PathBuf::from(v.value));
         let path = var("PATH").map(|v| v.value);
         let cgroup_root = var("SPARK_INIT_CGROUP_ROOT").map_or_else(
             || PathBuf::from("/sys/fs/cgroup"),
             |v| PathBuf::from(v.value),
         );
-        let hostname = var("SPARK_INIT_HOSTNAME").or_else(|| var("HOST"));
+        let hostname = var("SPARK_INIT_HOSTNAME").or_else(|| task.host.clone());
         let spark_classpath = var("SPARK_CLASSPATH");
         let extra_classpath = var("SPARK_EXTRA_CLASSPATH");
         let driver_url = var("SPARK_DRIVER_URL");
@@ -82,47 +83,14 @@ impl RoleConfig {
         let executor_memory = var("SPARK_EXECUTOR_MEMORY");
         let mesos_constraints = var("SPARK_INIT_MESOS_CONSTRAINTS");
         let failover_timeout = var("SPARK_INIT_FAILOVER_TIMEOUT");
-        let lookups = read_lookups(env, problems);
-        let reregister_window =
-            match task_env::text_var(env, "SPARK_INIT_REREGISTER_WINDOW", problems) {
-                None => DEFAULT_REREGISTER_WINDOW,
-                Some(v) => match v.value.parse::<f64>() {
-                    Ok(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => {
-                        Duration::from_secs_f64(s)
-                    }
-                    _ => {
-                        problems.push(Problem::new(
-                            &v.source,
-                            Some(&v.value),
-                            "is not a number of seconds (0 to 86400) such as 60",
-                        ));
-                        DEFAULT_REREGISTER_WINDOW
-                    }
-                },
-            };
-        let executor_app =
-            task_env::text_var(env, "SPARK_INIT_EXECUTOR_APP", problems).map(|v| v.value);
-        let executor_instances = task_env::text_var(env, "SPARK_INIT_EXECUTOR_INSTANCES", problems)
-            .and_then(|v| match v.value.parse::<u32>() {
-                Ok(n) => Some(n),
-                Err(_) => {
-                    problems.push(Problem::new(
-                        &v.source,
-                        Some(&v.value),
-                        "is not a whole number of instances",
-                    ));
-                    None
-                }
-            });
-        let scale_down_on_exit =
-            task_env::text_var(env, "SPARK_INIT_SCALE_DOWN_ON_EXIT", problems).map(|v| v.value);
-        let scale_down_on_exit = vars::flag(
-            problems,
-            "SPARK_INIT_SCALE_DOWN_ON_EXIT",
-            scale_down_on_exit.as_deref(),
-        )
-        .value;
-        let task = task_env::read(env, problems);
+        let known = Known {
+            driver_url: driver_url.as_ref(),
+            app_id: app_id.as_ref(),
+            executor_id: executor_id.as_ref(),
+            task_id: task.task_id.as_ref(),
+        };
+        let lookups = read_lookups(env, &known, problems);
+        let publishing = Publishing::read(env, problems);
         let submit = match role {
             Role::Driver => SubmitArgs::parse(command, problems),
             Role::Executor => SubmitArgs::default(),
@@ -145,11 +113,59 @@ impl RoleConfig {
             mesos_constraints,
             failover_timeout,
             lookups,
+            reregister_window: publishing.reregister_window,
+            executor_app: publishing.executor_app,
+            executor_instances: publishing.executor_instances,
+            scale_down_on_exit: publishing.scale_down_on_exit,
+            submit,
+        }
+    }
+}
+
+/// The driver's settings for its companion: the re-register window and the executors' app.
+struct Publishing {
+    reregister_window: Duration,
+    executor_app: Option<String>,
+    executor_instances: Option<u32>,
+    scale_down_on_exit: bool,
+}
+
+impl Publishing {
+    fn read(env: &EnvSnapshot, problems: &mut Vec<Problem>) -> Publishing {
+        let mut var = |name: &str| task_env::text_var(env, name, problems);
+        let reregister_window = var("SPARK_INIT_REREGISTER_WINDOW");
+        let executor_app = var("SPARK_INIT_EXECUTOR_APP").map(|v| v.value);
+        let executor_instances = var("SPARK_INIT_EXECUTOR_INSTANCES");
+        let scale_down_on_exit = var("SPARK_INIT_SCALE_DOWN_ON_EXIT").map(|v| v.value);
+        let reregister_window = vars::seconds_var(
+            reregister_window,
+            0.0..=86_400.0,
+            DEFAULT_REREGISTER_WINDOW,
+            "is not a number of seconds (0 to 86400) such as 60",
+            problems,
+        );
+        let executor_instances = executor_instances.and_then(|v| match v.value.parse::<u32>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                problems.push(Problem::new(
+                    &v.source,
+                    Some(&v.value),
+                    "is not a whole number of instances",
+                ));
+                None
+            }
+        });
+        let scale_down_on_exit = vars::flag(
+            problems,
+            "SPARK_INIT_SCALE_DOWN_ON_EXIT",
+            scale_down_on_exit.as_deref(),
+        )
+        .value;
+        Publishing {
             reregister_window,
             executor_app,
             executor_instances,
             scale_down_on_exit,
-            submit,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Parsers of one variable each, shared by every variable of that kind.
 
 use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use crate::config::Problem;
@@ -72,6 +73,27 @@ pub fn parse_exit_remap(value: &str) -> Result<BTreeMap<u8, u8>, String> {
         }
     }
     Ok(map)
+}
+
+/// A number of seconds within `range` from a variable already read, else `default`; outside
+/// the range (or not a number) it is a problem with `message`.
+pub fn seconds_var(
+    var: Option<Sourced<String>>,
+    range: RangeInclusive<f64>,
+    default: Duration,
+    message: &str,
+    problems: &mut Vec<Problem>,
+) -> Duration {
+    let Some(var) = var else {
+        return default;
+    };
+    match var.value.parse::<f64>() {
+        Ok(s) if s.is_finite() && range.contains(&s) => Duration::from_secs_f64(s),
+        _ => {
+            problems.push(Problem::new(&var.source, Some(&var.value), message));
+            default
+        }
+    }
 }
 
 #[cfg(test)]
