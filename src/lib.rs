@@ -41,7 +41,7 @@ use std::io::Write;
 
 use crate::config::cli::{self, OutputFormat, Parsed, Role};
 use crate::config::role::RoleConfig;
-use crate::config::{Config, ConfigErrors, EnvSnapshot};
+use crate::config::{Config, ConfigErrors, EnvSnapshot, Problem};
 use crate::driver_lifecycle::BeforeLaunch;
 use crate::error::Error;
 use crate::facts::remote::RemoteFacts;
@@ -87,10 +87,13 @@ fn run(
             cli::usage()
         )));
     }
-    let config = Config::parse(cli, &env)?;
-    let plan = match &config.role {
-        Some(role) => role_plan(&config, role.value, &env, blocked)?,
-        None => plan::resolve(&config),
+    let (config, problems) = Config::gather(cli, &env);
+    let plan = match (&config.role, &config.role_config) {
+        (Some(role), Some(role_config)) => {
+            role_plan(&config, role.value, role_config, problems, blocked)?
+        }
+        _ if !problems.is_empty() => return Err(ConfigErrors::new(problems).into()),
+        _ => plan::resolve(&config),
     };
     if config.dry_run.value {
         let out = match config.output {
@@ -129,49 +132,37 @@ fn run(
     Ok(outcome.code)
 }
 
-/// A Spark role: its variables → the image's facts → the lookups → the plan. Every
-/// configuration problem is reported together, before any lookup starts.
+/// A Spark role: the image's facts → the lookups → the plan. Every configuration problem (the
+/// variables', the installation's, resolving's) is reported together, before any lookup starts.
 fn role_plan(
     config: &Config,
     role: Role,
-    env: &EnvSnapshot,
+    role_config: &RoleConfig,
+    mut problems: Vec<Problem>,
     blocked: &nix::sys::signal::SigSet,
 ) -> Result<plan::Plan, Error> {
-    let mut problems = Vec::new();
-    let role_config = RoleConfig::read(env, role, &config.command, &mut problems);
-    let local = facts::discover_local(&role_config).map_err(|mut more| {
-        problems.append(&mut more);
+    let local = facts::discover_local(role_config).map_err(|more| {
+        problems.extend(more);
         // Without the installation nothing else can be resolved, but say what else is
         // missing so that one round of fixes is enough.
-        problems.extend(plan::role::missing_inputs(role, &role_config));
+        problems.extend(plan::role::missing_inputs(role, role_config));
         ConfigErrors::new(std::mem::take(&mut problems))
     })?;
+    let mut facts = Facts {
+        local,
+        remote: RemoteFacts::default(),
+        stored: BeforeLaunch::default(),
+    };
     if !problems.is_empty() {
         // Report what resolving would also find, without looking anything up.
-        let empty = Facts {
-            local,
-            remote: RemoteFacts::default(),
-            stored: BeforeLaunch::default(),
-        };
-        let more = plan::resolve_role(config, role, &role_config, &empty).err();
-        for problem in more.unwrap_or_default() {
-            if !problems.contains(&problem) {
-                problems.push(problem);
-            }
-        }
+        let more = plan::resolve_role(config, role, role_config, &facts).err();
+        problems.extend(more.unwrap_or_default());
         return Err(ConfigErrors::new(problems).into());
     }
-    let facts = Facts {
-        remote: match role {
-            Role::Executor => facts::discover_remote(config, &role_config, blocked)?,
-            Role::Driver => RemoteFacts::default(),
-        },
-        stored: match role {
-            Role::Driver => facts::discover_stored(config, &role_config, blocked)?,
-            Role::Executor => BeforeLaunch::default(),
-        },
-        local,
-    };
-    let mode = plan::resolve_role(config, role, &role_config, &facts).map_err(ConfigErrors::new)?;
+    match role {
+        Role::Executor => facts.remote = facts::discover_remote(config, role_config, blocked)?,
+        Role::Driver => facts.stored = facts::discover_stored(config, role_config, blocked)?,
+    }
+    let mode = plan::resolve_role(config, role, role_config, &facts).map_err(ConfigErrors::new)?;
     Ok(plan::assemble(config, mode))
 }

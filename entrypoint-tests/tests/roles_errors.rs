@@ -356,3 +356,30 @@ fn a_bad_variable_is_reported_exactly_once() {
     }
     assert!(!out.stderr.contains("is not set"), "{}", out.stderr);
 }
+
+/// Regression (issue 9): bad generic variables and bad role variables came out in two separate
+/// runs (the generic ones first, the role's only once those were fixed). One run reports all.
+#[test]
+fn generic_and_role_problems_come_out_in_one_run() {
+    let env = with(&[
+        ("SPARK_INIT_GRACE_SECONDS", "soon"),
+        ("SPARK_INIT_EXIT_REMAP", "143"),
+        ("PORT0", "http"),
+        ("SPARK_EXECUTOR_CORES", "two"),
+    ]);
+    let out = run(&env, &["--bogus", "x"], "executor");
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    for name in [
+        "SPARK_INIT_GRACE_SECONDS=",
+        "SPARK_INIT_EXIT_REMAP=",
+        "PORT0=",
+        "SPARK_EXECUTOR_CORES=",
+        "args=\"--bogus\"",
+    ] {
+        assert!(
+            out.stderr.contains(&format!("- {name}")),
+            "{name}: {}",
+            out.stderr
+        );
+    }
+}

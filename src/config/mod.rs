@@ -25,6 +25,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::config::cli::{Cli, OutputFormat, Role};
+use crate::config::role::RoleConfig;
 pub use crate::sourced::Sourced;
 use crate::spark::java_options::OptionSource;
 
@@ -80,10 +81,25 @@ pub struct Config {
     pub signal_group: Sourced<bool>,
     pub exit_remap: Sourced<BTreeMap<u8, u8>>,
     pub log: LogConfig,
+    /// A Spark role's own variables (with a role only).
+    pub role_config: Option<RoleConfig>,
 }
 
 impl Config {
+    /// The configuration, or every problem with it.
     pub fn parse(cli: Cli, env: &EnvSnapshot) -> Result<Config, ConfigErrors> {
+        let (config, problems) = Config::gather(cli, env);
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigErrors::new(problems))
+        }
+    }
+
+    /// Reads every variable once, generic and role ones alike, and returns the configuration
+    /// (with defaults in place of bad values) with every problem found, so that a role can add
+    /// what its installation and resolving find and one run reports all of them.
+    pub fn gather(cli: Cli, env: &EnvSnapshot) -> (Config, Vec<Problem>) {
         let mut problems = not_utf8(env);
         // `envy` cannot fail here: every field is an optional string.
         let raw: RawSparkInitVars = envy::prefixed("SPARK_INIT_")
@@ -108,10 +124,10 @@ impl Config {
             raw.signal_group.as_deref(),
         );
         let exit_remap = exit_remap(raw.exit_remap.as_deref(), &mut problems);
-        if !problems.is_empty() {
-            return Err(ConfigErrors(problems));
-        }
-        Ok(Config {
+        let role_config = role
+            .as_ref()
+            .map(|role| RoleConfig::read(env, role.value, &cli.command, &mut problems));
+        let config = Config {
             role,
             dry_run,
             output: cli.output,
@@ -123,7 +139,9 @@ impl Config {
             signal_group,
             exit_remap,
             log,
-        })
+            role_config,
+        };
+        (config, problems)
     }
 
     /// The option sources in merge order with Spark's own (`spark.*.defaultJavaOptions`,
