@@ -115,20 +115,10 @@ fn app_path(id: &str) -> String {
     format!("/v2/apps/{}", id.trim_matches('/'))
 }
 
-fn decode<T: serde::de::DeserializeOwned>(
-    value: serde_json::Value,
-    url: String,
-) -> Result<T, HttpError> {
-    serde_json::from_value(value).map_err(|e| HttpError::InvalidJson {
-        url,
-        reason: e.to_string(),
-    })
-}
-
 impl MarathonApi for HttpMarathon<'_> {
     fn app(&self, id: &str) -> Result<Option<App>, HttpError> {
         match http::get_json(self.client, self.service, &app_path(id))? {
-            Some((value, url)) => decode::<AppEnvelope>(value, url).map(|e| Some(e.app)),
+            Some((value, url)) => http::decode::<AppEnvelope>(value, url).map(|e| Some(e.app)),
             None => Ok(None),
         }
     }
@@ -139,7 +129,7 @@ impl MarathonApi for HttpMarathon<'_> {
             self.service,
             &format!("{}/tasks", app_path(id)),
         )? {
-            Some((value, url)) => decode::<TasksEnvelope>(value, url).map(|e| Some(e.tasks)),
+            Some((value, url)) => http::decode::<TasksEnvelope>(value, url).map(|e| Some(e.tasks)),
             None => Ok(None),
         }
     }
