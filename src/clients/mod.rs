@@ -8,3 +8,5 @@ pub mod http;
 pub mod marathon;
 pub mod mesos;
 pub mod retry;
+pub mod spark_rest;
+pub mod tcp_probe;

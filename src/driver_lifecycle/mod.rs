@@ -19,6 +19,7 @@ use crate::clients::framework_store::{is_framework_id, Store, StoreUrl};
 use crate::clients::http::{self, Service};
 use crate::clients::mesos::{HttpMesos, MesosApi, Status};
 use crate::clients::retry::{Backoff, LOOKUP};
+use crate::clients::spark_rest;
 use crate::facts::remote::{self, DiscoveryError};
 use crate::plan::{Publish, StoreDuty};
 
@@ -89,10 +90,7 @@ pub fn before_launch(lookup: &StoreLookup<'_>) -> Result<BeforeLaunch, Discovery
     if let Some(service) = lookup.mesos {
         let client = http::client(lookup.ca_file, lookup.http_timeout)
             .map_err(|p| DiscoveryError::Refused(p.to_string()))?;
-        let api = HttpMesos {
-            client: &client,
-            service,
-        };
+        let api = HttpMesos { client, service };
         match api.frameworks() {
             Ok(all) => match all.by_id(&id) {
                 Some((_, Status::Completed)) => {
@@ -151,7 +149,7 @@ pub fn learn_framework_id(duty: &StoreDuty) {
         if learned.is_none() {
             if let Ok(Some((value, _))) = http::get_json(&client, &service, "/api/v1/applications")
             {
-                learned = remote::running_application(value).ok().flatten();
+                learned = spark_rest::running_application(value).ok().flatten();
             }
         }
         if let Some(id) = &learned {

@@ -20,6 +20,7 @@ use crate::clients::http::{self, HttpError, Service};
 use crate::clients::marathon::{self, AddressMode, HttpMarathon, MarathonApi};
 use crate::clients::mesos::{HttpMesos, MesosApi};
 use crate::clients::retry::{Backoff, LOOKUP};
+use crate::clients::spark_rest::running_application;
 use crate::supervise::signals::{self, Wake};
 
 pub const DEFAULT_RESOLVE_TIMEOUT: Duration = Duration::from_secs(300);
@@ -109,7 +110,7 @@ pub fn run(lookups: &Lookups) -> Result<RemoteFacts, DiscoveryError> {
     if lookups.need_driver {
         if let (Some(service), Some(app)) = (&lookups.marathon, &lookups.driver_app) {
             let api = HttpMarathon {
-                client: &client,
+                client: client.clone(),
                 service,
             };
             match find_driver(&api, app, lookups, &mut backoff)? {
@@ -288,30 +289,6 @@ fn tcp_probe(host: &str, port: u16) -> Result<(), String> {
     Err(last)
 }
 
-#[derive(Deserialize)]
-struct SparkApplication {
-    id: String,
-    #[serde(default)]
-    attempts: Vec<SparkAttempt>,
-}
-
-#[derive(Deserialize)]
-struct SparkAttempt {
-    #[serde(default)]
-    completed: bool,
-}
-
-/// The running application in the driver's `/api/v1/applications` answer (Spark's
-/// `ApplicationInfo` list: one with an attempt not `completed`); `Err` when the answer is not
-/// such a list.
-pub fn running_application(answer: serde_json::Value) -> Result<Option<String>, String> {
-    let apps: Vec<SparkApplication> = serde_json::from_value(answer).map_err(|e| e.to_string())?;
-    Ok(apps
-        .into_iter()
-        .find(|a| a.attempts.iter().any(|t| !t.completed))
-        .map(|a| a.id))
-}
-
 /// The running application's ID: the driver's REST API (`/api/v1/applications`, Spark's
 /// `ApplicationListResource`; on Mesos the ID is the framework ID), else the one active Mesos
 /// framework on the driver's host (named `SPARK_INIT_FRAMEWORK_NAME` when set).
@@ -359,7 +336,10 @@ fn find_app_id(
             }
         }
         if let Some(service) = &lookups.mesos {
-            let api = HttpMesos { client, service };
+            let api = HttpMesos {
+                client: client.clone(),
+                service,
+            };
             match api.frameworks() {
                 Ok(all) => {
                     let mut active = all.active_on(host);
