@@ -1,6 +1,7 @@
 //! The driver's framework ID across restarts (README "Framework store"):
-//! - before launch ([`before_launch`]): read the stored ID; with `SPARK_INIT_MESOS_URL`, drop
-//!   one the master lists as completed (it can never be reused: "Framework has been removed");
+//! - before launch ([`crate::facts::stored`], a fact read before the plan): read the stored
+//!   ID; with `SPARK_INIT_MESOS_URL`, drop one the master lists as completed (it can never be
+//!   reused: "Framework has been removed");
 //! - alongside the driver ([`learn_framework_id`], in a companion process): learn the actual
 //!   ID from the driver's REST API and store it if it differs;
 //! - after it exits ([`after_exit`]): exit 0 means the application finished, so the ID goes;
@@ -13,110 +14,16 @@
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::SigSet;
-use serde::{Deserialize, Serialize};
 
-use crate::clients::framework_store::{is_framework_id, Store, StoreUrl};
+use crate::clients::framework_store::{is_framework_id, Store};
 use crate::clients::http::{self, Service};
-use crate::clients::mesos::{HttpMesos, MesosApi, Status};
 use crate::clients::retry::{Backoff, LOOKUP};
 use crate::clients::spark_rest;
-use crate::facts::remote::{self, DiscoveryError};
+use crate::facts::child;
 use crate::plan::{Publish, StoreDuty};
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct BeforeLaunch {
-    /// The framework ID to re-register with, and where it came from.
-    pub reuse: Option<(String, String)>,
-    pub warnings: Vec<String>,
-}
-
-pub struct StoreLookup<'a> {
-    pub url: &'a StoreUrl,
-    pub required: bool,
-    pub mesos: Option<&'a Service>,
-    pub ca_file: Option<&'a std::path::Path>,
-    pub http_timeout: Duration,
-    pub timeout: Duration,
-    /// A dry run reads but never writes.
-    pub dry_run: bool,
-}
-
-/// Reads the stored ID and checks it with the master (run it in a child process).
-pub fn before_launch(lookup: &StoreLookup<'_>) -> Result<BeforeLaunch, DiscoveryError> {
-    let url = lookup.url;
-    let store = Store::new(url.clone(), lookup.timeout);
-    let mut out = BeforeLaunch::default();
-    let stored = match store.read() {
-        Ok(stored) => stored,
-        Err(e) if lookup.required => {
-            return Err(DiscoveryError::Unavailable(format!(
-                "{e} (SPARK_INIT_STORE_REQUIRED=1)"
-            )))
-        }
-        Err(e) => {
-            out.warnings.push(format!(
-                "THE FRAMEWORK STORE IS NOT USABLE: {e}; starting without a stored framework \
-                 ID, so this driver registers as a new framework (set \
-                 SPARK_INIT_STORE_REQUIRED=1 to refuse instead)"
-            ));
-            return Ok(out);
-        }
-    };
-    let Some(stored) = stored else {
-        return Ok(out);
-    };
-    let clear = |why: String, out: &mut BeforeLaunch| {
-        if lookup.dry_run {
-            out.warnings.push(format!(
-                "{why}; it would be deleted (a dry run writes nothing)"
-            ));
-        } else {
-            match store.clear() {
-                Ok(()) => out.warnings.push(format!("{why}; deleted it")),
-                Err(e) => out
-                    .warnings
-                    .push(format!("{why}; could not delete it: {e}")),
-            }
-        }
-    };
-    let id = stored.framework_id;
-    if !is_framework_id(&id) {
-        clear(
-            format!("the framework store {url} holds {id:?}, which is not a framework ID"),
-            &mut out,
-        );
-        return Ok(out);
-    }
-    if let Some(service) = lookup.mesos {
-        let client = http::client(lookup.ca_file, lookup.http_timeout)
-            .map_err(|p| DiscoveryError::Refused(p.to_string()))?;
-        let api = HttpMesos { client, service };
-        match api.frameworks() {
-            Ok(all) => match all.by_id(&id) {
-                Some((_, Status::Completed)) => {
-                    clear(
-                        format!(
-                            "the stored framework ID {id} is completed on the Mesos master and \
-                             can never be used again (\"Framework has been removed\")"
-                        ),
-                        &mut out,
-                    );
-                    return Ok(out);
-                }
-                Some((_, Status::Active)) => out.warnings.push(format!(
-                    "the stored framework {id} is still active on the Mesos master: is another \
-                     driver of this application running?"
-                )),
-                Some((_, Status::Inactive)) | None => {}
-            },
-            Err(e) => out.warnings.push(format!(
-                "could not check the stored framework ID with Mesos ({e}); using it"
-            )),
-        }
-    }
-    out.reuse = Some((id, format!("the framework store {url} (framework-id)")));
-    Ok(out)
-}
+// The old paths, until src/roles.rs uses `facts::stored`.
+pub use crate::facts::stored::{before_launch, BeforeLaunch, StoreLookup};
 
 /// The companion's work: waits (on the `LOOKUP` schedule, up to the duty's timeout) for the
 /// driver's REST API on this host to name the running application; stores its ID if the store
@@ -267,7 +174,7 @@ pub fn after_exit(duty: &StoreDuty, command_code: i32, ran: Duration, blocked: &
     if let (Some(publish), 0) = (&duty.publish, command_code) {
         if publish.scale_down_on_exit {
             let publish = publish.clone();
-            let result = remote::in_child(blocked, move || {
+            let result = child::in_child(blocked, move || {
                 let client = http::client(publish.ca_file.as_deref(), publish.http_timeout)
                     .map_err(|p| p.to_string())?;
                 let path = format!("/v2/apps/{}?force=true", publish.app.trim_matches('/'));
@@ -312,7 +219,7 @@ pub fn after_exit(duty: &StoreDuty, command_code: i32, ran: Duration, blocked: &
     };
     let shown = url.to_string();
     let timeout = duty.timeout.min(Duration::from_secs(30));
-    let result = remote::in_child(blocked, move || {
+    let result = child::in_child(blocked, move || {
         Store::new(url, timeout).clear().map_err(|e| e.to_string())
     });
     match result {
