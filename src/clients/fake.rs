@@ -58,6 +58,11 @@ impl<T: Clone> Script<T> {
         Self(RefCell::new(answers))
     }
 
+    /// An answer to give before the scripted ones.
+    pub fn push_front(&self, answer: T) {
+        self.0.borrow_mut().push_front(answer);
+    }
+
     pub fn next(&self) -> T {
         let mut answers = self.0.borrow_mut();
         if answers.len() > 1 {
