@@ -181,51 +181,7 @@ pub fn pick_driver(
     port_name: &str,
     address: AddressMode,
 ) -> Result<DriverTask, String> {
-    let running: Vec<&Task> = tasks
-        .iter()
-        .filter(|t| match &t.state {
-            Some(state) => state == "TASK_RUNNING",
-            None => t.started_at.is_some(),
-        })
-        .collect();
-    if running.is_empty() {
-        let states: Vec<String> = tasks
-            .iter()
-            .map(|t| format!("{} {}", t.id, t.state.as_deref().unwrap_or("(staged)")))
-            .collect();
-        return Err(if tasks.is_empty() {
-            format!("app {} has no task", app.id)
-        } else {
-            format!(
-                "no task of app {} is TASK_RUNNING ({})",
-                app.id,
-                states.join(", ")
-            )
-        });
-    }
-    let healthy: Vec<&Task> = if app.health_checks.is_empty() {
-        running
-    } else {
-        let healthy: Vec<&Task> = running
-            .iter()
-            .copied()
-            .filter(|t| {
-                !t.health_check_results.is_empty() && t.health_check_results.iter().all(|h| h.alive)
-            })
-            .collect();
-        if healthy.is_empty() {
-            return Err(format!(
-                "no running task of app {} passes its health checks yet ({})",
-                app.id,
-                running
-                    .iter()
-                    .map(|t| t.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        healthy
-    };
+    let healthy = qualifying_tasks(app, tasks)?;
     let mut warnings = Vec::new();
     let task = *healthy
         .iter()
@@ -279,6 +235,55 @@ pub fn pick_driver(
         ui_port,
         warnings,
     })
+}
+
+/// The running tasks, healthy ones only when the app has health checks; `Err` says why there
+/// is none.
+fn qualifying_tasks<'t>(app: &App, tasks: &'t [Task]) -> Result<Vec<&'t Task>, String> {
+    let running: Vec<&Task> = tasks
+        .iter()
+        .filter(|t| match &t.state {
+            Some(state) => state == "TASK_RUNNING",
+            None => t.started_at.is_some(),
+        })
+        .collect();
+    if running.is_empty() {
+        let states: Vec<String> = tasks
+            .iter()
+            .map(|t| format!("{} {}", t.id, t.state.as_deref().unwrap_or("(staged)")))
+            .collect();
+        return Err(if tasks.is_empty() {
+            format!("app {} has no task", app.id)
+        } else {
+            format!(
+                "no task of app {} is TASK_RUNNING ({})",
+                app.id,
+                states.join(", ")
+            )
+        });
+    }
+    if app.health_checks.is_empty() {
+        return Ok(running);
+    }
+    let healthy: Vec<&Task> = running
+        .iter()
+        .copied()
+        .filter(|t| {
+            !t.health_check_results.is_empty() && t.health_check_results.iter().all(|h| h.alive)
+        })
+        .collect();
+    if healthy.is_empty() {
+        return Err(format!(
+            "no running task of app {} passes its health checks yet ({})",
+            app.id,
+            running
+                .iter()
+                .map(|t| t.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok(healthy)
 }
 
 #[cfg(test)]
