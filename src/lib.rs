@@ -42,9 +42,9 @@ use std::io::Write;
 use crate::config::cli::{self, OutputFormat, Parsed, Role};
 use crate::config::role::RoleConfig;
 use crate::config::{Config, ConfigErrors, EnvSnapshot, Problem};
-use crate::driver_lifecycle::BeforeLaunch;
 use crate::error::Error;
 use crate::facts::remote::RemoteFacts;
+use crate::facts::stored::BeforeLaunch;
 use crate::facts::Facts;
 
 /// What `main` does after it has taken over the signals: returns the process exit code.

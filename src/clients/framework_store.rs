@@ -11,7 +11,7 @@
 //!   written to a temporary file in the same folder and renamed over it, so a crash leaves
 //!   the old ID or the new one, never half of one. No executor IDs.
 //!
-//! Store operations run in child processes of spark-init (see `remote::in_child`): the
+//! Store operations run in child processes of spark-init (see `facts::child::in_child`): the
 //! ZooKeeper client has threads of its own.
 
 use std::path::{Path, PathBuf};
@@ -345,6 +345,43 @@ impl Store {
             },
             other => other,
         }
+    }
+}
+
+/// The narrow view of the framework store that the driver's lifecycle and the executor's
+/// lookups need; [`Store`] is the real one.
+pub trait FrameworkStore {
+    fn url(&self) -> &StoreUrl;
+    /// The stored framework ID, `None` when there is none.
+    fn read(&self) -> Result<Option<Stored>, StoreError>;
+    /// Stores `id`: replaces `previous` (the value read) or creates the entry.
+    fn write(&self, id: &str, previous: Option<&Stored>) -> Result<(), StoreError>;
+    /// Removes the stored framework ID (absent is fine).
+    fn clear(&self) -> Result<(), StoreError>;
+    /// A new executor ID labelled `label`; `None` for a file store.
+    fn allocate_executor_id(&self, label: &str) -> Result<Option<u32>, StoreError>;
+}
+
+/// The methods stay inherent too, so callers without the trait in scope keep working.
+impl FrameworkStore for Store {
+    fn url(&self) -> &StoreUrl {
+        Store::url(self)
+    }
+
+    fn read(&self) -> Result<Option<Stored>, StoreError> {
+        Store::read(self)
+    }
+
+    fn write(&self, id: &str, previous: Option<&Stored>) -> Result<(), StoreError> {
+        Store::write(self, id, previous)
+    }
+
+    fn clear(&self) -> Result<(), StoreError> {
+        Store::clear(self)
+    }
+
+    fn allocate_executor_id(&self, label: &str) -> Result<Option<u32>, StoreError> {
+        Store::allocate_executor_id(self, label)
     }
 }
 

@@ -1,7 +1,8 @@
 //! HTTP for the lookups: reqwest's blocking client on rustls with ring (no OpenSSL, no
 //! aws-lc), the image's CA store plus `SPARK_INIT_CA_FILE`, connect and read timeouts, auth
-//! that survives redirects, and errors that say which URL failed and whether trying again can
-//! help. Only GETs: nothing here writes anywhere.
+//! that survives redirects, and errors that say which request failed (method and URL) and
+//! whether trying again can help. GETs for the lookups; PUTs for the driver's own Marathon
+//! updates (publishing itself to its executors' app, scaling it down).
 //!
 //! Redirects are followed here, not by reqwest: a Mesos master that is not the leader answers
 //! 307 with a protocol-relative `Location` (`//host:5050/master/frameworks`), and reqwest drops
@@ -162,24 +163,53 @@ impl Service {
     }
 }
 
+/// The request that failed: errors name it, a PUT as a PUT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Put,
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Method::Get => "GET",
+            Method::Put => "PUT",
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum HttpError {
-    #[error("GET {url}: cannot connect: {reason}")]
-    Connect { url: String, reason: String },
-    #[error("GET {url}: no answer in time (SPARK_INIT_HTTP_TIMEOUT)")]
-    Timeout { url: String },
-    #[error("GET {url}: HTTP {status}{}", message_suffix(.message))]
+    #[error("{method} {url}: cannot connect: {reason}")]
+    Connect {
+        method: Method,
+        url: String,
+        reason: String,
+    },
+    #[error("{method} {url}: no answer in time (SPARK_INIT_HTTP_TIMEOUT)")]
+    Timeout { method: Method, url: String },
+    #[error("{method} {url}: HTTP {status}{}", message_suffix(.message))]
     Status {
+        method: Method,
         url: String,
         status: u16,
         message: String,
     },
-    #[error("GET {url}: the answer is not the JSON expected: {reason}")]
-    InvalidJson { url: String, reason: String },
-    #[error("GET {url}: TLS failed: {reason}; if the service's certificate is signed by a private CA, put that CA in a PEM file and set SPARK_INIT_CA_FILE")]
-    Tls { url: String, reason: String },
-    #[error("GET {url}: more than {MAX_REDIRECTS} redirects")]
-    TooManyRedirects { url: String },
+    #[error("{method} {url}: the answer is not the JSON expected: {reason}")]
+    InvalidJson {
+        method: Method,
+        url: String,
+        reason: String,
+    },
+    #[error("{method} {url}: TLS failed: {reason}; if the service's certificate is signed by a private CA, put that CA in a PEM file and set SPARK_INIT_CA_FILE")]
+    Tls {
+        method: Method,
+        url: String,
+        reason: String,
+    },
+    #[error("{method} {url}: more than {MAX_REDIRECTS} redirects")]
+    TooManyRedirects { method: Method, url: String },
 }
 
 fn message_suffix(message: &str) -> String {
@@ -254,6 +284,15 @@ pub fn get_json(
     Err(last.expect("at least one base URL"))
 }
 
+/// A GET's JSON answer as `T`; `url` is the URL that answered.
+pub fn decode<T: serde::de::DeserializeOwned>(value: Value, url: String) -> Result<T, HttpError> {
+    serde_json::from_value(value).map_err(|e| HttpError::InvalidJson {
+        method: Method::Get,
+        url,
+        reason: e.to_string(),
+    })
+}
+
 /// PUTs a JSON body (Marathon's app updates), redirects followed like GETs. Returns the
 /// status and the body's JSON (or `null`).
 pub fn put_json(
@@ -284,25 +323,46 @@ fn put_one(
     url: Url,
     body: &Value,
 ) -> Result<(u16, Value), HttpError> {
-    let (status, text, shown) = send(client, auth, url, Some(body))?;
-    if (200..300).contains(&status) || status == 409 {
-        return Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)));
+    let reply = send(client, auth, url, Some(body))?;
+    if (200..300).contains(&reply.status) || reply.status == 409 {
+        let answer = serde_json::from_str(&reply.body).unwrap_or(Value::Null);
+        return Ok((reply.status, answer));
     }
-    Err(HttpError::Status {
-        url: shown,
-        status,
-        message: error_message(&text),
-    })
+    Err(reply.refused(Method::Put))
 }
 
-/// One request (a GET, or a PUT of `body`), redirects followed with the credentials kept:
-/// the final status, body and URL.
+/// The final answer to one request, after its redirects.
+struct Reply {
+    status: u16,
+    body: String,
+    /// The URL that answered.
+    url: String,
+}
+
+impl Reply {
+    /// A status that is not the answer wanted, with the service's own message.
+    fn refused(self, method: Method) -> HttpError {
+        HttpError::Status {
+            method,
+            url: self.url,
+            status: self.status,
+            message: error_message(&self.body),
+        }
+    }
+}
+
+/// One request (a GET, or a PUT of `body`), redirects followed with the credentials kept.
 fn send(
     client: &Client,
     auth: Option<&Auth>,
     mut url: Url,
     body: Option<&Value>,
-) -> Result<(u16, String, String), HttpError> {
+) -> Result<Reply, HttpError> {
+    let method = if body.is_some() {
+        Method::Put
+    } else {
+        Method::Get
+    };
     for _ in 0..=MAX_REDIRECTS {
         let shown = url.to_string();
         let mut request = match body {
@@ -316,16 +376,25 @@ fn send(
         if let Some(auth) = auth {
             request = request.header(AUTHORIZATION, auth.header());
         }
-        let response = request.send().map_err(|e| transport_error(&shown, &e))?;
+        let response = request
+            .send()
+            .map_err(|e| transport_error(method, &shown, &e))?;
         let status = response.status();
         if status.is_redirection() {
-            url = redirect_target(&url, &response)?;
+            url = redirect_target(method, &url, &response)?;
             continue;
         }
-        let text = response.text().map_err(|e| transport_error(&shown, &e))?;
-        return Ok((status.as_u16(), text, shown));
+        let text = response
+            .text()
+            .map_err(|e| transport_error(method, &shown, &e))?;
+        return Ok(Reply {
+            status: status.as_u16(),
+            body: text,
+            url: shown,
+        });
     }
     Err(HttpError::TooManyRedirects {
+        method,
         url: url.to_string(),
     })
 }
@@ -343,51 +412,53 @@ fn get_one(
     auth: Option<&Auth>,
     url: Url,
 ) -> Result<Option<(Value, String)>, HttpError> {
-    let (status, body, shown) = send(client, auth, url, None)?;
-    if status == 404 {
+    let reply = send(client, auth, url, None)?;
+    if reply.status == 404 {
         return Ok(None);
     }
-    if !(200..300).contains(&status) {
-        return Err(HttpError::Status {
-            url: shown,
-            status,
-            message: error_message(&body),
-        });
+    if !(200..300).contains(&reply.status) {
+        return Err(reply.refused(Method::Get));
     }
-    serde_json::from_str(&body)
-        .map(|v| Some((v, shown.clone())))
-        .map_err(|e| HttpError::InvalidJson {
-            url: shown,
+    let Reply { body, url, .. } = reply;
+    match serde_json::from_str(&body) {
+        Ok(value) => Ok(Some((value, url))),
+        Err(e) => Err(HttpError::InvalidJson {
+            method: Method::Get,
+            url,
             reason: format!(
                 "{e} (starts {:?})",
                 body.chars().take(60).collect::<String>()
             ),
-        })
+        }),
+    }
 }
 
 /// Where a redirect points: its `Location` resolved against the request's URL, so that
 /// `//host:port/path` keeps the request's scheme (RFC 3986 §5.2).
-fn redirect_target(url: &Url, response: &reqwest::blocking::Response) -> Result<Url, HttpError> {
-    let status = response.status().as_u16();
+fn redirect_target(
+    method: Method,
+    url: &Url,
+    response: &reqwest::blocking::Response,
+) -> Result<Url, HttpError> {
+    let unusable = |message: String| HttpError::Status {
+        method,
+        url: url.to_string(),
+        status: response.status().as_u16(),
+        message,
+    };
     let location = response
         .headers()
         .get(LOCATION)
         .and_then(|l| l.to_str().ok())
-        .ok_or_else(|| HttpError::Status {
-            url: url.to_string(),
-            status,
-            message: "a redirect without a Location".into(),
-        })?;
-    url.join(location).map_err(|_| HttpError::Status {
-        url: url.to_string(),
-        status,
-        message: format!("a redirect to an unusable Location {location:?}"),
-    })
+        .ok_or_else(|| unusable("a redirect without a Location".into()))?;
+    url.join(location)
+        .map_err(|_| unusable(format!("a redirect to an unusable Location {location:?}")))
 }
 
-fn transport_error(url: &str, e: &reqwest::Error) -> HttpError {
+fn transport_error(method: Method, url: &str, e: &reqwest::Error) -> HttpError {
+    let url = url.to_string();
     if e.is_timeout() {
-        return HttpError::Timeout { url: url.into() };
+        return HttpError::Timeout { method, url };
     }
     // The innermost cause says what happened ("Connection refused", a TLS failure).
     let mut reason = e.to_string();
@@ -399,12 +470,14 @@ fn transport_error(url: &str, e: &reqwest::Error) -> HttpError {
     // rustls' certificate errors ("invalid peer certificate: UnknownIssuer", ...).
     if reason.contains("certificate") || reason.to_ascii_lowercase().contains("tls") {
         return HttpError::Tls {
-            url: url.into(),
+            method,
+            url,
             reason,
         };
     }
     HttpError::Connect {
-        url: url.into(),
+        method,
+        url,
         reason,
     }
 }
@@ -488,6 +561,7 @@ mod tests {
     #[test]
     fn what_is_retried() {
         let status = |status| HttpError::Status {
+            method: Method::Get,
             url: "u".into(),
             status,
             message: String::new(),
@@ -497,9 +571,73 @@ mod tests {
         assert!(!status(401).retryable());
         assert!(!status(403).retryable());
         assert!(HttpError::Connect {
+            method: Method::Get,
             url: "u".into(),
             reason: "refused".into()
         }
         .retryable());
+    }
+
+    /// Serves `answer` to each of `requests` requests on a local port, reading each request
+    /// whole first (a PUT's body too), so the client sees the answer and not a reset.
+    fn serve(answer: &'static str, requests: usize) -> (Service, std::thread::JoinHandle<()>) {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            for stream in listener.incoming().take(requests) {
+                let mut reader = BufReader::new(stream.unwrap());
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if let Some((name, value)) = line.split_once(':') {
+                        if name.eq_ignore_ascii_case("content-length") {
+                            length = value.trim().parse().unwrap();
+                        }
+                    }
+                    if line.trim().is_empty() {
+                        break;
+                    }
+                }
+                reader
+                    .by_ref()
+                    .take(length)
+                    .read_to_end(&mut Vec::new())
+                    .unwrap();
+                reader.get_mut().write_all(answer.as_bytes()).unwrap();
+            }
+        });
+        let service = Service::parse("Marathon", "URL", &url, None, &mut Vec::new()).unwrap();
+        (service, server)
+    }
+
+    #[test]
+    fn an_http_failure_names_the_real_method() {
+        // Regression: every HttpError said GET, a failed PUT (publishing the driver) too.
+        let answer = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\
+                      Connection: close\r\n\r\noops";
+        let (service, server) = serve(answer, 2);
+        let client = client(None, Duration::from_secs(5)).unwrap();
+        let base = service.bases[0].as_str().trim_end_matches('/').to_string();
+        let put = put_json(&client, &service, "/v2/apps/x", &serde_json::json!({})).unwrap_err();
+        assert_eq!(
+            put.to_string(),
+            format!("PUT {base}/v2/apps/x: HTTP 500: oops")
+        );
+        let get = get_json(&client, &service, "/v2/apps/x").unwrap_err();
+        assert_eq!(
+            get.to_string(),
+            format!("GET {base}/v2/apps/x: HTTP 500: oops")
+        );
+        server.join().unwrap();
+
+        // Nothing listens on the port any more: the connection is refused.
+        let put = put_json(&client, &service, "/v2/apps/x", &serde_json::json!({})).unwrap_err();
+        assert!(
+            put.to_string()
+                .starts_with(&format!("PUT {base}/v2/apps/x: cannot connect")),
+            "{put}"
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! with field names as in docs/docs/rest-api/public/api/v2/types/{app,task}.raml.
 
 use serde::Deserialize;
+use serde_json::{Map, Value};
 
 use crate::clients::http::{self, HttpError, Service};
 
@@ -89,14 +90,23 @@ impl App {
     }
 }
 
-/// The narrow view of Marathon that discovery needs; `None` is a 404.
+/// The narrow view of Marathon that spark-init needs: an executor finds its driver
+/// (`app`, `tasks`); a driver publishes itself to its executors' app (`app_env`,
+/// `update_app`). `None` is a 404.
 pub trait MarathonApi {
     fn app(&self, id: &str) -> Result<Option<App>, HttpError>;
     fn tasks(&self, id: &str) -> Result<Option<Vec<Task>>, HttpError>;
+    /// The app's `env` as Marathon holds it (secrets as `{"secret": …}` objects), to merge
+    /// into rather than replace.
+    fn app_env(&self, id: &str) -> Result<Option<Map<String, Value>>, HttpError>;
+    /// `PUT /v2/apps/{id}` of a partial app, with `?force=true` past a deployment's lock: the
+    /// status (2xx, or 409 "locked by one or more deployments") and Marathon's answer.
+    fn update_app(&self, id: &str, body: &Value, force: bool) -> Result<(u16, Value), HttpError>;
 }
 
+/// The real one. A reqwest `Client` is a handle: clones share one connection pool.
 pub struct HttpMarathon<'a> {
-    pub client: &'a reqwest::blocking::Client,
+    pub client: reqwest::blocking::Client,
     pub service: &'a Service,
 }
 
@@ -115,33 +125,31 @@ fn app_path(id: &str) -> String {
     format!("/v2/apps/{}", id.trim_matches('/'))
 }
 
-fn decode<T: serde::de::DeserializeOwned>(
-    value: serde_json::Value,
-    url: String,
-) -> Result<T, HttpError> {
-    serde_json::from_value(value).map_err(|e| HttpError::InvalidJson {
-        url,
-        reason: e.to_string(),
-    })
-}
-
 impl MarathonApi for HttpMarathon<'_> {
     fn app(&self, id: &str) -> Result<Option<App>, HttpError> {
-        match http::get_json(self.client, self.service, &app_path(id))? {
-            Some((value, url)) => decode::<AppEnvelope>(value, url).map(|e| Some(e.app)),
+        match http::get_json(&self.client, self.service, &app_path(id))? {
+            Some((value, url)) => http::decode::<AppEnvelope>(value, url).map(|e| Some(e.app)),
             None => Ok(None),
         }
     }
 
     fn tasks(&self, id: &str) -> Result<Option<Vec<Task>>, HttpError> {
-        match http::get_json(
-            self.client,
-            self.service,
-            &format!("{}/tasks", app_path(id)),
-        )? {
-            Some((value, url)) => decode::<TasksEnvelope>(value, url).map(|e| Some(e.tasks)),
+        let path = format!("{}/tasks", app_path(id));
+        match http::get_json(&self.client, self.service, &path)? {
+            Some((value, url)) => http::decode::<TasksEnvelope>(value, url).map(|e| Some(e.tasks)),
             None => Ok(None),
         }
+    }
+
+    fn app_env(&self, id: &str) -> Result<Option<Map<String, Value>>, HttpError> {
+        let found = http::get_json(&self.client, self.service, &app_path(id))?;
+        Ok(found.map(|(app, _)| app["app"]["env"].as_object().cloned().unwrap_or_default()))
+    }
+
+    fn update_app(&self, id: &str, body: &Value, force: bool) -> Result<(u16, Value), HttpError> {
+        let query = if force { "?force=true" } else { "" };
+        let target = format!("{}{query}", app_path(id));
+        http::put_json(&self.client, self.service, &target, body)
     }
 }
 
@@ -173,51 +181,7 @@ pub fn pick_driver(
     port_name: &str,
     address: AddressMode,
 ) -> Result<DriverTask, String> {
-    let running: Vec<&Task> = tasks
-        .iter()
-        .filter(|t| match &t.state {
-            Some(state) => state == "TASK_RUNNING",
-            None => t.started_at.is_some(),
-        })
-        .collect();
-    if running.is_empty() {
-        let states: Vec<String> = tasks
-            .iter()
-            .map(|t| format!("{} {}", t.id, t.state.as_deref().unwrap_or("(staged)")))
-            .collect();
-        return Err(if tasks.is_empty() {
-            format!("app {} has no task", app.id)
-        } else {
-            format!(
-                "no task of app {} is TASK_RUNNING ({})",
-                app.id,
-                states.join(", ")
-            )
-        });
-    }
-    let healthy: Vec<&Task> = if app.health_checks.is_empty() {
-        running
-    } else {
-        let healthy: Vec<&Task> = running
-            .iter()
-            .copied()
-            .filter(|t| {
-                !t.health_check_results.is_empty() && t.health_check_results.iter().all(|h| h.alive)
-            })
-            .collect();
-        if healthy.is_empty() {
-            return Err(format!(
-                "no running task of app {} passes its health checks yet ({})",
-                app.id,
-                running
-                    .iter()
-                    .map(|t| t.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        healthy
-    };
+    let healthy = qualifying_tasks(app, tasks)?;
     let mut warnings = Vec::new();
     let task = *healthy
         .iter()
@@ -271,6 +235,55 @@ pub fn pick_driver(
         ui_port,
         warnings,
     })
+}
+
+/// The running tasks, healthy ones only when the app has health checks; `Err` says why there
+/// is none.
+fn qualifying_tasks<'t>(app: &App, tasks: &'t [Task]) -> Result<Vec<&'t Task>, String> {
+    let running: Vec<&Task> = tasks
+        .iter()
+        .filter(|t| match &t.state {
+            Some(state) => state == "TASK_RUNNING",
+            None => t.started_at.is_some(),
+        })
+        .collect();
+    if running.is_empty() {
+        let states: Vec<String> = tasks
+            .iter()
+            .map(|t| format!("{} {}", t.id, t.state.as_deref().unwrap_or("(staged)")))
+            .collect();
+        return Err(if tasks.is_empty() {
+            format!("app {} has no task", app.id)
+        } else {
+            format!(
+                "no task of app {} is TASK_RUNNING ({})",
+                app.id,
+                states.join(", ")
+            )
+        });
+    }
+    if app.health_checks.is_empty() {
+        return Ok(running);
+    }
+    let healthy: Vec<&Task> = running
+        .iter()
+        .copied()
+        .filter(|t| {
+            !t.health_check_results.is_empty() && t.health_check_results.iter().all(|h| h.alive)
+        })
+        .collect();
+    if healthy.is_empty() {
+        return Err(format!(
+            "no running task of app {} passes its health checks yet ({})",
+            app.id,
+            running
+                .iter()
+                .map(|t| t.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok(healthy)
 }
 
 #[cfg(test)]

@@ -84,22 +84,19 @@ pub trait MesosApi {
     fn frameworks(&self) -> Result<Frameworks, HttpError>;
 }
 
+/// The real one. A reqwest `Client` is a handle: clones share one connection pool.
 pub struct HttpMesos<'a> {
-    pub client: &'a reqwest::blocking::Client,
+    pub client: reqwest::blocking::Client,
     pub service: &'a Service,
 }
 
 impl MesosApi for HttpMesos<'_> {
     fn frameworks(&self) -> Result<Frameworks, HttpError> {
         let path = "/master/frameworks";
-        match http::get_json(self.client, self.service, path)? {
-            Some((value, url)) => {
-                serde_json::from_value(value).map_err(|e| HttpError::InvalidJson {
-                    url,
-                    reason: e.to_string(),
-                })
-            }
+        match http::get_json(&self.client, self.service, path)? {
+            Some((value, url)) => http::decode(value, url),
             None => Err(HttpError::Status {
+                method: http::Method::Get,
                 url: http::join(&self.service.bases[0], path).to_string(),
                 status: 404,
                 message: "not a Mesos master (no /master/frameworks)".into(),

@@ -1,4 +1,6 @@
-//! The one retry policy for lookups: a named, bounded schedule and an overall deadline.
+//! The one retry policy for lookups: a named, bounded schedule and an overall deadline, and
+//! the one loop ([`until`]) every wait runs on: the driver in Marathon, the application ID,
+//! the companion's learn/store/publish, a Marathon app locked by a deployment (409).
 //!
 //! `LOOKUP`: wait 0.25 s, 0.5 s, 1 s, 2 s, 4 s, 8 s, then 10 s between attempts, never past the
 //! deadline (`SPARK_INIT_RESOLVE_TIMEOUT`, default 300 s). Short first waits catch a driver that
@@ -31,7 +33,11 @@ pub struct Backoff {
 
 impl Backoff {
     pub fn new(schedule: &'static [Duration], timeout: Duration) -> Self {
-        let now = Instant::now();
+        Self::starting_at(schedule, timeout, Instant::now())
+    }
+
+    /// A schedule whose deadline is `timeout` after `now` (a [`Clock`]'s now).
+    pub fn starting_at(schedule: &'static [Duration], timeout: Duration, now: Instant) -> Self {
         Self {
             schedule,
             step: 0,
@@ -63,9 +69,86 @@ impl Backoff {
     }
 }
 
+/// Time as a wait sees it. Waits take it as an argument so that tests run them on a clock
+/// that only pretends to sleep.
+pub trait Clock {
+    fn now(&self) -> Instant;
+    fn sleep(&self, pause: Duration);
+}
+
+/// The real clock: `Instant::now` and `std::thread::sleep`.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn sleep(&self, pause: Duration) {
+        std::thread::sleep(pause)
+    }
+}
+
+/// What one attempt came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attempt<T, E> {
+    /// Found: the wait is over.
+    Done(T),
+    /// Not yet, and why: the reason goes into the progress lines and, at the deadline, into
+    /// the final error.
+    Retry(String),
+    /// Waiting cannot fix this (a refusal, an answer that makes no sense).
+    Fail(E),
+}
+
+/// Why [`until`] returned without a value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Waited<E> {
+    /// An attempt failed for good.
+    Failed(E),
+    /// Asked to look once (the dry run): the reason the one attempt gave.
+    LookedOnce(String),
+    /// The deadline passed: the last attempt's reason.
+    Deadline(String),
+}
+
+/// Runs `attempt` until it is done or fails, pausing between attempts on `backoff`'s schedule;
+/// at the deadline returns the last reason. With `once`, one attempt and no pause. With
+/// `progress` (what is awaited, "the driver"), logs `waiting for <progress>: <reason>` at the
+/// first miss, then at most every `PROGRESS_EVERY`.
+pub fn until<T, E>(
+    backoff: &mut Backoff,
+    clock: &dyn Clock,
+    once: bool,
+    progress: Option<&str>,
+    mut attempt: impl FnMut() -> Attempt<T, E>,
+) -> Result<T, Waited<E>> {
+    loop {
+        let reason = match attempt() {
+            Attempt::Done(value) => return Ok(value),
+            Attempt::Fail(e) => return Err(Waited::Failed(e)),
+            Attempt::Retry(reason) => reason,
+        };
+        if once {
+            return Err(Waited::LookedOnce(reason));
+        }
+        let now = clock.now();
+        if let Some(what) = progress {
+            if backoff.progress_due(now) {
+                tracing::info!("waiting for {what}: {reason}");
+            }
+        }
+        match backoff.next_pause(now) {
+            Some(pause) => clock.sleep(pause),
+            None => return Err(Waited::Deadline(reason)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clients::fake::FakeClock;
 
     #[test]
     fn the_schedule_grows_caps_and_stops_at_the_deadline() {
@@ -91,5 +174,52 @@ mod tests {
         assert!(b.progress_due(start + Duration::from_secs(11)));
         assert!(!b.progress_due(start + Duration::from_secs(15)));
         assert!(b.progress_due(start + Duration::from_secs(21)));
+    }
+
+    #[test]
+    fn until_pauses_on_the_schedule_and_returns_the_value() {
+        let clock = FakeClock::default();
+        let mut b = Backoff::starting_at(LOOKUP, Duration::from_secs(300), clock.now());
+        let mut tries = 0;
+        let got: Result<u32, Waited<()>> = until(&mut b, &clock, false, Some("x"), || {
+            tries += 1;
+            if tries < 4 {
+                Attempt::Retry(format!("try {tries}"))
+            } else {
+                Attempt::Done(tries)
+            }
+        });
+        assert_eq!(got, Ok(4));
+        assert_eq!(clock.slept(), &LOOKUP[..3]);
+    }
+
+    #[test]
+    fn until_gives_the_last_reason_at_the_deadline() {
+        let clock = FakeClock::default();
+        let mut b = Backoff::starting_at(LOOKUP, Duration::from_secs(30), clock.now());
+        let mut tries = 0;
+        let got: Result<(), Waited<()>> = until(&mut b, &clock, false, None, || {
+            tries += 1;
+            Attempt::Retry(format!("try {tries}"))
+        });
+        assert_eq!(got, Err(Waited::Deadline(format!("try {tries}"))));
+        assert_eq!(
+            clock.slept().iter().sum::<Duration>(),
+            Duration::from_secs(30)
+        );
+    }
+
+    #[test]
+    fn until_stops_at_a_failure_and_looks_once_when_asked() {
+        let clock = FakeClock::default();
+        let mut b = Backoff::starting_at(LOOKUP, Duration::from_secs(30), clock.now());
+        let failed: Result<(), Waited<&str>> =
+            until(&mut b, &clock, false, None, || Attempt::Fail("refused"));
+        assert_eq!(failed, Err(Waited::Failed("refused")));
+        let once: Result<(), Waited<()>> = until(&mut b, &clock, true, None, || {
+            Attempt::Retry("absent".into())
+        });
+        assert_eq!(once, Err(Waited::LookedOnce("absent".into())));
+        assert!(clock.slept().is_empty());
     }
 }

@@ -1,6 +1,7 @@
 //! The driver's framework ID across restarts (README "Framework store"):
-//! - before launch ([`before_launch`]): read the stored ID; with `SPARK_INIT_MESOS_URL`, drop
-//!   one the master lists as completed (it can never be reused: "Framework has been removed");
+//! - before launch ([`crate::facts::stored`], a fact read before the plan): read the stored
+//!   ID; with `SPARK_INIT_MESOS_URL`, drop one the master lists as completed (it can never be
+//!   reused: "Framework has been removed");
 //! - alongside the driver ([`learn_framework_id`], in a companion process): learn the actual
 //!   ID from the driver's REST API and store it if it differs;
 //! - after it exits ([`after_exit`]): exit 0 means the application finished, so the ID goes;
@@ -10,257 +11,20 @@
 //! Store trouble never disturbs the driver: the companion only logs, and an unreachable store
 //! at start is a warning unless `SPARK_INIT_STORE_REQUIRED=1`.
 
-use std::time::{Duration, Instant};
+mod companion;
+mod publish;
+
+use std::time::Duration;
 
 use nix::sys::signal::SigSet;
-use serde::{Deserialize, Serialize};
 
-use crate::clients::framework_store::{is_framework_id, Store, StoreUrl};
-use crate::clients::http::{self, Service};
-use crate::clients::mesos::{HttpMesos, MesosApi, Status};
-use crate::clients::retry::{Backoff, LOOKUP};
-use crate::facts::remote::{self, DiscoveryError};
+use crate::clients::framework_store::Store;
+use crate::clients::marathon::MarathonApi;
+use crate::facts::child;
 use crate::plan::{Publish, StoreDuty};
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct BeforeLaunch {
-    /// The framework ID to re-register with, and where it came from.
-    pub reuse: Option<(String, String)>,
-    pub warnings: Vec<String>,
-}
-
-pub struct StoreLookup<'a> {
-    pub url: &'a StoreUrl,
-    pub required: bool,
-    pub mesos: Option<&'a Service>,
-    pub ca_file: Option<&'a std::path::Path>,
-    pub http_timeout: Duration,
-    pub timeout: Duration,
-    /// A dry run reads but never writes.
-    pub dry_run: bool,
-}
-
-/// Reads the stored ID and checks it with the master (run it in a child process).
-pub fn before_launch(lookup: &StoreLookup<'_>) -> Result<BeforeLaunch, DiscoveryError> {
-    let url = lookup.url;
-    let store = Store::new(url.clone(), lookup.timeout);
-    let mut out = BeforeLaunch::default();
-    let stored = match store.read() {
-        Ok(stored) => stored,
-        Err(e) if lookup.required => {
-            return Err(DiscoveryError::Unavailable(format!(
-                "{e} (SPARK_INIT_STORE_REQUIRED=1)"
-            )))
-        }
-        Err(e) => {
-            out.warnings.push(format!(
-                "THE FRAMEWORK STORE IS NOT USABLE: {e}; starting without a stored framework \
-                 ID, so this driver registers as a new framework (set \
-                 SPARK_INIT_STORE_REQUIRED=1 to refuse instead)"
-            ));
-            return Ok(out);
-        }
-    };
-    let Some(stored) = stored else {
-        return Ok(out);
-    };
-    let clear = |why: String, out: &mut BeforeLaunch| {
-        if lookup.dry_run {
-            out.warnings.push(format!(
-                "{why}; it would be deleted (a dry run writes nothing)"
-            ));
-        } else {
-            match store.clear() {
-                Ok(()) => out.warnings.push(format!("{why}; deleted it")),
-                Err(e) => out
-                    .warnings
-                    .push(format!("{why}; could not delete it: {e}")),
-            }
-        }
-    };
-    let id = stored.framework_id;
-    if !is_framework_id(&id) {
-        clear(
-            format!("the framework store {url} holds {id:?}, which is not a framework ID"),
-            &mut out,
-        );
-        return Ok(out);
-    }
-    if let Some(service) = lookup.mesos {
-        let client = http::client(lookup.ca_file, lookup.http_timeout)
-            .map_err(|p| DiscoveryError::Refused(p.to_string()))?;
-        let api = HttpMesos {
-            client: &client,
-            service,
-        };
-        match api.frameworks() {
-            Ok(all) => match all.by_id(&id) {
-                Some((_, Status::Completed)) => {
-                    clear(
-                        format!(
-                            "the stored framework ID {id} is completed on the Mesos master and \
-                             can never be used again (\"Framework has been removed\")"
-                        ),
-                        &mut out,
-                    );
-                    return Ok(out);
-                }
-                Some((_, Status::Active)) => out.warnings.push(format!(
-                    "the stored framework {id} is still active on the Mesos master: is another \
-                     driver of this application running?"
-                )),
-                Some((_, Status::Inactive)) | None => {}
-            },
-            Err(e) => out.warnings.push(format!(
-                "could not check the stored framework ID with Mesos ({e}); using it"
-            )),
-        }
-    }
-    out.reuse = Some((id, format!("the framework store {url} (framework-id)")));
-    Ok(out)
-}
-
-/// The companion's work: waits (on the `LOOKUP` schedule, up to the duty's timeout) for the
-/// driver's REST API on this host to name the running application; stores its ID if the store
-/// holds another; then publishes the driver to its executors' app. Store and Marathon failures
-/// are retried until the deadline (a ZooKeeper restart or session expiry reconnects), then
-/// logged: the driver itself is never disturbed.
-pub fn learn_framework_id(duty: &StoreDuty) {
-    let Some(port) = duty.ui_port else { return };
-    let Ok(client) = http::client(None, http::READ_TIMEOUT) else {
-        return;
-    };
-    let Some(service) = Service::parse(
-        "the driver",
-        "spark.ui.port",
-        &format!("http://127.0.0.1:{port}"),
-        None,
-        &mut Vec::new(),
-    ) else {
-        return;
-    };
-    let store = duty
-        .url
-        .as_ref()
-        .map(|url| Store::new(url.clone(), duty.timeout.min(Duration::from_secs(30))));
-    let mut backoff = Backoff::new(LOOKUP, duty.timeout);
-    let mut learned: Option<String> = None;
-    let mut stored = store.is_none();
-    let mut published = duty.publish.is_none();
-    loop {
-        if learned.is_none() {
-            if let Ok(Some((value, _))) = http::get_json(&client, &service, "/api/v1/applications")
-            {
-                learned = remote::running_application(value).ok().flatten();
-            }
-        }
-        if let Some(id) = &learned {
-            if !stored {
-                let store = store.as_ref().expect("stored is false only with a store");
-                if !is_framework_id(id) {
-                    tracing::info!(id = %id, "the application ID is not a Mesos framework ID (not on Mesos?); nothing to store");
-                    stored = true;
-                } else {
-                    let result = store.read().and_then(|current| match &current {
-                        Some(s) if &s.framework_id == id => Ok(()),
-                        _ => store.write(id, current.as_ref()).map(|()| {
-                            tracing::info!(framework_id = %id, store = %store.url(), "stored the driver's framework ID");
-                        }),
-                    });
-                    match result {
-                        Ok(()) => stored = true,
-                        Err(e) => tracing::warn!("cannot store the framework ID yet: {e}"),
-                    }
-                }
-            }
-            if !published {
-                let publish = duty
-                    .publish
-                    .as_ref()
-                    .expect("published is false only with a duty");
-                match publish_driver(publish, id, &backoff) {
-                    Ok(()) => published = true,
-                    Err(e) => {
-                        tracing::warn!("cannot publish the driver to {} yet: {e}", publish.app)
-                    }
-                }
-            }
-            if stored && published {
-                return;
-            }
-        }
-        match backoff.next_pause(Instant::now()) {
-            Some(pause) => std::thread::sleep(pause),
-            None => {
-                tracing::warn!(
-                    "gave up on the framework store / publishing after {} s",
-                    duty.timeout.as_secs_f64()
-                );
-                return;
-            }
-        }
-    }
-}
-
-/// Sets `SPARK_DRIVER_URL` and `SPARK_APPLICATION_ID` in the executors' app `env` — merged
-/// with the env already there, never replacing it — and `instances` when asked, with
-/// `PUT /v2/apps/{id}`. A 409 ("locked by one or more deployments") is retried on the
-/// schedule for at most half the remaining time, then sent again with `force=true`.
-pub fn publish_driver(publish: &Publish, app_id: &str, backoff: &Backoff) -> Result<(), String> {
-    let client = http::client(publish.ca_file.as_deref(), publish.http_timeout)
-        .map_err(|p| p.to_string())?;
-    let path = format!("/v2/apps/{}", publish.app.trim_matches('/'));
-    let (app, _) = http::get_json(&client, &publish.marathon, &path)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("Marathon has no app {}", publish.app))?;
-    let mut env = app["app"]["env"].as_object().cloned().unwrap_or_default();
-    env.insert(
-        "SPARK_DRIVER_URL".into(),
-        serde_json::json!(publish.driver_url),
-    );
-    env.insert("SPARK_APPLICATION_ID".into(), serde_json::json!(app_id));
-    let mut body = serde_json::json!({ "env": env });
-    if let Some(n) = publish.instances {
-        body["instances"] = serde_json::json!(n);
-    }
-    let give_up_polite =
-        Instant::now() + backoff.deadline.saturating_duration_since(Instant::now()) / 2;
-    let mut polite = Backoff::new(
-        LOOKUP,
-        give_up_polite.saturating_duration_since(Instant::now()),
-    );
-    loop {
-        let force = Instant::now() >= give_up_polite;
-        let target = if force {
-            format!("{path}?force=true")
-        } else {
-            path.clone()
-        };
-        let (status, answer) = http::put_json(&client, &publish.marathon, &target, &body)
-            .map_err(|e| e.to_string())?;
-        if status != 409 {
-            tracing::info!(
-                app = %publish.app,
-                driver_url = %publish.driver_url,
-                app_id = %app_id,
-                force,
-                "published the driver to its executors"
-            );
-            return Ok(());
-        }
-        tracing::info!(
-            "the executors' app {} is locked by a deployment ({}); retrying",
-            publish.app,
-            answer["message"].as_str().unwrap_or("409")
-        );
-        if force {
-            return Err("Marathon refused even with force=true (409)".into());
-        }
-        if let Some(pause) = polite.next_pause(Instant::now()) {
-            std::thread::sleep(pause);
-        }
-    }
-}
+pub use companion::learn_framework_id;
+pub use publish::publish_driver;
 
 /// After the driver exits: clears the stored ID when the application finished (exit 0) or
 /// when a launch that reused it failed within the re-register window; on a clean exit with
@@ -268,31 +32,32 @@ pub fn publish_driver(publish: &Publish, app_id: &str, backoff: &Backoff) -> Res
 pub fn after_exit(duty: &StoreDuty, command_code: i32, ran: Duration, blocked: &SigSet) {
     if let (Some(publish), 0) = (&duty.publish, command_code) {
         if publish.scale_down_on_exit {
-            let publish = publish.clone();
-            let result = remote::in_child(blocked, move || {
-                let client = http::client(publish.ca_file.as_deref(), publish.http_timeout)
-                    .map_err(|p| p.to_string())?;
-                let path = format!("/v2/apps/{}?force=true", publish.app.trim_matches('/'));
-                http::put_json(
-                    &client,
-                    &publish.marathon,
-                    &path,
-                    &serde_json::json!({"instances": 0}),
-                )
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-            });
-            match result {
-                Ok(Ok(())) => {
-                    tracing::info!(app = %duty.publish.as_ref().map_or("", |p| p.app.as_str()), "scaled the executors' app to 0")
-                }
-                Ok(Err(e)) => tracing::warn!("could not scale the executors' app to 0: {e}"),
-                Err(e) => tracing::warn!("could not scale the executors' app to 0: {e}"),
-            }
+            scale_down(publish, blocked);
         }
     }
     let Some(url) = duty.url.clone() else { return };
-    let why = if command_code == 0 {
+    let Some(why) = clear_reason(duty, command_code, ran) else {
+        tracing::info!(
+            code = command_code,
+            "keeping the stored framework ID for the restart"
+        );
+        return;
+    };
+    let shown = url.to_string();
+    let timeout = duty.timeout.min(Duration::from_secs(30));
+    let result = child::in_child(blocked, move || {
+        Store::new(url, timeout).clear().map_err(|e| e.to_string())
+    });
+    match result.unwrap_or_else(|e| Err(e.to_string())) {
+        Ok(()) => tracing::info!(store = %shown, "cleared the stored framework ID: {why}"),
+        Err(e) => tracing::warn!("could not clear the stored framework ID ({why}): {e}"),
+    }
+}
+
+/// Why the stored ID goes after the driver ran `ran` and exited `command_code`; `None` keeps
+/// it for Marathon's restart.
+fn clear_reason(duty: &StoreDuty, command_code: i32, ran: Duration) -> Option<String> {
+    if command_code == 0 {
         Some("the application finished (exit 0): the next run is a new application".to_string())
     } else if duty.reused.is_some() && ran < duty.reregister_window {
         Some(format!(
@@ -304,22 +69,60 @@ pub fn after_exit(duty: &StoreDuty, command_code: i32, ran: Duration, blocked: &
         ))
     } else {
         None
-    };
-    let Some(why) = why else {
-        tracing::info!(
-            code = command_code,
-            "keeping the stored framework ID for the restart"
-        );
-        return;
-    };
-    let shown = url.to_string();
-    let timeout = duty.timeout.min(Duration::from_secs(30));
-    let result = remote::in_child(blocked, move || {
-        Store::new(url, timeout).clear().map_err(|e| e.to_string())
+    }
+}
+
+/// Scales the executors' app to 0 (forced: the application is over), in a child.
+fn scale_down(publish: &Publish, blocked: &SigSet) {
+    let owned = publish.clone();
+    let result = child::in_child(blocked, move || {
+        let api = publish::marathon_for(&owned)?;
+        api.update_app(&owned.app, &serde_json::json!({"instances": 0}), true)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     });
-    match result {
-        Ok(Ok(())) => tracing::info!(store = %shown, "cleared the stored framework ID: {why}"),
-        Ok(Err(e)) => tracing::warn!("could not clear the stored framework ID ({why}): {e}"),
-        Err(e) => tracing::warn!("could not clear the stored framework ID ({why}): {e}"),
+    match result.unwrap_or_else(|e| Err(e.to_string())) {
+        Ok(()) => tracing::info!(app = %publish.app, "scaled the executors' app to 0"),
+        Err(e) => tracing::warn!("could not scale the executors' app to 0: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A driver that reused the stored ID, with a 60 s re-register window.
+    fn reused() -> StoreDuty {
+        StoreDuty {
+            url: None,
+            publish: None,
+            reused: Some("5349f49b-68b3-4638-aab2-fc4ec845f993-0001".into()),
+            reregister_window: Duration::from_secs(60),
+            timeout: Duration::from_secs(30),
+            ui_port: None,
+        }
+    }
+
+    #[test]
+    fn the_id_is_cleared_after_a_clean_exit_or_an_early_failure_of_a_reuse() {
+        let secs = Duration::from_secs;
+        assert_eq!(
+            clear_reason(&reused(), 0, secs(3600)).as_deref(),
+            Some("the application finished (exit 0): the next run is a new application")
+        );
+        assert_eq!(
+            clear_reason(&reused(), 1, secs(10)).as_deref(),
+            Some(
+                "the driver exited 1 10 s after re-registering with the stored framework ID \
+                 (within SPARK_INIT_REREGISTER_WINDOW=60 s): the next restart starts fresh \
+                 instead of crash-looping"
+            )
+        );
+        assert_eq!(clear_reason(&reused(), 1, secs(60)), None);
+        let fresh = StoreDuty {
+            reused: None,
+            ..reused()
+        };
+        assert_eq!(clear_reason(&fresh, 1, secs(10)), None);
     }
 }

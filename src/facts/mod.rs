@@ -6,9 +6,11 @@
 //! values, so the dry run shows them and tests replay them.
 
 pub mod cgroup;
+pub mod child;
 pub mod install;
 pub mod remote;
 pub mod spark_defaults;
+pub mod stored;
 
 use std::path::Path;
 
@@ -17,12 +19,13 @@ use serde::Serialize;
 
 use crate::config::role::RoleConfig;
 use crate::config::{Config, Problem};
-use crate::driver_lifecycle::{self, BeforeLaunch};
 use crate::error::Error;
 use crate::facts::cgroup::CgroupLimits;
+use crate::facts::child::ChildError;
 use crate::facts::install::{JavaInstall, SparkInstall};
-use crate::facts::remote::{ChildError, DiscoveryError, Lookups, RemoteFacts};
+use crate::facts::remote::{DiscoveryError, Lookups, RemoteFacts};
 use crate::facts::spark_defaults::SparkDefaults;
+use crate::facts::stored::BeforeLaunch;
 
 /// What the image's file system says.
 #[derive(Debug, Clone, Serialize)]
@@ -103,7 +106,7 @@ pub fn discover_stored(
     let Some(url) = &lookups.store else {
         return Ok(BeforeLaunch::default());
     };
-    let lookup = driver_lifecycle::StoreLookup {
+    let lookup = stored::StoreLookup {
         url,
         required: lookups.store_required,
         mesos: lookups.mesos.as_ref(),
@@ -113,7 +116,7 @@ pub fn discover_stored(
         dry_run: config.dry_run.value,
     };
     in_child(blocked, "reading the framework store", || {
-        driver_lifecycle::before_launch(&lookup)
+        stored::before_launch(&lookup)
     })
 }
 
@@ -126,7 +129,7 @@ fn in_child<T>(
 where
     T: Serialize + for<'de> serde::Deserialize<'de>,
 {
-    match remote::in_child(blocked, lookup) {
+    match child::in_child(blocked, lookup) {
         Ok(Ok(facts)) => Ok(facts),
         Ok(Err(DiscoveryError::Unavailable(why))) => Err(Error::Unavailable(why)),
         Ok(Err(DiscoveryError::Refused(why))) => Err(Error::Refused(why)),

@@ -2,25 +2,26 @@
 //! (waiting for it, on the `retry::LOOKUP` schedule, up to `SPARK_INIT_RESOLVE_TIMEOUT`), and
 //! the application ID through the driver's REST API or the Mesos master.
 //!
-//! It runs in a short-lived child process ([`in_child`]): the HTTP client brings threads and
+//! It runs in a short-lived child process ([`crate::facts::child::in_child`]): the HTTP client brings threads and
 //! megabytes, and PID 1 must stay single-threaded and small while it supervises. The child
 //! hands back one serialisable [`RemoteFacts`], which the dry run shows.
 
-use std::io::{Read, Seek, Write};
-use std::net::{TcpStream, ToSocketAddrs};
-use std::os::fd::FromRawFd;
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+// The old paths, until src/roles.rs uses `facts::child`.
 
-use nix::sys::signal::SigSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
-use crate::clients::framework_store::{is_framework_id, Store, StoreError, StoreUrl};
+use crate::clients::framework_store::{
+    is_framework_id, FrameworkStore, Store, StoreError, StoreUrl,
+};
 use crate::clients::http::{self, HttpError, Service};
-use crate::clients::marathon::{self, AddressMode, HttpMarathon, MarathonApi};
-use crate::clients::mesos::{HttpMesos, MesosApi};
-use crate::clients::retry::{Backoff, LOOKUP};
-use crate::supervise::signals::{self, Wake};
+use crate::clients::marathon::{self, AddressMode, DriverTask, HttpMarathon, MarathonApi};
+use crate::clients::mesos::{Frameworks, HttpMesos, MesosApi};
+use crate::clients::retry::{self, Attempt, Backoff, Clock, SystemClock, Waited, LOOKUP};
+use crate::clients::spark_rest::{HttpSparkRest, Listed, SparkRestApi, SparkRestError};
+use crate::clients::tcp_probe::{TcpConnect, TcpProbe};
 
 pub const DEFAULT_RESOLVE_TIMEOUT: Duration = Duration::from_secs(300);
 const TCP_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -97,22 +98,54 @@ fn refused_or_unavailable(e: HttpError, what: &str) -> DiscoveryError {
     }
 }
 
-/// Runs the lookups (in this process; see [`in_child`]).
+/// The outside world as the lookups see it: the real clients in [`run`], fakes in the tests.
+struct World<'a> {
+    marathon: Option<&'a dyn MarathonApi>,
+    mesos: Option<&'a dyn MesosApi>,
+    driver: &'a dyn SparkRestApi,
+    store: Option<&'a dyn FrameworkStore>,
+    probe: &'a dyn TcpProbe,
+    clock: &'a dyn Clock,
+}
+
+/// Runs the lookups (in this process; see [`crate::facts::child::in_child`]) with the real
+/// clients: HTTP, ZooKeeper, TCP and the system clock.
 pub fn run(lookups: &Lookups) -> Result<RemoteFacts, DiscoveryError> {
     let client = http::client(lookups.ca_file.as_deref(), lookups.http_timeout)
         .map_err(|p| DiscoveryError::Refused(p.to_string()))?;
+    let marathon = lookups.marathon.as_ref().map(|service| HttpMarathon {
+        client: client.clone(),
+        service,
+    });
+    let mesos = lookups.mesos.as_ref().map(|service| HttpMesos {
+        client: client.clone(),
+        service,
+    });
+    let store = (lookups.store.as_ref()).map(|url| Store::new(url.clone(), lookups.timeout));
+    let world = World {
+        marathon: marathon.as_ref().map(|m| m as &dyn MarathonApi),
+        mesos: mesos.as_ref().map(|m| m as &dyn MesosApi),
+        driver: &HttpSparkRest { client },
+        store: store.as_ref().map(|s| s as &dyn FrameworkStore),
+        probe: &TcpConnect {
+            timeout: TCP_PROBE_TIMEOUT,
+        },
+        clock: &SystemClock,
+    };
+    discover(lookups, &world)
+}
+
+/// The store first (it may hold the application ID), then the driver, then the application
+/// ID; the waits share one deadline.
+fn discover(lookups: &Lookups, world: &World<'_>) -> Result<RemoteFacts, DiscoveryError> {
     let mut facts = RemoteFacts::default();
-    let mut backoff = Backoff::new(LOOKUP, lookups.timeout);
-    if let Some(url) = &lookups.store {
-        store_lookups(url, lookups, &mut facts)?;
+    let mut backoff = Backoff::starting_at(LOOKUP, lookups.timeout, world.clock.now());
+    if let Some(store) = world.store {
+        store_lookups(store, lookups, &mut facts)?;
     }
     if lookups.need_driver {
-        if let (Some(service), Some(app)) = (&lookups.marathon, &lookups.driver_app) {
-            let api = HttpMarathon {
-                client: &client,
-                service,
-            };
-            match find_driver(&api, app, lookups, &mut backoff)? {
+        if let (Some(api), Some(app)) = (world.marathon, &lookups.driver_app) {
+            match find_driver(world, api, app, lookups, &mut backoff)? {
                 Ok((driver, mut warnings)) => {
                     facts.driver = Some(driver);
                     facts.warnings.append(&mut warnings);
@@ -128,7 +161,7 @@ pub fn run(lookups: &Lookups) -> Result<RemoteFacts, DiscoveryError> {
             .map(|d| d.host.clone())
             .or_else(|| lookups.known_driver_host.clone());
         let ui = facts.driver.as_ref().and_then(|d| d.ui_port);
-        match find_app_id(&client, lookups, host.as_deref(), ui, &mut backoff)? {
+        match find_app_id(world, lookups, host.as_deref(), ui, &mut backoff)? {
             Ok(found) => facts.app_id = Some(found),
             Err(reason) => facts.not_found.push(reason),
         }
@@ -140,11 +173,11 @@ pub fn run(lookups: &Lookups) -> Result<RemoteFacts, DiscoveryError> {
 /// ID) and a collision-free executor ID. An unreachable store is a warning, or fatal with
 /// `SPARK_INIT_STORE_REQUIRED=1`.
 fn store_lookups(
-    url: &StoreUrl,
+    store: &dyn FrameworkStore,
     lookups: &Lookups,
     facts: &mut RemoteFacts,
 ) -> Result<(), DiscoveryError> {
-    let store = Store::new(url.clone(), lookups.timeout);
+    let url = store.url();
     let unreachable = |e: StoreError, facts: &mut RemoteFacts| {
         if lookups.store_required {
             Err(DiscoveryError::Unavailable(format!(
@@ -197,8 +230,23 @@ fn store_lookups(
 
 type Found<T> = Result<T, String>;
 
+/// What a wait came to, as the lookups report it: found; not found (a dry run looks once and
+/// says why); or an error, the deadline's worded by `timed_out` from the last reason.
+fn settle<T>(
+    waited: Result<T, Waited<DiscoveryError>>,
+    timed_out: impl FnOnce(String) -> String,
+) -> Result<Found<T>, DiscoveryError> {
+    match waited {
+        Ok(found) => Ok(Ok(found)),
+        Err(Waited::LookedOnce(reason)) => Ok(Err(reason)),
+        Err(Waited::Failed(e)) => Err(e),
+        Err(Waited::Deadline(last)) => Err(DiscoveryError::Unavailable(timed_out(last))),
+    }
+}
+
 /// Waits until Marathon has a driver task that accepts TCP connections on its driver port.
 fn find_driver(
+    world: &World<'_>,
     api: &dyn MarathonApi,
     app: &str,
     lookups: &Lookups,
@@ -211,112 +259,83 @@ fn find_driver(
         .map(|b| b.to_string())
         .collect::<Vec<_>>()
         .join(", ");
-    let mut last;
-    loop {
-        let attempt: Result<Found<marathon::DriverTask>, HttpError> = (|| {
-            let Some(found) = api.app(app)? else {
-                return Ok(Err(format!("Marathon ({where_}) has no app {app}")));
-            };
-            let tasks = api.tasks(app)?.unwrap_or_default();
-            Ok(marathon::pick_driver(
-                &found,
-                &tasks,
-                &lookups.port_name,
-                lookups.address,
+    let waited = retry::until(
+        backoff,
+        world.clock,
+        lookups.once,
+        Some("the driver"),
+        || driver_attempt(api, world.probe, app, lookups, &where_),
+    );
+    settle(waited, |last| {
+        format!(
+            "the driver was not reachable within {} s (SPARK_INIT_RESOLVE_TIMEOUT); \
+             last seen: {last}",
+            lookups.timeout.as_secs_f64()
+        )
+    })
+}
+
+/// One look: Marathon's driver task, then whether its driver port accepts connections.
+fn driver_attempt(
+    api: &dyn MarathonApi,
+    probe: &dyn TcpProbe,
+    app: &str,
+    lookups: &Lookups,
+    where_: &str,
+) -> Attempt<(FoundDriver, Vec<String>), DiscoveryError> {
+    let task = match driver_task(api, app, lookups, where_) {
+        Ok(Ok(task)) => task,
+        Ok(Err(reason)) => return Attempt::Retry(reason),
+        Err(e) if e.retryable() => return Attempt::Retry(e.to_string()),
+        Err(e) => {
+            return Attempt::Fail(refused_or_unavailable(
+                e,
+                "looking up the driver in Marathon",
             ))
-        })();
-        last = match attempt {
-            Ok(Ok(task)) => match tcp_probe(&task.host, task.port) {
-                Ok(()) => {
-                    let driver = FoundDriver {
-                        host: task.host.clone(),
-                        port: task.port,
-                        ui_port: task.ui_port,
-                        source: format!(
-                            "Marathon ({where_}): app {app}, task {}, {}",
-                            task.task_id, task.port_choice
-                        ),
-                    };
-                    return Ok(Ok((driver, task.warnings)));
-                }
-                Err(e) => format!(
-                    "the driver task {} at {}:{} does not accept connections yet ({e})",
-                    task.task_id, task.host, task.port
-                ),
-            },
-            Ok(Err(reason)) => reason,
-            Err(e) if e.retryable() => e.to_string(),
-            Err(e) => {
-                return Err(refused_or_unavailable(
-                    e,
-                    "looking up the driver in Marathon",
-                ))
-            }
-        };
-        if lookups.once {
-            return Ok(Err(last));
         }
-        let now = Instant::now();
-        if backoff.progress_due(now) {
-            tracing::info!("waiting for the driver: {last}");
-        }
-        match backoff.next_pause(now) {
-            Some(pause) => std::thread::sleep(pause),
-            None => {
-                return Err(DiscoveryError::Unavailable(format!(
-                    "the driver was not reachable within {} s (SPARK_INIT_RESOLVE_TIMEOUT); \
-                     last seen: {last}",
-                    lookups.timeout.as_secs_f64()
-                )))
-            }
-        }
+    };
+    if let Err(e) = probe.connect(&task.host, task.port) {
+        return Attempt::Retry(format!(
+            "the driver task {} at {}:{} does not accept connections yet ({e})",
+            task.task_id, task.host, task.port
+        ));
     }
+    let driver = FoundDriver {
+        host: task.host.clone(),
+        port: task.port,
+        ui_port: task.ui_port,
+        source: format!(
+            "Marathon ({where_}): app {app}, task {}, {}",
+            task.task_id, task.port_choice
+        ),
+    };
+    Attempt::Done((driver, task.warnings))
 }
 
-fn tcp_probe(host: &str, port: u16) -> Result<(), String> {
-    let addrs: Vec<_> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {host}: {e}"))?
-        .collect();
-    let mut last = String::from("no address");
-    for addr in addrs {
-        match TcpStream::connect_timeout(&addr, TCP_PROBE_TIMEOUT) {
-            Ok(_) => return Ok(()),
-            Err(e) => last = e.to_string(),
-        }
-    }
-    Err(last)
-}
-
-#[derive(Deserialize)]
-struct SparkApplication {
-    id: String,
-    #[serde(default)]
-    attempts: Vec<SparkAttempt>,
-}
-
-#[derive(Deserialize)]
-struct SparkAttempt {
-    #[serde(default)]
-    completed: bool,
-}
-
-/// The running application in the driver's `/api/v1/applications` answer (Spark's
-/// `ApplicationInfo` list: one with an attempt not `completed`); `Err` when the answer is not
-/// such a list.
-pub fn running_application(answer: serde_json::Value) -> Result<Option<String>, String> {
-    let apps: Vec<SparkApplication> = serde_json::from_value(answer).map_err(|e| e.to_string())?;
-    Ok(apps
-        .into_iter()
-        .find(|a| a.attempts.iter().any(|t| !t.completed))
-        .map(|a| a.id))
+/// The app's driver task, or why there is none yet.
+fn driver_task(
+    api: &dyn MarathonApi,
+    app: &str,
+    lookups: &Lookups,
+    where_: &str,
+) -> Result<Found<DriverTask>, HttpError> {
+    let Some(found) = api.app(app)? else {
+        return Ok(Err(format!("Marathon ({where_}) has no app {app}")));
+    };
+    let tasks = api.tasks(app)?.unwrap_or_default();
+    Ok(marathon::pick_driver(
+        &found,
+        &tasks,
+        &lookups.port_name,
+        lookups.address,
+    ))
 }
 
 /// The running application's ID: the driver's REST API (`/api/v1/applications`, Spark's
 /// `ApplicationListResource`; on Mesos the ID is the framework ID), else the one active Mesos
 /// framework on the driver's host (named `SPARK_INIT_FRAMEWORK_NAME` when set).
 fn find_app_id(
-    client: &reqwest::blocking::Client,
+    world: &World<'_>,
     lookups: &Lookups,
     host: Option<&str>,
     ui_port: Option<u16>,
@@ -331,164 +350,462 @@ fn find_app_id(
         let url = format!("http://{host}:{port}");
         Service::parse("the driver", "driver", &url, None, &mut Vec::new())
     });
-    if driver_api.is_none() && lookups.mesos.is_none() {
+    if driver_api.is_none() && world.mesos.is_none() {
         return Ok(Err(
             "no way to ask for the application ID: the driver task has no port named ui (or \
              at index 2) and SPARK_INIT_MESOS_URL is not set; set SPARK_APPLICATION_ID"
                 .into(),
         ));
     }
-    let mut last;
-    loop {
-        last = String::new();
-        if let Some(service) = &driver_api {
-            match http::get_json(client, service, "/api/v1/applications") {
-                Ok(Some((value, url))) => {
-                    let running = running_application(value).map_err(|e| {
-                        DiscoveryError::Unavailable(format!(
-                            "GET {url}: not Spark's application list: {e}"
-                        ))
-                    })?;
-                    if let Some(id) = running {
-                        return Ok(Ok((id, format!("the driver's REST API, GET {url}"))));
-                    }
-                    last = format!("GET {url}: no running application yet");
-                }
-                Ok(None) => last = format!("the driver at {host} has no REST API yet (404)"),
-                Err(e) => last = e.to_string(),
+    let waited = retry::until(
+        backoff,
+        world.clock,
+        lookups.once,
+        Some("the application ID"),
+        || app_id_attempt(world, lookups, host, driver_api.as_ref()),
+    );
+    settle(waited, |last| {
+        format!(
+            "no application ID within {} s (SPARK_INIT_RESOLVE_TIMEOUT); last seen: {last}",
+            lookups.timeout.as_secs_f64()
+        )
+    })
+}
+
+/// One ask: the driver's REST API, then Mesos. A retry's reason says what each answered.
+fn app_id_attempt(
+    world: &World<'_>,
+    lookups: &Lookups,
+    host: &str,
+    driver_api: Option<&Service>,
+) -> Attempt<(String, String), DiscoveryError> {
+    let mut last = String::new();
+    if let Some(service) = driver_api {
+        match world.driver.applications(service) {
+            Ok(Some(Listed {
+                running: Some(id),
+                url,
+            })) => return Attempt::Done((id, format!("the driver's REST API, GET {url}"))),
+            Ok(Some(Listed { running: None, url })) => {
+                last = format!("GET {url}: no running application yet")
             }
+            Ok(None) => last = format!("the driver at {host} has no REST API yet (404)"),
+            Err(SparkRestError::Http(e)) => last = e.to_string(),
+            Err(e) => return Attempt::Fail(DiscoveryError::Unavailable(e.to_string())),
         }
-        if let Some(service) = &lookups.mesos {
-            let api = HttpMesos { client, service };
-            match api.frameworks() {
-                Ok(all) => {
-                    let mut active = all.active_on(host);
-                    if let Some(name) = &lookups.framework_name {
-                        active.retain(|f| &f.name == name);
-                    }
-                    match active.as_slice() {
-                        [one] => {
-                            return Ok(Ok((
-                                one.id.clone(),
-                                format!("Mesos: the active framework {:?} on {host}", one.name),
-                            )))
-                        }
-                        [] => last = format!("{last}; Mesos has no active framework on {host}"),
-                        several => {
-                            return Err(DiscoveryError::Refused(format!(
-                                "Mesos has {} active frameworks on {host} ({}); set \
-                                 SPARK_INIT_FRAMEWORK_NAME to the application's name",
-                                several.len(),
-                                several
-                                    .iter()
-                                    .map(|f| f.name.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            )))
-                        }
-                    }
-                }
-                Err(e) if e.retryable() => last = format!("{last}; {e}"),
-                Err(e) => return Err(refused_or_unavailable(e, "looking up frameworks in Mesos")),
-            }
-        }
-        if lookups.once {
-            return Ok(Err(last));
-        }
-        let now = Instant::now();
-        if backoff.progress_due(now) {
-            tracing::info!("waiting for the application ID: {last}");
-        }
-        match backoff.next_pause(now) {
-            Some(pause) => std::thread::sleep(pause),
-            None => {
-                return Err(DiscoveryError::Unavailable(format!(
-                    "no application ID within {} s (SPARK_INIT_RESOLVE_TIMEOUT); last seen: {last}",
-                    lookups.timeout.as_secs_f64()
-                )))
-            }
-        }
+    }
+    let Some(mesos) = world.mesos else {
+        return Attempt::Retry(last);
+    };
+    match mesos.frameworks() {
+        Ok(all) => active_framework(&all, lookups.framework_name.as_deref(), host, &last),
+        Err(e) if e.retryable() => Attempt::Retry(format!("{last}; {e}")),
+        Err(e) => Attempt::Fail(refused_or_unavailable(e, "looking up frameworks in Mesos")),
     }
 }
 
-/// Why the child did not deliver.
-#[derive(Debug, thiserror::Error)]
-pub enum ChildError {
-    #[error("stopped by signal {0} while looking things up")]
-    Interrupted(i32),
-    #[error("the lookup process failed: {0}")]
-    Failed(String),
+/// The one active framework on `host` (named `name` when given); several are refused, since
+/// waiting will not tell them apart.
+fn active_framework(
+    all: &Frameworks,
+    name: Option<&str>,
+    host: &str,
+    last: &str,
+) -> Attempt<(String, String), DiscoveryError> {
+    let mut active = all.active_on(host);
+    if let Some(name) = name {
+        active.retain(|f| f.name == name);
+    }
+    match active.as_slice() {
+        [one] => Attempt::Done((
+            one.id.clone(),
+            format!("Mesos: the active framework {:?} on {host}", one.name),
+        )),
+        [] => Attempt::Retry(format!("{last}; Mesos has no active framework on {host}")),
+        several => Attempt::Fail(DiscoveryError::Refused(format!(
+            "Mesos has {} active frameworks on {host} ({}); set SPARK_INIT_FRAMEWORK_NAME to \
+             the application's name",
+            several.len(),
+            several
+                .iter()
+                .map(|f| f.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
 }
 
-/// Runs `f` in a forked child and returns its result. PID 1 stays single-threaded: the
-/// child's threads and memory go away with it. A stop signal (TERM, INT, HUP, QUIT) kills the
-/// child and ends the wait. The result travels through an anonymous memory file, so its size
-/// cannot block the child.
-pub fn in_child<T, F>(blocked: &SigSet, f: F) -> Result<T, ChildError>
-where
-    T: Serialize + for<'de> Deserialize<'de>,
-    F: FnOnce() -> T,
-{
-    // SAFETY: memfd_create with a static C string; the fd is owned by the File below.
-    let fd = unsafe { libc::memfd_create(c"spark-init-lookup".as_ptr(), libc::MFD_CLOEXEC) };
-    if fd < 0 {
-        return Err(ChildError::Failed(format!(
-            "memfd_create: {}",
-            std::io::Error::last_os_error()
-        )));
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clients::fake::{
+        FakeClock, FakeMarathon, FakeMesos, FakeProbe, FakeSparkRest, FakeStore, Script,
+    };
+    use crate::clients::marathon::{App, PortName, Task};
+    use crate::clients::mesos::Framework;
+
+    const FW: &str = "5349f49b-68b3-4638-aab2-fc4ec845f993-0001";
+
+    fn service(name: &str, url: &str) -> Service {
+        Service::parse(name, "URL", url, None, &mut Vec::new()).unwrap()
     }
-    // SAFETY: fd is a fresh descriptor nothing else owns.
-    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
-    // SAFETY: this process is single-threaded here (main has started no thread), so the child
-    // may run ordinary code after fork.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(ChildError::Failed(format!(
-            "fork: {}",
-            std::io::Error::last_os_error()
-        )));
+
+    /// An executor that needs its driver and its application ID, with Marathon and Mesos.
+    fn lookups() -> Lookups {
+        Lookups {
+            marathon: Some(service("Marathon", "http://marathon:8080")),
+            driver_app: Some("/spark/driver".into()),
+            port_name: "driver".into(),
+            address: AddressMode::Host,
+            mesos: Some(service("Mesos", "http://master:5050")),
+            framework_name: None,
+            ca_file: None,
+            timeout: Duration::from_secs(30),
+            http_timeout: Duration::from_secs(10),
+            need_driver: true,
+            need_app_id: true,
+            known_driver_host: None,
+            once: false,
+            store: None,
+            store_required: false,
+            need_executor_id: false,
+            executor_label: "exec.1".into(),
+        }
     }
-    if pid == 0 {
-        let result = f();
-        let code = match serde_json::to_vec(&result)
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| file.write_all(&bytes).map_err(|e| e.to_string()))
-        {
-            Ok(()) => 0,
-            Err(_) => 1,
+
+    /// The driver app, with ports named ui and driver.
+    fn driver_app() -> App {
+        let named = |name: &str| PortName {
+            name: Some(name.into()),
         };
-        // SAFETY: leave at once, without running the parent's exit handlers twice.
-        unsafe { libc::_exit(code) };
-    }
-    loop {
-        match signals::wait(blocked, None) {
-            Wake::Signal(libc::SIGCHLD) => {
-                let mut status = 0;
-                // SAFETY: waits for our own child only.
-                let done = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-                if done != pid {
-                    continue;
-                }
-                if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-                    return Err(ChildError::Failed(format!(
-                        "it ended with status {status:#x}"
-                    )));
-                }
-                let mut bytes = Vec::new();
-                file.rewind()
-                    .and_then(|()| file.read_to_end(&mut bytes))
-                    .map_err(|e| ChildError::Failed(e.to_string()))?;
-                return serde_json::from_slice(&bytes)
-                    .map_err(|e| ChildError::Failed(e.to_string()));
-            }
-            Wake::Signal(sig @ (libc::SIGTERM | libc::SIGINT | libc::SIGHUP | libc::SIGQUIT)) => {
-                signals::send(pid, libc::SIGKILL);
-                let mut status = 0;
-                // SAFETY: reaps our own child.
-                unsafe { libc::waitpid(pid, &mut status, 0) };
-                return Err(ChildError::Interrupted(sig));
-            }
-            _ => continue,
+        App {
+            id: "/spark/driver".into(),
+            port_definitions: vec![named("ui"), named("driver")],
+            ..App::default()
         }
+    }
+
+    fn running_task() -> Task {
+        Task {
+            id: "driver.1".into(),
+            host: "agent1".into(),
+            ports: vec![31000, 31001],
+            state: Some("TASK_RUNNING".into()),
+            started_at: Some("2026-11-25T10:00:00.000Z".into()),
+            ..Task::default()
+        }
+    }
+
+    fn framework(id: &str, name: &str) -> Framework {
+        Framework {
+            id: id.into(),
+            name: name.into(),
+            hostname: "agent1".into(),
+            active: true,
+        }
+    }
+
+    /// A world where the driver runs and answers: Marathon has it, its port is open, its
+    /// REST API names the application, and Mesos lists nothing.
+    struct Fakes {
+        marathon: FakeMarathon,
+        mesos: FakeMesos,
+        driver: FakeSparkRest,
+        store: FakeStore,
+        probe: FakeProbe,
+        clock: FakeClock,
+    }
+
+    impl Default for Fakes {
+        fn default() -> Self {
+            Self {
+                marathon: FakeMarathon {
+                    app: Script::new([Ok(Some(driver_app()))]),
+                    tasks: Script::new([Ok(Some(vec![running_task()]))]),
+                    ..FakeMarathon::default()
+                },
+                mesos: FakeMesos(Script::new([Ok(Frameworks::default())])),
+                driver: FakeSparkRest::running(Some(FW)),
+                store: FakeStore::holding(None),
+                probe: FakeProbe::default(),
+                clock: FakeClock::default(),
+            }
+        }
+    }
+
+    impl Fakes {
+        /// Discovers with the services `lookups` names.
+        fn discover(&self, lookups: &Lookups) -> Result<RemoteFacts, DiscoveryError> {
+            let world = World {
+                marathon: lookups.marathon.as_ref().map(|_| &self.marathon as _),
+                mesos: lookups.mesos.as_ref().map(|_| &self.mesos as _),
+                driver: &self.driver,
+                store: lookups.store.as_ref().map(|_| &self.store as _),
+                probe: &self.probe,
+                clock: &self.clock,
+            };
+            discover(lookups, &world)
+        }
+    }
+
+    /// The application ID found, and where.
+    fn fw_from(source: &str) -> Option<(String, String)> {
+        Some((FW.into(), source.into()))
+    }
+
+    fn with_store() -> Lookups {
+        Lookups {
+            store: Some(FakeStore::holding(None).url),
+            ..lookups()
+        }
+    }
+
+    fn http_status(status: u16) -> HttpError {
+        HttpError::Status {
+            method: http::Method::Get,
+            url: "http://marathon:8080/v2/apps/spark/driver".into(),
+            status,
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_driver_is_waited_for_until_marathon_has_it_and_its_port_answers() {
+        let fakes = Fakes {
+            probe: FakeProbe(Script::new([Err("Connection refused".into()), Ok(())])),
+            ..Fakes::default()
+        };
+        fakes.marathon.app.push_front(Ok(None));
+        let facts = fakes.discover(&lookups()).unwrap();
+        let driver = facts.driver.unwrap();
+        assert_eq!(
+            (driver.host.as_str(), driver.port, driver.ui_port),
+            ("agent1", 31001, Some(31000))
+        );
+        assert_eq!(
+            driver.source,
+            "Marathon (http://marathon:8080/): app /spark/driver, task driver.1, the port \
+             named driver"
+        );
+        assert_eq!(fakes.clock.slept(), &LOOKUP[..2]);
+    }
+
+    #[test]
+    fn a_4xx_from_marathon_is_refused_at_once() {
+        let fakes = Fakes::default();
+        fakes.marathon.app.push_front(Err(http_status(401)));
+        let Err(DiscoveryError::Refused(why)) = fakes.discover(&lookups()) else {
+            panic!("not refused");
+        };
+        assert_eq!(
+            why,
+            "looking up the driver in Marathon: GET http://marathon:8080/v2/apps/spark/driver: \
+             HTTP 401; check the URL and the credentials (SPARK_INIT_*_AUTH)"
+        );
+        assert!(fakes.clock.slept().is_empty());
+    }
+
+    #[test]
+    fn a_driver_that_never_comes_is_unavailable_at_the_deadline() {
+        let fakes = Fakes {
+            marathon: FakeMarathon::default(),
+            ..Fakes::default()
+        };
+        assert_eq!(
+            fakes.discover(&lookups()),
+            Err(DiscoveryError::Unavailable(
+                "the driver was not reachable within 30 s (SPARK_INIT_RESOLVE_TIMEOUT); last \
+                 seen: Marathon (http://marathon:8080/) has no app /spark/driver"
+                    .into()
+            ))
+        );
+        let waited: Duration = fakes.clock.slept().iter().sum();
+        assert_eq!(waited, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn a_dry_run_looks_once_and_says_why() {
+        let fakes = Fakes {
+            marathon: FakeMarathon::default(),
+            ..Fakes::default()
+        };
+        let facts = fakes
+            .discover(&Lookups {
+                once: true,
+                ..lookups()
+            })
+            .unwrap();
+        assert_eq!(
+            facts.not_found,
+            [
+                "Marathon (http://marathon:8080/) has no app /spark/driver",
+                "the driver's host is not known, so its application ID cannot be asked for",
+            ]
+        );
+        assert!(fakes.clock.slept().is_empty());
+    }
+
+    #[test]
+    fn the_application_id_comes_from_the_drivers_rest_api() {
+        let facts = Fakes::default().discover(&lookups()).unwrap();
+        assert_eq!(
+            facts.app_id,
+            fw_from("the driver's REST API, GET http://driver:4040/api/v1/applications")
+        );
+    }
+
+    #[test]
+    fn without_a_rest_api_the_application_id_comes_from_mesos() {
+        let fakes = Fakes {
+            driver: FakeSparkRest(Script::new([Ok(None)])),
+            mesos: FakeMesos(Script::new([
+                Ok(Frameworks::default()),
+                Ok(Frameworks {
+                    frameworks: vec![framework(FW, "orders")],
+                    ..Frameworks::default()
+                }),
+            ])),
+            ..Fakes::default()
+        };
+        let facts = fakes.discover(&lookups()).unwrap();
+        assert_eq!(
+            facts.app_id,
+            fw_from("Mesos: the active framework \"orders\" on agent1")
+        );
+        assert_eq!(fakes.clock.slept(), &LOOKUP[..1]);
+    }
+
+    #[test]
+    fn several_active_frameworks_are_refused_unless_one_is_named() {
+        let several = || Fakes {
+            driver: FakeSparkRest(Script::new([Ok(None)])),
+            mesos: FakeMesos(Script::new([Ok(Frameworks {
+                frameworks: vec![framework(FW, "orders"), framework("other-0001", "billing")],
+                ..Frameworks::default()
+            })])),
+            ..Fakes::default()
+        };
+        assert_eq!(
+            several().discover(&lookups()),
+            Err(DiscoveryError::Refused(
+                "Mesos has 2 active frameworks on agent1 (orders, billing); set \
+                 SPARK_INIT_FRAMEWORK_NAME to the application's name"
+                    .into()
+            ))
+        );
+        let named = Lookups {
+            framework_name: Some("orders".into()),
+            ..lookups()
+        };
+        let facts = several().discover(&named).unwrap();
+        assert_eq!(facts.app_id.unwrap().0, FW);
+    }
+
+    #[test]
+    fn an_answer_that_is_not_sparks_list_is_unavailable() {
+        let fakes = Fakes {
+            driver: FakeSparkRest(Script::new([Err(SparkRestError::NotAList {
+                url: "http://agent1:31000/api/v1/applications".into(),
+                reason: "expected a sequence".into(),
+            })])),
+            ..Fakes::default()
+        };
+        assert_eq!(
+            fakes.discover(&lookups()),
+            Err(DiscoveryError::Unavailable(
+                "GET http://agent1:31000/api/v1/applications: not Spark's application list: \
+                 expected a sequence"
+                    .into()
+            ))
+        );
+    }
+
+    #[test]
+    fn the_stored_framework_id_is_the_application_id() {
+        let fakes = Fakes {
+            store: FakeStore::holding(Some(FW)),
+            driver: FakeSparkRest::running(None),
+            ..Fakes::default()
+        };
+        let facts = fakes.discover(&with_store()).unwrap();
+        assert_eq!(
+            facts.app_id,
+            fw_from("the framework store zk://zk1:2181/spark/orders (framework-id)")
+        );
+        let invalid = Fakes {
+            store: FakeStore::holding(Some("hello")),
+            ..Fakes::default()
+        };
+        let facts = invalid.discover(&with_store()).unwrap();
+        assert_eq!(
+            facts.warnings,
+            [
+                "the framework store zk://zk1:2181/spark/orders holds \"hello\", which is not a \
+              framework ID; ignored"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unreachable_store_is_a_warning_unless_required() {
+        let fakes = Fakes {
+            store: FakeStore::unreachable(),
+            ..Fakes::default()
+        };
+        let facts = fakes.discover(&with_store()).unwrap();
+        assert_eq!(
+            facts.warnings,
+            ["the framework store is not usable, going on without it: \
+              zk://zk1:2181/spark/orders: unreachable: no session within 5 s"]
+        );
+        assert_eq!(facts.app_id.unwrap().0, FW);
+        let required = Lookups {
+            store_required: true,
+            ..with_store()
+        };
+        assert_eq!(
+            fakes.discover(&required),
+            Err(DiscoveryError::Unavailable(
+                "zk://zk1:2181/spark/orders: unreachable: no session within 5 s \
+                 (SPARK_INIT_STORE_REQUIRED=1)"
+                    .into()
+            ))
+        );
+    }
+
+    #[test]
+    fn executor_ids_are_allocated_but_a_dry_run_writes_nothing() {
+        let needs_id = Lookups {
+            need_executor_id: true,
+            ..with_store()
+        };
+        let fakes = Fakes::default();
+        let facts = fakes.discover(&needs_id).unwrap();
+        assert_eq!(
+            facts.executor_id,
+            Some((
+                1,
+                "the framework store zk://zk1:2181/spark/orders (executor-ids/id-0000000000)"
+                    .into()
+            ))
+        );
+        assert_eq!(*fakes.store.allocated.borrow(), ["exec.1"]);
+
+        let fakes = Fakes::default();
+        let facts = fakes
+            .discover(&Lookups {
+                once: true,
+                ..needs_id
+            })
+            .unwrap();
+        assert_eq!(facts.executor_id, None);
+        assert!(fakes.store.allocated.borrow().is_empty());
+        assert_eq!(
+            facts.not_found,
+            [
+                "the executor ID would be allocated from zk://zk1:2181/spark/orders \
+              (executor-ids/); a dry run writes nothing"
+            ]
+        );
     }
 }

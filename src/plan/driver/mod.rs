@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 
 use crate::config::role::RoleConfig;
 use crate::config::{lossy, Config, Problem};
-use crate::driver_lifecycle::BeforeLaunch;
 use crate::facts::install;
+use crate::facts::stored::BeforeLaunch;
 use crate::facts::LocalFacts;
 use crate::plan::role::{common_resolved, spark_java_sources, MISSING_HOSTNAME};
 use crate::plan::{sourced, Findings, ModePlan};
