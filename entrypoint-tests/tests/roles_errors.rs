@@ -383,3 +383,24 @@ fn generic_and_role_problems_come_out_in_one_run() {
         );
     }
 }
+
+/// Regression (issue 9): a driver's problems with publishing to its executors' Marathon app
+/// showed only once every other problem was fixed. They come in the same report now.
+#[test]
+fn a_drivers_publishing_problems_come_with_the_others() {
+    let env = with(&[
+        ("SPARK_DRIVER_URL", ""),
+        ("SPARK_APPLICATION_ID", ""),
+        ("SPARK_INIT_EXECUTOR_APP", "/spark/executors"),
+        ("SPARK_INIT_FAILOVER_TIMEOUT", "never"),
+    ]);
+    let out = run(&env, &["--deploy-mode", "cluster", "app.jar"], "driver");
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    for expected in [
+        "client mode",
+        "SPARK_INIT_FAILOVER_TIMEOUT=\"never\"",
+        "SPARK_INIT_EXECUTOR_APP=\"/spark/executors\": is set but SPARK_INIT_MARATHON_URL is not",
+    ] {
+        assert!(out.stderr.contains(expected), "{expected}: {}", out.stderr);
+    }
+}

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::config::role::RoleConfig;
+use crate::facts::stored::BeforeLaunch;
 use crate::facts::LocalFacts;
 use crate::plan::driver::settings::UserSettings;
 use crate::plan::{sourced, Findings, Resolved};
@@ -26,7 +27,7 @@ pub struct Wanted {
     pub source: String,
 }
 
-fn wanted(key: &str, value: Option<String>, source: impl Into<String>) -> Wanted {
+fn conf(key: &str, value: Option<String>, source: impl Into<String>) -> Wanted {
     Wanted {
         key: key.into(),
         value,
@@ -52,8 +53,27 @@ pub fn failover_timeout(role: &RoleConfig, found: &mut Findings) -> Sourced<f64>
     }
 }
 
+/// Everything spark-init would add, in the order the dry run shows it.
+pub fn all(
+    role: &RoleConfig,
+    user: &UserSettings<'_>,
+    hostname: Option<&Sourced<String>>,
+    mesos: bool,
+    failover: &Sourced<f64>,
+    stored: &BeforeLaunch,
+    found: &mut Findings,
+) -> Vec<Wanted> {
+    let mut confs = network_confs(role, user.facts, hostname);
+    if mesos {
+        let reusing = stored.reuse.is_some();
+        confs.extend(mesos_confs(role, user, failover, reusing, found));
+    }
+    confs.extend(stored_id_conf(stored.reuse.as_ref()));
+    confs
+}
+
 /// The host, bind address and ports every driver gets.
-pub fn network_confs(
+fn network_confs(
     role: &RoleConfig,
     facts: &LocalFacts,
     hostname: Option<&Sourced<String>>,
@@ -61,14 +81,14 @@ pub fn network_confs(
     let version = facts.spark.version;
     let mut confs = Vec::new();
     if let Some(host) = hostname {
-        confs.push(wanted(
+        confs.push(conf(
             "spark.driver.host",
             Some(host.value.clone()),
             &host.source,
         ));
     }
     if version.at_least(2, 1) {
-        confs.push(wanted(
+        confs.push(conf(
             "spark.driver.bindAddress",
             Some("0.0.0.0".into()),
             "spark-init: bind everywhere inside the container, advertise the host",
@@ -85,7 +105,7 @@ pub fn network_confs(
         ("spark.ui.port", "ui", 2),
     ] {
         let port = role.task.port(name, Some(index));
-        confs.push(wanted(
+        confs.push(conf(
             key,
             port.map(|p| p.value.to_string()),
             port.map_or_else(
@@ -99,7 +119,7 @@ pub fn network_confs(
 
 /// On a `mesos://` master: the constraint no agent meets, long offer refusals, and a failover
 /// timeout so a restarted driver can re-register with the stored framework ID.
-pub fn mesos_confs(
+fn mesos_confs(
     role: &RoleConfig,
     user: &UserSettings<'_>,
     failover: &Sourced<f64>,
@@ -114,8 +134,8 @@ pub fn mesos_confs(
         ),
     };
     let mut confs = vec![
-        wanted("spark.mesos.constraints", Some(constraints), source),
-        wanted(
+        conf("spark.mesos.constraints", Some(constraints), source),
+        conf(
             "spark.mesos.rejectOfferDurationForUnmetConstraints",
             Some(REJECT_OFFER_DURATION.into()),
             "spark-init: Marathon alone places executors",
@@ -133,7 +153,7 @@ pub fn mesos_confs(
              framework ID could not be reused after a restart: set it above 0",
         );
     }
-    confs.push(wanted(
+    confs.push(conf(
         "spark.mesos.driver.failoverTimeout",
         Some(format_seconds(failover.value)),
         if failover.source == "default" {
@@ -148,8 +168,14 @@ pub fn mesos_confs(
 
 /// The stored framework ID goes on whatever the master: only Mesos' scheduler backend reads
 /// it, and elsewhere it still shows on the command line which framework the driver would resume.
-pub fn stored_id_conf(reuse: Option<&(String, String)>) -> Option<Wanted> {
-    reuse.map(|(id, source)| wanted("spark.mesos.driver.frameworkId", Some(id.clone()), source))
+fn stored_id_conf(reuse: Option<&Sourced<String>>) -> Option<Wanted> {
+    reuse.map(|id| {
+        conf(
+            "spark.mesos.driver.frameworkId",
+            Some(id.value.clone()),
+            &id.source,
+        )
+    })
 }
 
 /// Applies the wanted confs under the user's: returns the `--conf key=value` words to add, and

@@ -2,9 +2,13 @@
 //! ID it learns from the driver's REST API on this host, and publish the driver's address to
 //! the executors' Marathon app (`SPARK_INIT_EXECUTOR_APP`).
 
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
 use crate::config::role::RoleConfig;
 use crate::plan::driver::settings::UserSettings;
-use crate::plan::{Findings, Publish, StoreDuty};
+use crate::plan::{sourced, Findings, Publish, Resolved, StoreDuty};
 use crate::sourced::Sourced;
 
 /// The driver's UI port on this host: the user's `spark.ui.port`, else Marathon's `ui` port.
@@ -54,6 +58,27 @@ pub fn publish(
         ca_file: role.lookups.ca_file.clone(),
         http_timeout: role.lookups.http_timeout,
     })
+}
+
+/// What the dry run shows of the duties: where the driver is published, and the store.
+pub fn shown(role: &RoleConfig, publish: Option<&Publish>) -> BTreeMap<String, Resolved> {
+    let mut shown = BTreeMap::new();
+    if let Some(p) = publish {
+        shown.insert(
+            "publish_to".to_string(),
+            sourced(
+                json!({ "app": p.app, "driver_url": p.driver_url, "instances": p.instances }),
+                "SPARK_INIT_EXECUTOR_APP (with the application ID once the driver runs)",
+            ),
+        );
+    }
+    if let Some(url) = &role.lookups.store {
+        shown.insert(
+            "framework_store".to_string(),
+            sourced(url.to_string(), "SPARK_INIT_FRAMEWORK_STORE"),
+        );
+    }
+    shown
 }
 
 /// The companion's duty, when there is a store or somewhere to publish to.

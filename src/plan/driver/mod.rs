@@ -7,8 +7,9 @@ mod duties;
 mod settings;
 
 use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::config::role::RoleConfig;
 use crate::config::{lossy, Config, Problem};
@@ -33,18 +34,7 @@ pub fn resolve(
         warnings: stored.warnings.clone(),
         ..Findings::default()
     };
-    let mut resolved = common_resolved(role, facts);
-    let submit = facts.spark.home.join("bin/spark-submit");
-    if !install::is_executable(&submit) {
-        found.problem(
-            "SPARK_HOME",
-            Some(&facts.spark.home.display().to_string()),
-            format!(
-                "has no executable {}; the image's Spark is incomplete",
-                submit.display()
-            ),
-        );
-    }
+    let submit = spark_submit(facts, &mut found);
     let hostname = found.require(&role.hostname, MISSING_HOSTNAME);
     let user = UserSettings {
         args: &role.submit,
@@ -60,22 +50,24 @@ pub fn resolve(
         );
     }
     let failover = confs::failover_timeout(role, &mut found);
-    let mut wanted = confs::network_confs(role, facts, hostname.as_ref());
-    if master
+    let mesos = master
         .as_ref()
-        .is_some_and(|m| m.value.starts_with("mesos://"))
-    {
-        let reusing = stored.reuse.is_some();
-        wanted.extend(confs::mesos_confs(
-            role, &user, &failover, reusing, &mut found,
-        ));
-    }
-    wanted.extend(confs::stored_id_conf(stored.reuse.as_ref()));
+        .is_some_and(|m| m.value.starts_with("mesos://"));
+    let wanted = confs::all(
+        role,
+        &user,
+        hostname.as_ref(),
+        mesos,
+        &failover,
+        stored,
+        &mut found,
+    );
+    let mut resolved = common_resolved(role, facts);
     let added = confs::apply(wanted, &user, &mut resolved, &mut found);
     resolved.insert(
         "master".into(),
-        match &master {
-            Some(m) => m.clone().map(Into::into),
+        match master {
+            Some(m) => m.map(Into::into),
             None => sourced(Value::Null, "not set: spark-submit's default (local[*])"),
         },
     );
@@ -83,9 +75,46 @@ pub fn resolve(
         resolved.insert("hostname".into(), host.clone().map(Into::into));
     }
     let spark_java_sources = spark_java_sources(&user.java_confs(), "driver", &mut found);
+    let publish = duties::publish(role, &user, hostname.as_ref(), &mut found);
     if !found.problems.is_empty() {
         return Err(found.problems);
     }
+    resolved.extend(duties::shown(role, publish.as_ref()));
+    let reused = stored.reuse.as_ref().map(|id| id.value.clone());
+    let ui_port = duties::ui_port(role, &user);
+    Ok(ModePlan {
+        role: "driver".into(),
+        argv: submit_argv(&submit, role, added, &config.command),
+        spark_java_sources,
+        resolved,
+        warnings: found.warnings,
+        store_duty: duties::store_duty(role, publish, reused, ui_port),
+    })
+}
+
+/// `$SPARK_HOME/bin/spark-submit`, which must be there.
+fn spark_submit(facts: &LocalFacts, found: &mut Findings) -> PathBuf {
+    let submit = facts.spark.home.join("bin/spark-submit");
+    if !install::is_executable(&submit) {
+        found.problem(
+            "SPARK_HOME",
+            Some(&facts.spark.home.display().to_string()),
+            format!(
+                "has no executable {}; the image's Spark is incomplete",
+                submit.display()
+            ),
+        );
+    }
+    submit
+}
+
+/// `spark-submit [--deploy-mode client] --conf k=v ... <the app's args>`.
+fn submit_argv(
+    submit: &Path,
+    role: &RoleConfig,
+    added: Vec<String>,
+    command: &[OsString],
+) -> Vec<OsString> {
     let mut argv: Vec<String> = vec![submit.display().to_string()];
     if role.submit.deploy_mode.is_none() {
         argv.extend(["--deploy-mode".into(), "client".into()]);
@@ -93,35 +122,6 @@ pub fn resolve(
     for conf in added {
         argv.extend(["--conf".into(), conf]);
     }
-    argv.extend(lossy(&config.command));
-    let ui_port = duties::ui_port(role, &user);
-    let publish = duties::publish(role, &user, hostname.as_ref(), &mut found);
-    if let Some(p) = &publish {
-        resolved.insert(
-            "publish_to".into(),
-            sourced(
-                json!({ "app": p.app, "driver_url": p.driver_url, "instances": p.instances }),
-                "SPARK_INIT_EXECUTOR_APP (with the application ID once the driver runs)",
-            ),
-        );
-    }
-    if !found.problems.is_empty() {
-        return Err(found.problems);
-    }
-    let reused = stored.reuse.as_ref().map(|(id, _)| id.clone());
-    let store_duty = duties::store_duty(role, publish, reused, ui_port);
-    if let Some(url) = &role.lookups.store {
-        resolved.insert(
-            "framework_store".into(),
-            sourced(url.to_string(), "SPARK_INIT_FRAMEWORK_STORE"),
-        );
-    }
-    Ok(ModePlan {
-        role: "driver".into(),
-        argv: argv.into_iter().map(OsString::from).collect(),
-        spark_java_sources,
-        resolved,
-        warnings: found.warnings,
-        store_duty,
-    })
+    argv.extend(lossy(command));
+    argv.into_iter().map(OsString::from).collect()
 }
