@@ -22,6 +22,7 @@ use crate::clients::mesos::{Frameworks, HttpMesos, MesosApi};
 use crate::clients::retry::{self, Attempt, Backoff, Clock, SystemClock, Waited, LOOKUP};
 use crate::clients::spark_rest::{HttpSparkRest, Listed, SparkRestApi, SparkRestError};
 use crate::clients::tcp_probe::{TcpConnect, TcpProbe};
+use crate::sourced::Sourced;
 
 pub const DEFAULT_RESOLVE_TIMEOUT: Duration = Duration::from_secs(300);
 const TCP_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -70,9 +71,9 @@ pub struct FoundDriver {
 pub struct RemoteFacts {
     pub driver: Option<FoundDriver>,
     /// The application ID and where it came from.
-    pub app_id: Option<(String, String)>,
+    pub app_id: Option<Sourced<String>>,
     /// An executor ID from the store, and where it came from.
-    pub executor_id: Option<(u32, String)>,
+    pub executor_id: Option<Sourced<u32>>,
     /// Why a value is missing (dry run only: it does not wait).
     pub not_found: Vec<String>,
     pub warnings: Vec<String>,
@@ -193,7 +194,7 @@ fn store_lookups(
     if lookups.need_app_id {
         match store.read() {
             Ok(Some(stored)) if is_framework_id(&stored.framework_id) => {
-                facts.app_id = Some((
+                facts.app_id = Some(Sourced::new(
                     stored.framework_id,
                     format!("the framework store {url} (framework-id)"),
                 ));
@@ -215,7 +216,7 @@ fn store_lookups(
         } else {
             match store.allocate_executor_id(&lookups.executor_label) {
                 Ok(Some(id)) => {
-                    facts.executor_id = Some((
+                    facts.executor_id = Some(Sourced::new(
                         id,
                         format!("the framework store {url} (executor-ids/id-{:010})", id - 1),
                     ))
@@ -340,7 +341,7 @@ fn find_app_id(
     host: Option<&str>,
     ui_port: Option<u16>,
     backoff: &mut Backoff,
-) -> Result<Found<(String, String)>, DiscoveryError> {
+) -> Result<Found<Sourced<String>>, DiscoveryError> {
     let Some(host) = host else {
         return Ok(Err(
             "the driver's host is not known, so its application ID cannot be asked for".into(),
@@ -378,14 +379,19 @@ fn app_id_attempt(
     lookups: &Lookups,
     host: &str,
     driver_api: Option<&Service>,
-) -> Attempt<(String, String), DiscoveryError> {
+) -> Attempt<Sourced<String>, DiscoveryError> {
     let mut last = String::new();
     if let Some(service) = driver_api {
         match world.driver.applications(service) {
             Ok(Some(Listed {
                 running: Some(id),
                 url,
-            })) => return Attempt::Done((id, format!("the driver's REST API, GET {url}"))),
+            })) => {
+                return Attempt::Done(Sourced::new(
+                    id,
+                    format!("the driver's REST API, GET {url}"),
+                ))
+            }
             Ok(Some(Listed { running: None, url })) => {
                 last = format!("GET {url}: no running application yet")
             }
@@ -411,13 +417,13 @@ fn active_framework(
     name: Option<&str>,
     host: &str,
     last: &str,
-) -> Attempt<(String, String), DiscoveryError> {
+) -> Attempt<Sourced<String>, DiscoveryError> {
     let mut active = all.active_on(host);
     if let Some(name) = name {
         active.retain(|f| f.name == name);
     }
     match active.as_slice() {
-        [one] => Attempt::Done((
+        [one] => Attempt::Done(Sourced::new(
             one.id.clone(),
             format!("Mesos: the active framework {:?} on {host}", one.name),
         )),
@@ -549,8 +555,8 @@ mod tests {
     }
 
     /// The application ID found, and where.
-    fn fw_from(source: &str) -> Option<(String, String)> {
-        Some((FW.into(), source.into()))
+    fn fw_from(source: &str) -> Option<Sourced<String>> {
+        Some(Sourced::new(FW.into(), source))
     }
 
     fn with_store() -> Lookups {
@@ -698,7 +704,7 @@ mod tests {
             ..lookups()
         };
         let facts = several().discover(&named).unwrap();
-        assert_eq!(facts.app_id.unwrap().0, FW);
+        assert_eq!(facts.app_id.unwrap().value, FW);
     }
 
     #[test]
@@ -758,7 +764,7 @@ mod tests {
             ["the framework store is not usable, going on without it: \
               zk://zk1:2181/spark/orders: unreachable: no session within 5 s"]
         );
-        assert_eq!(facts.app_id.unwrap().0, FW);
+        assert_eq!(facts.app_id.unwrap().value, FW);
         let required = Lookups {
             store_required: true,
             ..with_store()
@@ -783,10 +789,9 @@ mod tests {
         let facts = fakes.discover(&needs_id).unwrap();
         assert_eq!(
             facts.executor_id,
-            Some((
+            Some(Sourced::new(
                 1,
                 "the framework store zk://zk1:2181/spark/orders (executor-ids/id-0000000000)"
-                    .into()
             ))
         );
         assert_eq!(*fakes.store.allocated.borrow(), ["exec.1"]);

@@ -11,11 +11,12 @@ use crate::clients::framework_store::{is_framework_id, FrameworkStore, Store, St
 use crate::clients::http::{self, Service};
 use crate::clients::mesos::{HttpMesos, MesosApi, Status};
 use crate::facts::remote::DiscoveryError;
+use crate::sourced::Sourced;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BeforeLaunch {
     /// The framework ID to re-register with, and where it came from.
-    pub reuse: Option<(String, String)>,
+    pub reuse: Option<Sourced<String>>,
     pub warnings: Vec<String>,
 }
 
@@ -80,7 +81,12 @@ fn read_stored<'a, M: MesosApi>(
     };
     match unusable {
         Some(why) => out.warnings.push(clear(store, lookup.dry_run, why)),
-        None => out.reuse = Some((id, format!("the framework store {url} (framework-id)"))),
+        None => {
+            out.reuse = Some(Sourced::new(
+                id,
+                format!("the framework store {url} (framework-id)"),
+            ))
+        }
     }
     Ok(out)
 }
@@ -177,8 +183,8 @@ mod tests {
         read_stored(&lookup, store, |_| Ok(FakeMesos(Script::new([answer]))))
     }
 
-    fn reused() -> Option<(String, String)> {
-        Some((
+    fn reused() -> Option<Sourced<String>> {
+        Some(Sourced::new(
             FW.into(),
             format!("the framework store {STORE} (framework-id)"),
         ))

@@ -22,8 +22,8 @@ pub fn executor_id(
     match (&config.executor_id, &config.task.task_id) {
         (None, _) if remote.executor_id.is_some() => remote
             .executor_id
-            .as_ref()
-            .map(|(id, source)| Sourced::new(id.to_string(), source.clone())),
+            .clone()
+            .map(|id| id.map(|n| n.to_string())),
         (Some(id), _) if version.major >= 2 => match executor_id::parse_explicit(&id.value) {
             Ok(n) => Some(Sourced::new(n.to_string(), id.source.clone())),
             Err(why) => {
@@ -122,7 +122,7 @@ pub fn app_id(
         lookups.marathon.is_some() || lookups.mesos.is_some() || lookups.store.is_some();
     match (&config.app_id, &remote.app_id) {
         (Some(id), _) => Some(id.clone()),
-        (None, Some((id, source))) => Some(Sourced::new(id.clone(), source.clone())),
+        (None, Some(found)) => Some(found.clone()),
         (None, None) if dry_run && configured => {
             Some(unresolved("the application ID", remote, findings))
         }
