@@ -2,6 +2,7 @@
 //! settings, settings from `spark-defaults.conf`, and the required inputs.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use crate::clients::framework_store::StoreUrl;
 use crate::config::cli::Role;
@@ -60,56 +61,36 @@ pub fn missing_inputs(role: Role, config: &RoleConfig) -> Vec<Problem> {
 
 /// The resolved values every role shows.
 pub fn common_resolved(config: &RoleConfig, facts: &LocalFacts) -> BTreeMap<String, Resolved> {
-    let mut resolved = BTreeMap::new();
+    let shown = |path: &Path| path.display().to_string();
     let defaults = &facts.defaults;
-    let entries = [
+    let defaults_source = match &defaults.path {
+        Some(_) => format!("{} entries", defaults.entries.len()),
+        None => "no spark-defaults.conf".to_string(),
+    };
+    let (spark, java) = (&facts.spark, &facts.java);
+    [
         (
             "spark_home",
-            sourced(
-                facts.spark.home.display().to_string(),
-                config.spark_home.source.clone(),
-            ),
+            sourced(shown(&spark.home), &config.spark_home.source),
         ),
         (
             "spark_conf_dir",
-            sourced(
-                config.conf_dir.value.display().to_string(),
-                config.conf_dir.source.clone(),
-            ),
+            sourced(shown(&config.conf_dir.value), &config.conf_dir.source),
         ),
         (
             "spark_defaults",
-            sourced(
-                defaults.path.as_ref().map(|p| p.display().to_string()),
-                match &defaults.path {
-                    Some(_) => format!("{} entries", defaults.entries.len()),
-                    None => "no spark-defaults.conf".to_string(),
-                },
-            ),
+            sourced(defaults.path.as_deref().map(shown), defaults_source),
         ),
         (
             "spark_version",
-            sourced(
-                facts.spark.version.to_string(),
-                facts.spark.version_source.clone(),
-            ),
+            sourced(spark.version.to_string(), &spark.version_source),
         ),
-        (
-            "java",
-            sourced(
-                facts.java.java.display().to_string(),
-                facts.java.java_source.clone(),
-            ),
-        ),
-        (
-            "java_version",
-            sourced(facts.java.feature, facts.java.feature_source.clone()),
-        ),
-    ];
-    for (name, value) in entries {
-        resolved.insert(name.to_string(), value);
-    }
-    resolved
+        ("java", sourced(shown(&java.java), &java.java_source)),
+        ("java_version", sourced(java.feature, &java.feature_source)),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_string(), value))
+    .collect()
 }
 
 /// A Spark conf value from spark-defaults.conf with its source.
