@@ -1,27 +1,32 @@
 //! spark-init: PID 1 for Spark drivers and executors that Marathon runs on Mesos.
 //!
-//! The flow, one module a step (see `../shared/STYLE.md`):
-//! gather (`main`: argv, an [`config::EnvSnapshot`]) → parse a typed [`config::Config`] →
-//! discover the image's facts ([`roles::discover`]: Spark and Java installations,
-//! `spark-defaults.conf`, cgroup limits) → resolve a pure [`plan::Plan`] (the dry run prints
-//! it) → [`supervise::run`] it in a tini-style loop.
+//! The pipeline, one folder a stage (see `../shared/STYLE.md` and [`main_with`]):
+//! gather (`main`: argv, an [`config::EnvSnapshot`]) → parse every variable once into a typed
+//! [`config::Config`] ([`config`]) → discover the facts ([`facts`]: the installations,
+//! `spark-defaults.conf`, cgroup limits; the lookups in forked children over [`clients`]) →
+//! resolve a pure [`plan::Plan`] ([`plan`]; the dry run prints it) → [`supervise::run`] it in a
+//! tini-style loop, with the driver's companion ([`driver_lifecycle`]) as a side task.
+//! Spark's own formats and rules live in [`spark`].
 //!
 //! The contract with operators, kept in README.md:
 //! - exit codes: [`exit_code`] (the command's, 128+N, 64 usage, 69 unavailable, 70 internal,
 //!   78 configuration, 126, 127);
 //! - variables: `SPARK_INIT_*` in [`config`]; the JVM options (`JAVA_TOOL_OPTIONS`,
-//!   `SPARK_JAVA_OPT_*`) in [`java_options`]; the role modes' (`SPARK_HOME`, `SPARK_CONF_DIR`,
-//!   `JAVA_HOME`, `SPARK_DRIVER_URL`, `SPARK_APPLICATION_ID`, `SPARK_EXECUTOR_*`,
-//!   `SPARK_CLASSPATH`, `SPARK_EXTRA_CLASSPATH`) in [`roles`]; Marathon's task variables
-//!   (`HOST`, `PORT<n>`, `PORT_<NAME>`, `MESOS_TASK_ID`, `MARATHON_APP_RESOURCE_*`) in
-//!   [`marathon_env`];
+//!   `SPARK_JAVA_OPT_*`, `SPARK_INIT_JAVA_OPTS`) in [`config`]'s `java`; the role modes'
+//!   (`SPARK_HOME`, `SPARK_CONF_DIR`, `JAVA_HOME`, `SPARK_DRIVER_URL`, `SPARK_APPLICATION_ID`,
+//!   `SPARK_EXECUTOR_*`, `SPARK_CLASSPATH`, `SPARK_EXTRA_CLASSPATH`) in [`config::role`], the
+//!   lookups' in [`config::lookups`]; Marathon's task variables (`HOST`, `PORT<n>`,
+//!   `PORT_<NAME>`, `MESOS_TASK_ID`, `MARATHON_APP_RESOURCE_*`) in [`config::task_env`];
 //! - files read: `$SPARK_HOME/RELEASE`, `$SPARK_HOME/jars/`, `$JAVA_HOME/release`,
-//!   `$SPARK_CONF_DIR/spark-defaults.conf`, the cgroup files under `SPARK_INIT_CGROUP_ROOT`;
-//! - APIs called (GET only, in child processes): Marathon `/v2/apps/{id}[/tasks]`, Mesos
-//!   `/master/frameworks`, the driver's `/api/v1/applications` ([`discovery`]); the one write,
-//!   when asked for, is Marathon `PUT /v2/apps/{executors}` ([`driver_lifecycle::publish_driver`]);
-//! - written: the framework store ([`framework_store`]: the znode `<path>/framework-id`,
-//!   sequential znodes `<path>/executor-ids/id-N`, or a `file://` store's file).
+//!   `$SPARK_CONF_DIR/spark-defaults.conf`, the cgroup files under `SPARK_INIT_CGROUP_ROOT`
+//!   ([`facts`]);
+//! - APIs called (in child processes): Marathon `GET /v2/apps/{id}[/tasks]`, Mesos
+//!   `GET /master/frameworks`, the driver's `GET /api/v1/applications` ([`facts::remote`],
+//!   [`facts::stored`]); the one write, when asked for, is Marathon `PUT /v2/apps/{executors}`
+//!   ([`driver_lifecycle`]);
+//! - written: the framework store ([`clients::framework_store`]: the znode
+//!   `<path>/framework-id`, sequential znodes `<path>/executor-ids/id-N`, or a `file://`
+//!   store's file).
 
 pub mod clients;
 pub mod config;
