@@ -58,10 +58,12 @@ pub fn main_with(args: Vec<OsString>, env: EnvSnapshot, blocked: &nix::sys::sign
         Ok(code) => code,
         Err(error) => {
             // Logged once, as an error line, in the operator's chosen format; stderr
-            // always gets it even when logging is filtered off.
-            tracing::error!("{error}");
+            // always gets it even when logging is filtered off. Masked once more as a whole:
+            // a message may quote a URL or an option that carries a secret.
+            let shown = redact::text(&error.to_string());
+            tracing::error!("{shown}");
             if !tracing::enabled!(tracing::Level::ERROR) {
-                let _ = writeln!(std::io::stderr(), "spark-init: error: {error}");
+                let _ = writeln!(std::io::stderr(), "spark-init: error: {shown}");
             }
             i32::from(error.exit_code())
         }
@@ -109,7 +111,7 @@ fn run(
         return Ok(0);
     }
     for warning in &plan.warnings {
-        tracing::warn!("{warning}");
+        tracing::warn!("{}", redact::text(warning));
     }
     if plan.role != "exec" {
         // What spark-init resolved, for whoever reads the container log later.

@@ -3,7 +3,8 @@
 //! A value is secret when its key (the text before `=`, or a variable's name) contains one of
 //! [`SECRET_WORDS`], in any case: `-Dspark.ssl.keyPassword=…`, `spark.authenticate.secret=…`,
 //! `SPARK_INIT_MARATHON_AUTH_TOKEN`. Only the value is replaced, so the plan still shows that
-//! the option is set.
+//! the option is set. A URL with a password in it (`http://user:pw@host:8080`) keeps the user
+//! and loses the password (`http://user:***@host:8080`) wherever it appears.
 
 use std::borrow::Cow;
 
@@ -15,12 +16,46 @@ pub fn is_secret_name(name: &str) -> bool {
     SECRET_WORDS.iter().any(|w| lower.contains(w))
 }
 
-/// One option or argument: `key=value` with a secret key keeps `key=` and masks the value.
+/// One option or argument: `key=value` with a secret key keeps `key=` and masks the value;
+/// a URL's password is masked wherever it stands in the word.
 pub fn option(token: &str) -> Cow<'_, str> {
     match token.split_once('=') {
         Some((key, _)) if is_secret_name(key) => Cow::Owned(format!("{key}={MASK}")),
-        _ => Cow::Borrowed(token),
+        _ => url_passwords(token),
     }
+}
+
+/// `scheme://user:password@host...` → `scheme://user:***@host...`, for every URL in the text.
+pub fn url_passwords(text: &str) -> Cow<'_, str> {
+    if !text.contains("//") || !text.contains('@') {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    // Every `//` opens an authority (`mesos://zk://user:pw@zk1:2181/mesos` has two).
+    while let Some(i) = rest.find("//") {
+        let (before, after) = rest.split_at(i + 2);
+        out.push_str(before);
+        // The authority ends at the first '/', '?', '#' or white space.
+        let end = after
+            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
+            .unwrap_or(after.len());
+        let authority = &after[..end];
+        match authority.rsplit_once('@') {
+            Some((userinfo, host)) => {
+                let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+                if userinfo.contains(':') {
+                    out.push_str(&format!("{user}:{MASK}@{host}"));
+                } else {
+                    out.push_str(authority);
+                }
+            }
+            None => out.push_str(authority),
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
 }
 
 /// An argument vector: `key=value` arguments, and the argument after a secret-named flag
@@ -41,20 +76,31 @@ pub fn argv<S: AsRef<str>>(args: &[S]) -> Vec<String> {
     out
 }
 
-/// Free text such as an option string that failed to parse: split leniently on whitespace
-/// outside quotes (an unclosed quote runs to the end) and mask each secret `key=value` word.
+/// Free text such as an option string that failed to parse: split into words the way Spark
+/// splits option strings (white space outside quotes; a backslash outside single quotes keeps
+/// the next character, an escaped space included, in the word), leniently (an unclosed quote
+/// runs to the end), and mask each secret `key=value` word and each URL's password.
 pub fn text(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     let mut word = String::new();
     let mut quote: Option<char> = None;
+    let mut escaped = false;
     let flush = |word: &mut String, out: &mut String| {
         out.push_str(&option(word));
         word.clear();
     };
     for c in value.chars() {
+        if escaped {
+            escaped = false;
+            word.push(c);
+            continue;
+        }
         match quote {
-            Some(q) if c == q => quote = None,
+            Some('\'') if c == '\'' => quote = None,
+            Some('"') if c == '"' => quote = None,
+            Some('"') if c == '\\' => escaped = true,
             Some(_) => {}
+            None if c == '\\' => escaped = true,
             None if c == '\'' || c == '"' => quote = Some(c),
             None if c.is_whitespace() => {
                 flush(&mut word, &mut out);
@@ -126,6 +172,39 @@ mod tests {
             "-Da=1 -Dmy.password=*** -Db=2"
         );
         assert_eq!(text("-Dsecret=\"unclosed and more"), "-Dsecret=***");
+    }
+
+    /// Regression (issue 16): a secret holding an escaped or quoted space leaked its tail
+    /// (`-Dapi.token=abc\ Secret456` showed `=*** Secret456`).
+    #[test]
+    fn text_masks_values_with_escaped_spaces_whole() {
+        assert_eq!(
+            text(r"-Dapi.token=abc\ Secret456 -Db=2"),
+            "-Dapi.token=*** -Db=2"
+        );
+        assert_eq!(
+            text(r#"-Dapi.token="abc \" Secret456" -Db=2"#),
+            "-Dapi.token=*** -Db=2"
+        );
+        assert_eq!(text(r"-Dx=a\ b"), r"-Dx=a\ b");
+    }
+
+    #[test]
+    fn url_passwords_are_masked_wherever_they_stand() {
+        assert_eq!(
+            text("GET http://ops:Hunter2@marathon:8080/v2/apps failed"),
+            "GET http://ops:***@marathon:8080/v2/apps failed"
+        );
+        assert_eq!(
+            option("--master=mesos://zk://u:p@zk1:2181/mesos"),
+            "--master=mesos://zk://u:***@zk1:2181/mesos"
+        );
+        assert_eq!(option("http://ops@host/x"), "http://ops@host/x");
+        assert_eq!(option("http://host:8080/a@b"), "http://host:8080/a@b");
+        assert_eq!(
+            argv(&["--url", "https://a:b@h", "x://c:d@e"]),
+            ["--url", "https://a:***@h", "x://c:***@e"]
+        );
     }
 
     #[test]

@@ -12,14 +12,33 @@ use crate::plan::{Plan, Resolved};
 use crate::redact;
 use crate::spark::java_options;
 
+/// A resolved value as shown: every text in it masked again (a URL's password, a secret
+/// option), whatever the decision that made it already masked.
+fn masked(resolved: &Resolved) -> Resolved {
+    fn mask(value: &Value) -> Value {
+        match value {
+            Value::String(s) => Value::String(redact::text(s)),
+            Value::Array(items) => Value::Array(items.iter().map(mask).collect()),
+            Value::Object(map) => {
+                Value::Object(map.iter().map(|(k, v)| (k.clone(), mask(v))).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    Resolved {
+        value: mask(&resolved.value),
+        source: redact::text(&resolved.source),
+    }
+}
+
 /// The plan as printed: secrets masked.
 #[derive(Debug, Serialize)]
 struct Shown<'a> {
     role: &'a str,
     argv: Vec<String>,
     env: BTreeMap<&'a str, String>,
-    resolved: &'a BTreeMap<String, Resolved>,
-    warnings: &'a [String],
+    resolved: BTreeMap<&'a str, Resolved>,
+    warnings: Vec<String>,
 }
 
 impl Plan {
@@ -42,8 +61,12 @@ impl Plan {
             role: &self.role,
             argv: redact::argv(&lossy(&self.argv)),
             env,
-            resolved: &self.resolved,
-            warnings: &self.warnings,
+            resolved: self
+                .resolved
+                .iter()
+                .map(|(name, r)| (name.as_str(), masked(r)))
+                .collect(),
+            warnings: self.warnings.iter().map(|w| redact::text(w)).collect(),
         }
     }
 
@@ -70,7 +93,7 @@ impl Plan {
         for (name, value) in &shown.env {
             let _ = writeln!(out, "env      {name}={}", shell_quote(value));
         }
-        let width = shown.resolved.keys().map(String::len).max().unwrap_or(0);
+        let width = shown.resolved.keys().map(|k| k.len()).max().unwrap_or(0);
         let _ = writeln!(out, "\nresolved");
         for (name, r) in shown.resolved {
             let value = match &r.value {

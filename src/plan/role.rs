@@ -10,6 +10,7 @@ use crate::config::role::RoleConfig;
 use crate::config::Problem;
 use crate::facts::LocalFacts;
 use crate::plan::{sourced, Findings, Resolved};
+use crate::redact;
 use crate::sourced::Sourced;
 use crate::spark::java_options::{self, OptionSource};
 
@@ -163,8 +164,9 @@ fn refused_java_option(
             source,
             Some(value),
             format!(
-                "{key} sets a Spark option ({token}); Spark refuses that (\"is not allowed to set \
-                 Spark options\"): set it in spark-defaults.conf or with --conf"
+                "{key} sets a Spark option ({}); Spark refuses that (\"is not allowed to set \
+                 Spark options\"): set it in spark-defaults.conf or with --conf",
+                redact::option(token)
             ),
         );
     }

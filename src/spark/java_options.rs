@@ -18,6 +18,8 @@
 
 use std::fmt;
 
+use crate::redact;
+
 /// An option string that Spark would reject.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OptionStringError {
@@ -313,15 +315,21 @@ pub fn merge(sources: &[OptionSource]) -> Merged {
             let existing = merged.options.iter().position(|o| key_of(&o.text) == key);
             match (existing, &key) {
                 (Some(i), Key::Exact(_)) => merged.notes.push(format!(
-                    "{text} from {} is already set by {}",
-                    source.name, merged.options[i].source
+                    "{} from {} is already set by {}",
+                    redact::option(&text),
+                    source.name,
+                    merged.options[i].source
                 )),
                 (Some(i), _) => {
                     let old = merged.options.remove(i);
                     if old.text != text || old.source != source.name {
+                        // Masked option by option: the text may hold a space.
                         merged.notes.push(format!(
-                            "{} from {} overridden by {text} from {}",
-                            old.text, old.source, source.name
+                            "{} from {} overridden by {} from {}",
+                            redact::option(&old.text),
+                            old.source,
+                            redact::option(&text),
+                            source.name
                         ));
                     }
                     merged.options.push(JavaOption {
