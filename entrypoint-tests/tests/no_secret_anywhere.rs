@@ -210,7 +210,10 @@ fn no_secret_appears_in_any_output() {
         assert_no_secret(what, out);
     }
     // The secrets did flow through: their masked forms are there.
-    let all: String = runs.iter().map(|(_, o)| format!("{}{}", o.stdout, o.stderr)).collect();
+    let all: String = runs
+        .iter()
+        .map(|(_, o)| format!("{}{}", o.stdout, o.stderr))
+        .collect();
     for masked in [
         "ops:***@127.0.0.1",
         "-Dspark.ssl.keyPassword=***",

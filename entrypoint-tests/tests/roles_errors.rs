@@ -404,3 +404,29 @@ fn a_drivers_publishing_problems_come_with_the_others() {
         assert!(out.stderr.contains(expected), "{expected}: {}", out.stderr);
     }
 }
+
+/// Regression (issue 16): a `spark-defaults.conf` (or `--properties-file`) starting with a
+/// UTF-16 byte-order mark panicked the release binary. It is a 78 naming the file.
+#[test]
+fn a_utf16_properties_file_is_78_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("spark-defaults.conf");
+    let mut bytes = vec![0xff, 0xfe];
+    for c in "spark.master=local\n".bytes() {
+        bytes.extend([c, 0]);
+    }
+    std::fs::write(&file, bytes).unwrap();
+    let conf = dir.path().display().to_string();
+    let out = run(&with(&[("SPARK_CONF_DIR", &conf)]), &[], "executor");
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&file.display().to_string()) && out.stderr.contains("UTF-16"),
+        "{}",
+        out.stderr
+    );
+    let env = with(&[("SPARK_DRIVER_URL", ""), ("SPARK_APPLICATION_ID", "")]);
+    let path = file.display().to_string();
+    let out = run(&env, &["--properties-file", &path, "app.jar"], "driver");
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(out.stderr.contains("UTF-16"), "{}", out.stderr);
+}

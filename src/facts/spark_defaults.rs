@@ -62,6 +62,7 @@ pub fn load_file(path: &Path, name: &str) -> Result<SparkDefaults, Problem> {
 
 /// Parses properties text; the error names the line.
 pub fn parse(bytes: &[u8]) -> Result<BTreeMap<String, String>, String> {
+    check_encoding(bytes)?;
     // java-properties 2.0 drops a last line that ends in a continuation backslash with no
     // newline after it; java.util.Properties keeps it (`key = x\` at EOF is "x"). A final
     // newline means the same to Java either way, so add one. (Found by the oracle test in
@@ -85,6 +86,37 @@ pub fn parse(bytes: &[u8]) -> Result<BTreeMap<String, String>, String> {
             None => e.to_string(),
         })?;
     Ok(entries)
+}
+
+/// Spark reads the file as UTF-8 (`Utils.getPropertiesFromFile` and the launcher's
+/// `AbstractCommandBuilder.loadPropertiesFile`: an `InputStreamReader` with `UTF_8`): a UTF-16
+/// file would be read as garbage, a UTF-8 byte-order mark would become part of the first key
+/// (`\u{feff}spark.master`), and bytes that are not UTF-8 would become U+FFFD. Each is refused
+/// with what to do, never decoded some other way.
+fn check_encoding(bytes: &[u8]) -> Result<(), String> {
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        return Err(
+            "it is UTF-16 (it starts with a UTF-16 byte-order mark), and Spark reads it \
+                    as UTF-8: save it as UTF-8"
+                .into(),
+        );
+    }
+    if bytes.starts_with(&[0xef, 0xbb, 0xbf]) {
+        return Err(
+            "it starts with a UTF-8 byte-order mark, which Spark would keep as part of \
+                    the first key: save it without the byte-order mark"
+                .into(),
+        );
+    }
+    if let Err(e) = std::str::from_utf8(bytes) {
+        let at = e.valid_up_to();
+        let line = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count();
+        return Err(format!(
+            "line {line}: byte {at} is not UTF-8, and Spark reads the file as UTF-8: save it \
+             as UTF-8"
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -114,5 +146,29 @@ spark.k\\=ey v\\u00e9\n";
     fn malformed_unicode_escape_is_an_error_naming_the_line() {
         let err = parse(b"a=1\nb=\\u12G4\n").unwrap_err();
         assert!(err.contains("line 2"), "{err}");
+    }
+
+    /// Regression (issue 16): a file starting with a UTF-16 byte-order mark panicked the
+    /// release binary inside the decoder ("Must not use a decoder that has finished").
+    #[test]
+    fn files_spark_would_not_read_as_utf8_are_refused_not_decoded() {
+        let mut utf16 = vec![0xff, 0xfe];
+        for c in "spark.master=local\n".bytes() {
+            utf16.extend([c, 0]);
+        }
+        let mut utf16be = vec![0xfe, 0xff];
+        for c in "spark.master=local\n".bytes() {
+            utf16be.extend([0, c]);
+        }
+        assert!(parse(&utf16).unwrap_err().contains("UTF-16"));
+        assert!(parse(&utf16be).unwrap_err().contains("UTF-16"));
+        let bom = parse(b"\xef\xbb\xbfspark.master=x\n").unwrap_err();
+        assert!(bom.contains("byte-order mark"), "{bom}");
+        let latin1 = parse(b"a=1\nb=caf\xe9\n").unwrap_err();
+        assert!(
+            latin1.contains("line 2") && latin1.contains("not UTF-8"),
+            "{latin1}"
+        );
+        assert_eq!(parse("k=caf\u{e9}\n".as_bytes()).unwrap()["k"], "caf\u{e9}");
     }
 }
