@@ -430,3 +430,45 @@ fn a_utf16_properties_file_is_78_naming_it() {
     assert_eq!(out.code, 78, "{}", out.stderr);
     assert!(out.stderr.contains("UTF-16"), "{}", out.stderr);
 }
+
+/// Regression (issue 16): out-of-range numbers were taken (`--cores 4294967295`, a memory of
+/// 1e308 MiB) or overflowed the heap arithmetic. Each is a 78 that states the range.
+#[test]
+fn numbers_out_of_range_are_78_stating_the_range() {
+    let cases: [(&str, &str, &str); 7] = [
+        ("SPARK_EXECUTOR_CORES", "4294967295", "from 1 to 65536"),
+        ("MARATHON_APP_RESOURCE_CPUS", "1.0E308", "at most 65536"),
+        ("MARATHON_APP_RESOURCE_MEM", "1e308", "at most 16777216"),
+        (
+            "SPARK_EXECUTOR_MEMORY",
+            "18446744073709551615g",
+            "too large",
+        ),
+        ("SPARK_EXECUTOR_MEMORY", "17t", "16 TiB"),
+        (
+            "SPARK_INIT_EXECUTOR_INSTANCES",
+            "4294967296",
+            "from 0 to 100000",
+        ),
+        ("SPARK_INIT_FAILOVER_TIMEOUT", "1e300", "at most 31536000"),
+    ];
+    for (name, value, range) in cases {
+        let out = run(&with(&[(name, value)]), &[], "executor");
+        let out = if name == "SPARK_INIT_FAILOVER_TIMEOUT" {
+            let env = with(&[
+                (name, value),
+                ("SPARK_DRIVER_URL", ""),
+                ("SPARK_APPLICATION_ID", ""),
+            ]);
+            run(&env, &["app.jar"], "driver")
+        } else {
+            out
+        };
+        assert_eq!(out.code, 78, "{name}={value}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!("{name}=")) && out.stderr.contains(range),
+            "{name}={value}: {}",
+            out.stderr
+        );
+    }
+}

@@ -17,6 +17,8 @@ use crate::spark::submit::SubmitArgs;
 
 pub const DEFAULT_SPARK_HOME: &str = "/opt/spark";
 pub const DEFAULT_REREGISTER_WINDOW: Duration = Duration::from_secs(60);
+/// The most executor instances spark-init asks Marathon for.
+pub const MAX_INSTANCES: u32 = 100_000;
 
 /// The role variables, read from the snapshot without touching anything else.
 #[derive(Debug, Clone)]
@@ -145,12 +147,12 @@ impl Publishing {
             problems,
         );
         let executor_instances = executor_instances.and_then(|v| match v.value.parse::<u32>() {
-            Ok(n) => Some(n),
-            Err(_) => {
+            Ok(n) if n <= MAX_INSTANCES => Some(n),
+            _ => {
                 problems.push(Problem::new(
                     &v.source,
                     Some(&v.value),
-                    "is not a whole number of instances",
+                    format!("is not a whole number of instances from 0 to {MAX_INSTANCES}"),
                 ));
                 None
             }

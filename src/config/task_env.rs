@@ -77,8 +77,15 @@ pub fn read(env: &EnvSnapshot, problems: &mut Vec<Problem>) -> TaskEnv {
     task.host = text_var(env, "HOST", problems);
     task.task_id = text_var(env, "MESOS_TASK_ID", problems);
     task.app_id = text_var(env, "MARATHON_APP_ID", problems);
-    task.cpus = double_var(env, "MARATHON_APP_RESOURCE_CPUS", "CPUs", problems);
-    task.mem_mib = double_var(env, "MARATHON_APP_RESOURCE_MEM", "MiB", problems);
+    task.cpus = double_var(
+        env,
+        "MARATHON_APP_RESOURCE_CPUS",
+        "CPUs",
+        MAX_CPUS,
+        problems,
+    );
+    let max_mib = crate::spark::memory::MAX_MIB as f64;
+    task.mem_mib = double_var(env, "MARATHON_APP_RESOURCE_MEM", "MiB", max_mib, problems);
     task
 }
 
@@ -106,15 +113,19 @@ pub fn text_var(
 }
 
 /// A Java double as Marathon writes it (`"1.0"`, `"2.5"`, `"1.0E-4"`), positive and finite.
+/// The most CPUs an app may ask for that spark-init takes (and the most `--cores`).
+pub const MAX_CPUS: f64 = 65536.0;
+
 fn double_var(
     env: &EnvSnapshot,
     name: &str,
     unit: &str,
+    max: f64,
     problems: &mut Vec<Problem>,
 ) -> Option<Sourced<MarathonDouble>> {
     let text = text_var(env, name, problems)?;
     match parse_java_double(&text.value) {
-        Some(value) if value > 0.0 => Some(Sourced::new(
+        Some(value) if value > 0.0 && value <= max => Some(Sourced::new(
             MarathonDouble {
                 value,
                 written: text.value,
@@ -126,8 +137,9 @@ fn double_var(
                 name: name.into(),
                 value: Some(text.value),
                 message: format!(
-                    "is not a positive number of {unit}; Marathon writes the app's resources \
-                     here as decimals such as 1.0 or 2048.0: fix the app's definition"
+                    "is not a positive number of {unit} (at most {max}); Marathon writes the \
+                     app's resources here as decimals such as 1.0 or 2048.0: fix the app's \
+                     definition"
                 ),
             });
             None

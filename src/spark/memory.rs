@@ -8,3 +8,20 @@ pub const MIN_HEAP_MIB: u64 = 450;
 /// (`spark.executor.memoryOverhead`, `spark.executor.memoryOverheadFactor`).
 pub const MIN_OVERHEAD_MIB: u64 = 384;
 pub const DEFAULT_OVERHEAD_FACTOR: f64 = 0.10;
+
+/// The most memory spark-init plans for one JVM: 16 TiB, in MiB. Far above any machine
+/// Marathon schedules on; it keeps every sum of heap and overhead far from overflowing.
+pub const MAX_MIB: u64 = 16 * 1024 * 1024;
+/// The largest `spark.executor.memoryOverheadFactor` taken (Spark asks only for > 0).
+pub const MAX_OVERHEAD_FACTOR: f64 = 100.0;
+
+/// A Spark size (`4g`, `512m`) in MiB, at most [`MAX_MIB`].
+pub fn planned_mib(text: &str) -> Result<u64, String> {
+    let mib = crate::spark::size::parse_mib(text)?;
+    if mib > MAX_MIB {
+        return Err(format!(
+            "is more than 16 TiB ({MAX_MIB} MiB), the most spark-init plans for one JVM"
+        ));
+    }
+    Ok(mib)
+}

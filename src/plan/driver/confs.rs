@@ -19,6 +19,8 @@ pub const DEFAULT_MESOS_CONSTRAINTS: &str = "spark_init_placement:marathon";
 /// How long Mesos keeps declined offers from the driver's framework (Spark time syntax).
 pub const REJECT_OFFER_DURATION: &str = "3650d";
 pub const DEFAULT_FAILOVER_TIMEOUT_SECONDS: f64 = 3600.0;
+/// A year: Mesos keeps a disconnected framework that long at the most spark-init asks for.
+pub const MAX_FAILOVER_TIMEOUT_SECONDS: f64 = 31_536_000.0;
 
 /// A conf spark-init wants: its value (none when the port it needs is not mapped) and why.
 pub struct Wanted {
@@ -39,12 +41,15 @@ fn conf(key: &str, value: Option<String>, source: impl Into<String>) -> Wanted {
 pub fn failover_timeout(role: &RoleConfig, found: &mut Findings) -> Sourced<f64> {
     match &role.failover_timeout {
         Some(v) => match v.value.parse::<f64>() {
-            Ok(s) if s > 0.0 && s.is_finite() => Sourced::new(s, v.source.clone()),
+            Ok(s) if s > 0.0 && s <= MAX_FAILOVER_TIMEOUT_SECONDS => {
+                Sourced::new(s, v.source.clone())
+            }
             _ => {
                 found.problem(
                     &v.source,
                     Some(&v.value),
-                    "is not a positive number of seconds such as 3600",
+                    "is not a number of seconds above 0 and at most 31536000 (a year) such as \
+                     3600",
                 );
                 Sourced::new(DEFAULT_FAILOVER_TIMEOUT_SECONDS, "")
             }

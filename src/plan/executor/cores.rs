@@ -2,6 +2,7 @@
 //! CPUs available; fractions rounded down, at least 1.
 
 use crate::config::role::RoleConfig;
+use crate::config::task_env::MAX_CPUS;
 use crate::facts::LocalFacts;
 use crate::plan::Findings;
 use crate::sourced::Sourced;
@@ -13,12 +14,14 @@ pub fn executor_cores(
 ) -> Option<Sourced<u32>> {
     if let Some(cores) = &config.executor_cores {
         return match cores.value.parse::<u32>() {
-            Ok(n) if n >= 1 => Some(Sourced::new(n, cores.source.clone())),
+            Ok(n) if n >= 1 && f64::from(n) <= MAX_CPUS => {
+                Some(Sourced::new(n, cores.source.clone()))
+            }
             _ => {
                 findings.problem(
                     &cores.source,
                     Some(&cores.value),
-                    "is not a whole number of cores (1 or more)",
+                    format!("is not a whole number of cores from 1 to {MAX_CPUS}"),
                 );
                 None
             }
@@ -39,6 +42,12 @@ pub fn executor_cores(
 
 /// A fractional CPU share as Spark's whole cores: rounded down, at least 1.
 fn whole_cores(cpus: f64, what: String) -> Sourced<u32> {
+    if cpus > MAX_CPUS {
+        return Sourced::new(
+            MAX_CPUS as u32,
+            format!("{what} (above {MAX_CPUS}: {MAX_CPUS})"),
+        );
+    }
     let whole = cpus.floor();
     if whole < 1.0 {
         Sourced::new(1, format!("{what} (below 1: 1)"))

@@ -7,8 +7,9 @@ use crate::facts::LocalFacts;
 use crate::plan::role::from_defaults;
 use crate::plan::Findings;
 use crate::sourced::Sourced;
-use crate::spark::memory::{DEFAULT_OVERHEAD_FACTOR, MIN_HEAP_MIB, MIN_OVERHEAD_MIB};
-use crate::spark::size;
+use crate::spark::memory::{
+    self, DEFAULT_OVERHEAD_FACTOR, MAX_OVERHEAD_FACTOR, MIN_HEAP_MIB, MIN_OVERHEAD_MIB,
+};
 use crate::spark::version::SparkVersion;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -38,7 +39,7 @@ impl Overhead {
         .into_iter()
         .find_map(|key| from_defaults(facts, key).map(|v| (key, v)));
         let fixed = match fixed_conf {
-            Some((key, conf)) => match size::parse_mib(&conf.value) {
+            Some((key, conf)) => match memory::planned_mib(&conf.value) {
                 Ok(mib) => Some(Sourced::new(mib, conf.source)),
                 Err(why) => {
                     findings.problem(&conf.source, Some(&conf.value), format!("{key} {why}"));
@@ -50,13 +51,13 @@ impl Overhead {
         let (factor, factor_source) =
             match from_defaults(facts, "spark.executor.memoryOverheadFactor") {
                 Some(conf) if version.at_least(3, 3) => match conf.value.parse::<f64>() {
-                    Ok(f) if f > 0.0 && f.is_finite() => (f, Some(conf.source)),
+                    Ok(f) if f > 0.0 && f <= MAX_OVERHEAD_FACTOR => (f, Some(conf.source)),
                     _ => {
                         findings.problem(
                             &conf.source,
                             Some(&conf.value),
-                            "spark.executor.memoryOverheadFactor is not a positive number such \
-                             as 0.1",
+                            "spark.executor.memoryOverheadFactor is not a number above 0 and at \
+                             most 100 such as 0.1",
                         );
                         return None;
                     }
@@ -121,7 +122,7 @@ pub fn executor_memory(
     let overhead = Overhead::read(facts, version, findings)?;
     let container = container_mib(config, facts);
     if let Some(memory) = &config.executor_memory {
-        let heap = match size::parse_mib(&memory.value) {
+        let heap = match memory::planned_mib(&memory.value) {
             Ok(mib) => mib,
             Err(why) => {
                 findings.problem(&memory.source, Some(&memory.value), why);
@@ -129,7 +130,10 @@ pub fn executor_memory(
             }
         };
         let extra = overhead.for_heap(heap);
-        if let Some(limit) = container.as_ref().filter(|l| heap + extra.value > l.value) {
+        if let Some(limit) = container
+            .as_ref()
+            .filter(|l| heap.saturating_add(extra.value) > l.value)
+        {
             findings.warn(format!(
                 "{}={} plus Spark's overhead of {} MiB exceeds the container's {} MiB ({}): \
                  the JVM may be OOM-killed",
@@ -150,7 +154,7 @@ pub fn executor_memory(
         return check_heap(heap, &limit.value.to_string(), extra, findings);
     }
     if let Some(conf) = from_defaults(facts, "spark.executor.memory") {
-        return match size::parse_mib(&conf.value) {
+        return match memory::planned_mib(&conf.value) {
             Ok(heap) => {
                 let extra = overhead.for_heap(heap);
                 check_heap(conf.as_ref().map(|_| heap), &conf.value, extra, findings)
@@ -192,7 +196,7 @@ fn check_heap(
                  Marathon app)",
                 heap.value,
                 overhead.value,
-                MIN_HEAP_MIB + overhead.value.max(MIN_OVERHEAD_MIB)
+                MIN_HEAP_MIB.saturating_add(overhead.value.max(MIN_OVERHEAD_MIB))
             ),
         );
         return None;
