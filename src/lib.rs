@@ -35,6 +35,8 @@ pub mod error;
 pub mod exit_code;
 pub mod facts;
 pub mod logging;
+#[cfg(test)]
+mod parser_properties;
 pub mod plan;
 pub mod redact;
 pub mod sourced;
