@@ -305,3 +305,39 @@ fn strip_stray_low_surrogates(line: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// Issue 10: a JVM option that takes its value as the next word on a command line, given as
+/// two `SPARK_JAVA_OPT_<n>` (one option per variable invites it) or as one with a space, is
+/// joined into `--opt=value`: the only form HotSpot accepts in `JAVA_TOOL_OPTIONS` ("Unrecognized
+/// option: --add-opens" otherwise). The real JVM judges every such option.
+#[test]
+fn the_jvm_accepts_every_two_token_option_joined() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().display().to_string();
+    let patch = format!("java.sql={empty}");
+    let cases: [(&str, &str); 9] = [
+        ("--add-opens", "java.base/java.lang=ALL-UNNAMED"),
+        ("--add-exports", "java.base/sun.nio.ch=ALL-UNNAMED"),
+        ("--add-reads", "java.base=ALL-UNNAMED"),
+        ("--add-modules", "java.sql"),
+        ("--patch-module", &patch),
+        ("--limit-modules", "java.base"),
+        ("--module-path", &empty),
+        ("--upgrade-module-path", &empty),
+        ("--enable-native-access", "ALL-UNNAMED"),
+    ];
+    for (option, value) in cases {
+        let java = ["java", "-XX:-UsePerfData", "-version"];
+        let split = Init::new(java)
+            .env("SPARK_JAVA_OPT_0", option)
+            .env("SPARK_JAVA_OPT_1", value)
+            .run();
+        assert_eq!(split.code, 0, "{option} {value}: {}", split.stderr);
+        let joined = format!("Picked up JAVA_TOOL_OPTIONS: -Dfile.encoding=UTF-8 -Duser.timezone=PRC {option}={value}");
+        assert!(split.stderr.contains(&joined), "{option}: {}", split.stderr);
+        let spaced = Init::new(java)
+            .env("SPARK_JAVA_OPT_0", format!("{option} {value}"))
+            .run();
+        assert_eq!(spaced.code, 0, "{option} {value}: {}", spaced.stderr);
+    }
+}

@@ -38,7 +38,7 @@ fn cases() -> Vec<Case> {
                 ("SPARK_INIT_SIGNAL_GROUP", "maybe".into()),
                 ("SPARK_INIT_EXIT_REMAP", "143".into()),
                 ("SPARK_INIT_JAVA_OPTS", "-Dx='open".into()),
-                ("SPARK_JAVA_OPT_0", "-Da=1 -Db=2".into()),
+                ("SPARK_JAVA_OPT_0", "--add-opens".into()),
                 ("SPARK_INIT_LOG_FORMAT", "xml".into()),
             ],
         },

@@ -6,19 +6,19 @@ use std::ffi::OsStr;
 use crate::config::{EnvSnapshot, Problem};
 use crate::spark::java_options::{self, OptionSource};
 
-/// The image's `JAVA_TOOL_OPTIONS`, `SPARK_JAVA_OPT_*` and `SPARK_INIT_JAVA_OPTS`, in merge order.
+/// The image's `JAVA_TOOL_OPTIONS`, `SPARK_JAVA_OPT_*` and `SPARK_INIT_JAVA_OPTS`, in merge order;
+/// `warnings` gets what was dropped.
 pub fn java_sources(
     env: &EnvSnapshot,
     init_java_opts: Option<&str>,
     problems: &mut Vec<Problem>,
+    warnings: &mut Vec<String>,
 ) -> Vec<OptionSource> {
     let mut sources = Vec::new();
     if let Some(value) = env.get("JAVA_TOOL_OPTIONS") {
         sources.extend(image_options(value, problems));
     }
-    for (name, value) in spark_java_opts(env) {
-        sources.extend(spark_java_opt(name, value, problems));
-    }
+    sources.extend(spark_java_opt_sources(env, problems, warnings));
     if let Some(text) = init_java_opts {
         match java_options::parse_option_string(text) {
             Ok(tokens) => sources.push(source("SPARK_INIT_JAVA_OPTS", tokens)),
@@ -87,25 +87,62 @@ fn spark_java_opts(env: &EnvSnapshot) -> Vec<(String, &OsStr)> {
     numbered.into_iter().map(|(_, name, v)| (name, v)).collect()
 }
 
-/// One `SPARK_JAVA_OPT_<n>`: one option.
-fn spark_java_opt(
-    name: String,
-    value: &OsStr,
+/// `SPARK_JAVA_OPT_<n>`: one option each, taken verbatim, the way Spark's Kubernetes backend
+/// writes them (`BasicExecutorFeatureStep`: `SPARK_JAVA_OPT_0=-Dfoo=a b`, no quoting) and its
+/// image's entrypoint reads them (`readarray` of the sorted values). An empty one is dropped
+/// with a warning. A JVM option that takes its value as the next word on a command line
+/// (`--add-opens`, ...) but only as `--opt=value` in `JAVA_TOOL_OPTIONS` is joined with its
+/// value, whether that stands after a space in the same variable or alone in the next one.
+fn spark_java_opt_sources(
+    env: &EnvSnapshot,
     problems: &mut Vec<Problem>,
-) -> Option<OptionSource> {
-    let Some(text) = value.to_str() else {
-        problems.push(not_utf8(&name, value));
-        return None;
-    };
-    let message = match java_options::parse_option_string(text) {
-        Ok(tokens) if tokens.len() <= 1 => return Some(OptionSource { name, tokens }),
-        Ok(tokens) => format!(
-            "holds {} options; set one option per SPARK_JAVA_OPT_<n> variable, or quote a \
-             value that contains spaces",
-            tokens.len()
-        ),
-        Err(e) => format!("{e}; close the quote or escape it with a backslash"),
-    };
-    problems.push(Problem::new(&name, Some(text), message));
-    None
+    warnings: &mut Vec<String>,
+) -> Vec<OptionSource> {
+    let mut texts: Vec<(String, String)> = Vec::new();
+    for (name, value) in spark_java_opts(env) {
+        match value.to_str() {
+            None => problems.push(not_utf8(&name, value)),
+            Some("") => warnings.push(format!(
+                "{name} is empty: dropped (it holds one JVM option, as Spark's Kubernetes \
+                 backend writes them)"
+            )),
+            Some(text) => texts.push((name, text.to_string())),
+        }
+    }
+    let mut sources = Vec::new();
+    let mut texts = texts.into_iter().peekable();
+    while let Some((name, text)) = texts.next() {
+        let Some(option) = java_options::option_taking_a_word(&text) else {
+            sources.push(source(&name, vec![joined_in_place(&text)]));
+            continue;
+        };
+        match texts.next_if(|(_, next)| !next.starts_with('-')) {
+            Some((next_name, value)) => sources.push(source(
+                &format!("{name} and {next_name}"),
+                vec![format!("{option}={value}")],
+            )),
+            None => problems.push(Problem::new(
+                &name,
+                Some(&text),
+                format!(
+                    "{option} needs its value, and no SPARK_JAVA_OPT_<n> after it holds one: \
+                     write {option}=<value> in this variable, or put the value alone in the next \
+                     one"
+                ),
+            )),
+        }
+    }
+    sources
+}
+
+/// `--add-opens java.base/x=ALL-UNNAMED` in one variable → `--add-opens=java.base/x=ALL-UNNAMED`.
+fn joined_in_place(text: &str) -> String {
+    match text.split_once(char::is_whitespace) {
+        Some((option, value))
+            if java_options::option_taking_a_word(option).is_some() && !value.trim().is_empty() =>
+        {
+            format!("{option}={}", value.trim())
+        }
+        _ => text.to_string(),
+    }
 }

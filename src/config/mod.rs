@@ -83,6 +83,8 @@ pub struct Config {
     pub log: LogConfig,
     /// A Spark role's own variables (with a role only).
     pub role_config: Option<RoleConfig>,
+    /// What reading the variables found worth saying (the plan shows it and the log has it).
+    pub warnings: Vec<String>,
 }
 
 impl Config {
@@ -116,7 +118,9 @@ impl Config {
             vars::default_property(raw.encoding, "SPARK_INIT_ENCODING", DEFAULT_ENCODING);
         let timezone =
             vars::default_property(raw.timezone, "SPARK_INIT_TIMEZONE", DEFAULT_TIMEZONE);
-        let java_sources = java::java_sources(env, raw.java_opts.as_deref(), &mut problems);
+        let mut warnings = Vec::new();
+        let java_sources =
+            java::java_sources(env, raw.java_opts.as_deref(), &mut problems, &mut warnings);
         let grace = grace(raw.grace_seconds.as_deref(), &mut problems);
         let signal_group = vars::flag(
             &mut problems,
@@ -140,6 +144,7 @@ impl Config {
             exit_remap,
             log,
             role_config,
+            warnings,
         };
         (config, problems)
     }
@@ -360,7 +365,7 @@ mod tests {
         let names = problem_names(&[
             ("SPARK_INIT_GRACE_SECONDS", "x"),
             ("SPARK_INIT_JAVA_OPTS", "-Dx='open"),
-            ("SPARK_JAVA_OPT_1", "\"open"),
+            ("SPARK_JAVA_OPT_1", "--add-opens"),
         ]);
         assert_eq!(
             names,
@@ -398,13 +403,59 @@ mod tests {
             ]
         );
         assert_eq!(config.java_sources[0].tokens, ["-Dimage=c d"]);
-        assert_eq!(config.java_sources[1].tokens, ["-Dtwo=a b"]);
+        // Verbatim, as Spark's Kubernetes backend writes them: quotes are part of the value.
+        assert_eq!(config.java_sources[1].tokens, ["-Dtwo='a b'"]);
     }
 
+    /// Issue 10: one option per variable, verbatim (a space is part of the value); a
+    /// two-token JVM option is joined with its value, in one variable or over two.
     #[test]
-    fn one_option_per_spark_java_opt() {
-        let err = parse(&[("SPARK_JAVA_OPT_0", "-Da=1 -Db=2")]).unwrap_err();
-        assert!(err.to_string().contains("holds 2 options"), "{err}");
+    fn spark_java_opts_are_verbatim_and_two_token_options_are_joined() {
+        let config = parse(&[
+            ("SPARK_JAVA_OPT_0", "-Dfoo=a b"),
+            ("SPARK_JAVA_OPT_1", "--add-opens"),
+            ("SPARK_JAVA_OPT_2", "java.base/sun.nio.ch=ALL-UNNAMED"),
+            (
+                "SPARK_JAVA_OPT_3",
+                "--add-exports java.base/sun.nio.ch=ALL-UNNAMED",
+            ),
+            ("SPARK_JAVA_OPT_4", ""),
+        ])
+        .unwrap();
+        let shown: Vec<(&str, &[String])> = config
+            .java_sources
+            .iter()
+            .map(|s| (s.name.as_str(), s.tokens.as_slice()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("SPARK_JAVA_OPT_0", &["-Dfoo=a b".to_string()][..]),
+                (
+                    "SPARK_JAVA_OPT_1 and SPARK_JAVA_OPT_2",
+                    &["--add-opens=java.base/sun.nio.ch=ALL-UNNAMED".to_string()][..]
+                ),
+                (
+                    "SPARK_JAVA_OPT_3",
+                    &["--add-exports=java.base/sun.nio.ch=ALL-UNNAMED".to_string()][..]
+                ),
+            ]
+        );
+        assert!(
+            config.warnings[0].contains("SPARK_JAVA_OPT_4 is empty"),
+            "{:?}",
+            config.warnings
+        );
+        let err = parse(&[
+            ("SPARK_JAVA_OPT_0", "-Da=1"),
+            ("SPARK_JAVA_OPT_1", "--add-modules"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.0[0].name, "SPARK_JAVA_OPT_1");
+        assert!(
+            err.0[0].message.contains("--add-modules needs its value"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -191,7 +191,8 @@ pub fn assemble(config: &Config, mode: ModePlan) -> Plan {
     let java = java_options::resolve(config, spark_java_sources);
     resolved.extend(java.resolved);
     resolved.extend(supervision_resolved(config));
-    let mut warnings = java.warnings;
+    let mut warnings = config.warnings.clone();
+    warnings.extend(java.warnings);
     warnings.extend(mode_warnings);
     let env = java
         .java_tool_options

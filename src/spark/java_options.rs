@@ -275,7 +275,7 @@ fn key_of(option: &str) -> Key {
 /// Long options that the `java` launcher lets take their value as the next word, but that
 /// HotSpot only accepts as `--name=value` inside `JAVA_TOOL_OPTIONS` (checked on OpenJDK 17:
 /// `--add-opens x` there is "Unrecognized option: --add-opens").
-const LONG_OPTIONS_WITH_VALUE: &[&str] = &[
+pub const LONG_OPTIONS_WITH_VALUE: &[&str] = &[
     "--add-exports",
     "--add-opens",
     "--add-reads",
@@ -286,6 +286,11 @@ const LONG_OPTIONS_WITH_VALUE: &[&str] = &[
     "--patch-module",
     "--upgrade-module-path",
 ];
+
+/// `text` when it is one of [`LONG_OPTIONS_WITH_VALUE`] alone (its value is the next word).
+pub fn option_taking_a_word(text: &str) -> Option<&'static str> {
+    LONG_OPTIONS_WITH_VALUE.iter().copied().find(|o| *o == text)
+}
 
 /// Merges option sources in order; a later source wins over an earlier one for the same key
 /// (see `Key`), other options are kept once in their first place.
