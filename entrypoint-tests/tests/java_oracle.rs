@@ -341,3 +341,65 @@ fn the_jvm_accepts_every_two_token_option_joined() {
         assert_eq!(spaced.code, 0, "{option} {value}: {}", spaced.stderr);
     }
 }
+
+/// Runs `PrintLocale` under spark-init with no locale variables at all (whatever the test's
+/// own environment has), and returns its `key=value` lines.
+fn print_locale(envs: &[(&str, &str)]) -> (std::collections::BTreeMap<String, String>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let argv = [
+        "java".to_string(),
+        "-XX:-UsePerfData".to_string(),
+        "-cp".to_string(),
+        classes().display().to_string(),
+        "PrintLocale".to_string(),
+        dir.path().display().to_string(),
+    ];
+    // `env -u` runs after the test's own variables are set: unset only those not given.
+    let mut unset = vec!["env"];
+    for name in ["LANG", "LC_ALL", "LC_CTYPE", "TZ"] {
+        if !envs.iter().any(|(k, _)| *k == name) {
+            unset.extend(["-u", name]);
+        }
+    }
+    let mut init = Init::new(argv).wrapped_in(unset);
+    for (k, v) in envs {
+        init = init.env(k, v);
+    }
+    let out = init.run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    (lines, out.stderr)
+}
+
+/// Issue 10: with no `LC_ALL`, `LC_CTYPE` or `LANG` the JVM encodes file names as ASCII
+/// whatever `-Dfile.encoding` says, and a non-ASCII file name throws `InvalidPathException`.
+/// spark-init gives the command `LANG=C.UTF-8` then; `SPARK_INIT_LOCALE=` (empty) turns that
+/// off, which shows the failure it prevents.
+#[test]
+fn the_jvm_gets_a_utf8_locale_when_the_environment_has_none() {
+    let (got, stderr) = print_locale(&[]);
+    assert_eq!(got["sun.jnu.encoding"], "UTF-8", "{stderr}");
+    assert_eq!(got["non-ascii-file"], "created", "{stderr}");
+    let (off, stderr) = print_locale(&[("SPARK_INIT_LOCALE", "")]);
+    assert_ne!(off["sun.jnu.encoding"], "UTF-8", "{stderr}");
+    assert_eq!(off["non-ascii-file"], "InvalidPathException", "{stderr}");
+    let (chosen, stderr) = print_locale(&[("SPARK_INIT_LOCALE", "C.UTF-8")]);
+    assert_eq!(chosen["sun.jnu.encoding"], "UTF-8", "{stderr}");
+}
+
+/// Issue 10: an explicit `TZ` was overridden by the `PRC` default (the JVM, and Spark SQL's
+/// session time zone, used PRC). `SPARK_INIT_TIMEZONE` still wins over both.
+#[test]
+fn the_operators_tz_wins_over_the_default() {
+    let (default, stderr) = print_locale(&[]);
+    assert_eq!(default["timezone"], "PRC", "{stderr}");
+    let (tz, stderr) = print_locale(&[("TZ", "Asia/Tehran")]);
+    assert_eq!(tz["timezone"], "Asia/Tehran", "{stderr}");
+    let (ours, stderr) = print_locale(&[("TZ", "Asia/Tehran"), ("SPARK_INIT_TIMEZONE", "UTC")]);
+    assert_eq!(ours["timezone"], "UTC", "{stderr}");
+}

@@ -37,6 +37,7 @@ pub(crate) struct RawSparkInitVars {
     pub(crate) dry_run: Option<String>,
     pub(crate) encoding: Option<String>,
     pub(crate) timezone: Option<String>,
+    pub(crate) locale: Option<String>,
     pub(crate) java_opts: Option<String>,
     pub(crate) grace_seconds: Option<String>,
     pub(crate) signal_group: Option<String>,
@@ -57,12 +58,16 @@ const SPARK_INIT_VARS: &[&str] = &[
     "SPARK_INIT_EXIT_REMAP",
     "SPARK_INIT_LOG",
     "SPARK_INIT_LOG_FORMAT",
+    "SPARK_INIT_LOCALE",
 ];
 
 pub const DEFAULT_ENCODING: &str = "UTF-8";
 /// Spark jobs here historically ran with China Standard Time; `PRC` is the JDK's alias of
 /// `Asia/Shanghai`.
 pub const DEFAULT_TIMEZONE: &str = "PRC";
+/// The locale the command gets when the environment names none: without one the JVM takes
+/// file names as ASCII (`sun.jnu.encoding`), whatever `-Dfile.encoding` says.
+pub const DEFAULT_LOCALE: &str = "C.UTF-8";
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
 
 /// Everything spark-init needs to know before it looks at the outside world.
@@ -75,6 +80,9 @@ pub struct Config {
     /// `None` when the operator emptied the variable: no `-Dfile.encoding` default at all.
     pub encoding: Sourced<Option<String>>,
     pub timezone: Sourced<Option<String>>,
+    /// The locale spark-init sets for the command, and which variable it goes in (`LANG` by
+    /// default, `LC_ALL` when the operator chose one); `None`: the environment's stays.
+    pub locale: Sourced<Option<(&'static str, String)>>,
     /// Java option sources after the defaults, in merge order (image, SPARK_JAVA_OPT_*, ours).
     pub java_sources: Vec<OptionSource>,
     pub grace: Sourced<Duration>,
@@ -116,8 +124,8 @@ impl Config {
         let log = log::log_config(&raw, &mut problems);
         let encoding =
             vars::default_property(raw.encoding, "SPARK_INIT_ENCODING", DEFAULT_ENCODING);
-        let timezone =
-            vars::default_property(raw.timezone, "SPARK_INIT_TIMEZONE", DEFAULT_TIMEZONE);
+        let timezone = timezone(raw.timezone, env);
+        let locale = locale(raw.locale, env);
         let mut warnings = Vec::new();
         let java_sources =
             java::java_sources(env, raw.java_opts.as_deref(), &mut problems, &mut warnings);
@@ -138,6 +146,7 @@ impl Config {
             command: cli.command,
             encoding,
             timezone,
+            locale,
             java_sources,
             grace,
             signal_group,
@@ -177,6 +186,45 @@ impl Config {
         }];
         sources.extend(self.java_sources.iter().cloned());
         sources
+    }
+}
+
+/// `SPARK_INIT_TIMEZONE`, else an explicit `TZ` (the operator's choice: the JVM reads it
+/// itself, so no `-Duser.timezone` goes on), else `PRC`.
+fn timezone(raw: Option<String>, env: &EnvSnapshot) -> Sourced<Option<String>> {
+    let tz = env.get("TZ").and_then(|v| v.to_str()).map(str::trim);
+    match (raw, tz) {
+        (None, Some(tz)) if !tz.is_empty() => Sourced::new(
+            None,
+            format!("TZ={tz} in the environment: the JVM reads it, so no -Duser.timezone default"),
+        ),
+        (raw, _) => vars::default_property(raw, "SPARK_INIT_TIMEZONE", DEFAULT_TIMEZONE),
+    }
+}
+
+/// `SPARK_INIT_LOCALE` (as `LC_ALL`; empty: none), else `LANG=C.UTF-8` when none of `LC_ALL`,
+/// `LC_CTYPE`, `LANG` is set.
+fn locale(raw: Option<String>, env: &EnvSnapshot) -> Sourced<Option<(&'static str, String)>> {
+    if let Some(value) = raw {
+        let value = value.trim().to_string();
+        return if value.is_empty() {
+            Sourced::new(
+                None,
+                "SPARK_INIT_LOCALE (empty: the environment's locale, if any)",
+            )
+        } else {
+            Sourced::new(Some(("LC_ALL", value)), "SPARK_INIT_LOCALE")
+        };
+    }
+    let set = ["LC_ALL", "LC_CTYPE", "LANG"]
+        .into_iter()
+        .find(|name| env.get(name).is_some_and(|v| !v.is_empty()));
+    match set {
+        Some(name) => Sourced::new(None, format!("{name} in the environment")),
+        None => Sourced::new(
+            Some(("LANG", DEFAULT_LOCALE.to_string())),
+            "default: no LC_ALL, LC_CTYPE or LANG, so the JVM would take file names as ASCII",
+        ),
     }
 }
 
@@ -484,5 +532,38 @@ mod tests {
         let text = err.to_string();
         assert!(!text.contains("hunter2"), "{text}");
         assert!(text.contains("SPARK_INIT_JAVA_OPTS"), "{text}");
+    }
+
+    /// Issue 10: an explicit `TZ` was silently overridden by the `PRC` default.
+    #[test]
+    fn tz_in_the_environment_wins_over_the_default_and_loses_to_spark_init_timezone() {
+        let tz = parse(&[("TZ", "Asia/Tehran")]).unwrap();
+        assert_eq!(tz.timezone.value, None);
+        assert!(
+            tz.timezone.source.contains("TZ=Asia/Tehran"),
+            "{}",
+            tz.timezone.source
+        );
+        assert_eq!(tz.all_java_sources()[0].tokens, ["-Dfile.encoding=UTF-8"]);
+        let ours = parse(&[("TZ", "Asia/Tehran"), ("SPARK_INIT_TIMEZONE", "UTC")]).unwrap();
+        assert_eq!(ours.timezone.value.as_deref(), Some("UTC"));
+    }
+
+    #[test]
+    fn the_command_gets_a_utf8_locale_only_when_none_is_set() {
+        let none = parse(&[]).unwrap();
+        assert_eq!(none.locale.value, Some(("LANG", "C.UTF-8".to_string())));
+        for name in ["LC_ALL", "LC_CTYPE", "LANG"] {
+            let set = parse(&[(name, "en_US.UTF-8")]).unwrap();
+            assert_eq!(set.locale.value, None, "{name}");
+            assert!(set.locale.source.starts_with(name), "{}", set.locale.source);
+        }
+        let chosen = parse(&[("LANG", "C"), ("SPARK_INIT_LOCALE", "de_DE.UTF-8")]).unwrap();
+        assert_eq!(
+            chosen.locale.value,
+            Some(("LC_ALL", "de_DE.UTF-8".to_string()))
+        );
+        let off = parse(&[("SPARK_INIT_LOCALE", "")]).unwrap();
+        assert_eq!(off.locale.value, None);
     }
 }

@@ -194,11 +194,14 @@ pub fn assemble(config: &Config, mode: ModePlan) -> Plan {
     let mut warnings = config.warnings.clone();
     warnings.extend(java.warnings);
     warnings.extend(mode_warnings);
-    let env = java
+    let mut env: BTreeMap<String, String> = java
         .java_tool_options
         .map(|value| ("JAVA_TOOL_OPTIONS".to_string(), value))
         .into_iter()
         .collect();
+    if let Some((name, value)) = &config.locale.value {
+        env.insert(name.to_string(), value.clone());
+    }
     Plan {
         role,
         argv,
@@ -242,6 +245,13 @@ fn supervision_resolved(config: &Config) -> BTreeMap<String, Resolved> {
         (
             "dry_run".to_string(),
             config.dry_run.clone().map(Into::into),
+        ),
+        (
+            "locale".to_string(),
+            config
+                .locale
+                .clone()
+                .map(|l| l.map(|(name, value)| format!("{name}={value}")).into()),
         ),
     ])
 }
