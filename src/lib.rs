@@ -60,9 +60,9 @@ pub fn main_with(args: Vec<OsString>, env: EnvSnapshot, blocked: &nix::sys::sign
         Ok(code) => code,
         Err(error) => {
             // Logged once, as an error line, in the operator's chosen format; stderr
-            // always gets it even when logging is filtered off. Masked once more as a whole:
-            // a message may quote a URL or an option that carries a secret.
-            let shown = redact::text(&error.to_string());
+            // always gets it even when logging is filtered off. A URL's password is masked
+            // once more on this path (the log's writer does it for the logged line).
+            let shown = redact::url_passwords(&error.to_string()).into_owned();
             tracing::error!("{shown}");
             if !tracing::enabled!(tracing::Level::ERROR) {
                 let _ = writeln!(std::io::stderr(), "spark-init: error: {shown}");

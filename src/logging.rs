@@ -3,9 +3,11 @@
 //!
 //! Text: `2026-11-25T11:00:00.123456Z spark-init[1] INFO started java pid=7`.
 //! JSON (`SPARK_INIT_LOG_FORMAT=json`): one object a line, with `"target": "spark_init::…"`.
-//! Both write synchronously from the calling thread: PID 1 stays single-threaded.
+//! Both write synchronously from the calling thread: PID 1 stays single-threaded. Every line
+//! has the passwords of the URLs in it masked on its way out ([`MaskedStderr`]).
 
 use std::fmt;
+use std::io;
 
 use tracing::{Event, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
@@ -15,6 +17,24 @@ use tracing_subscriber::prelude::*;
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::config::{LogConfig, LogFormat};
+use crate::redact;
+
+/// stderr, with every URL's password masked (`http://user:***@host`): a message may quote a
+/// URL that came from a variable, and the masking belongs to every line rather than to each
+/// place that logs one. The formatter hands over one whole event per write.
+struct MaskedStderr;
+
+impl io::Write for MaskedStderr {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        io::stderr().write_all(redact::url_passwords(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        io::stderr().flush()
+    }
+}
 
 struct TextFormat {
     pid: u32,
@@ -50,7 +70,7 @@ pub fn init(config: &LogConfig) {
         LogFormat::Text => tracing_subscriber::registry()
             .with(
                 tracing_subscriber::fmt::layer()
-                    .with_writer(std::io::stderr)
+                    .with_writer(|| MaskedStderr)
                     .event_format(TextFormat {
                         pid: std::process::id(),
                     })
@@ -61,7 +81,7 @@ pub fn init(config: &LogConfig) {
             .with(
                 tracing_subscriber::fmt::layer()
                     .json()
-                    .with_writer(std::io::stderr)
+                    .with_writer(|| MaskedStderr)
                     .with_current_span(false)
                     .with_span_list(false)
                     .with_filter(filter),

@@ -11,18 +11,68 @@ use std::borrow::Cow;
 pub const SECRET_WORDS: &[&str] = &["password", "passwd", "secret", "token", "credential"];
 pub const MASK: &str = "***";
 
+/// Key names that hold a secret without saying so in one of [`SECRET_WORDS`], compared with
+/// `.`, `-` and `_` left out: `-Dapi.key`, `--api-key`, `fs.s3a.session.key`, `private_key`.
+pub const SECRET_KEYS: &[&str] = &["apikey", "sessionkey", "privatekey"];
+
 pub fn is_secret_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
+    let joined: String = lower
+        .chars()
+        .filter(|c| !matches!(c, '.' | '-' | '_'))
+        .collect();
     SECRET_WORDS.iter().any(|w| lower.contains(w))
+        || SECRET_KEYS.iter().any(|k| joined.ends_with(k))
+        // spark-init's credential variables (`SPARK_INIT_MARATHON_AUTH`, ...).
+        || lower.ends_with("_auth")
 }
 
 /// One option or argument: `key=value` with a secret key keeps `key=` and masks the value;
-/// a URL's password is masked wherever it stands in the word.
+/// a URL's password, and a secret parameter of a URL's query (`?user=u&password=x`), are
+/// masked wherever they stand in the word.
 pub fn option(token: &str) -> Cow<'_, str> {
-    match token.split_once('=') {
-        Some((key, _)) if is_secret_name(key) => Cow::Owned(format!("{key}={MASK}")),
-        _ => url_passwords(token),
+    let masked = query_secrets(&url_passwords(token)).into_owned();
+    // Any `name=` in the word counts, not only the first: `spark.x=-Dapi.key=v` hides the
+    // key's value too (query parameters are done above).
+    let mut start = 0;
+    for (i, _) in masked.match_indices('=') {
+        let name = &masked[start..i];
+        if !name.contains(['?', '&', ';']) && is_secret_name(name) {
+            return Cow::Owned(format!("{}={MASK}", &masked[..i]));
+        }
+        start = i + 1;
     }
+    if masked == token {
+        Cow::Borrowed(token)
+    } else {
+        Cow::Owned(masked)
+    }
+}
+
+/// `...?user=u&password=x;token=y` → `...?user=u&password=***;token=***`: a parameter whose
+/// name is secret, after `?`, `&` or `;`, loses its value up to the next separator.
+fn query_secrets(text: &str) -> Cow<'_, str> {
+    if !text.contains(['?', '&', ';']) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(['?', '&', ';']) {
+        out.push_str(&rest[..=i]);
+        rest = &rest[i + 1..];
+        let end = rest.find(['&', ';', '#']).unwrap_or(rest.len());
+        match rest[..end].split_once('=') {
+            Some((name, _)) if is_secret_name(name) => {
+                out.push_str(name);
+                out.push('=');
+                out.push_str(MASK);
+                rest = &rest[end..];
+            }
+            _ => {}
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
 }
 
 /// `scheme://user:password@host...` → `scheme://user:***@host...`, for every URL in the text.
@@ -204,6 +254,24 @@ mod tests {
         assert_eq!(
             argv(&["--url", "https://a:b@h", "x://c:d@e"]),
             ["--url", "https://a:***@h", "x://c:***@e"]
+        );
+    }
+
+    #[test]
+    fn secret_query_parameters_and_key_names_are_masked() {
+        assert_eq!(
+            option("jdbc:postgresql://h/db?user=u&password=hunter2&ssl=true"),
+            "jdbc:postgresql://h/db?user=u&password=***&ssl=true"
+        );
+        assert_eq!(option("-Dapi.key=k"), "-Dapi.key=***");
+        assert_eq!(option("fs.s3a.session.key=k"), "fs.s3a.session.key=***");
+        assert_eq!(argv(&["--api-key", "k"]), ["--api-key", "***"]);
+        assert_eq!(option("-Dmonkey=banana"), "-Dmonkey=banana");
+        assert_eq!(option("spark.x=-Dapi.key=k=v"), "spark.x=-Dapi.key=***");
+        assert_eq!(value_of("SPARK_INIT_MARATHON_AUTH", "u:p"), "***");
+        assert_eq!(
+            value_of("SPARK_INIT_MARATHON_AUTH_FILE", "/etc/auth"),
+            "/etc/auth"
         );
     }
 

@@ -4,6 +4,8 @@
 //! every log level and in both log formats, configuration errors (78), a refusal, an
 //! unavailable service (69) — and none of them may appear in stdout or stderr.
 
+use std::os::unix::ffi::OsStrExt;
+
 use entrypoint_tests::{fixture, free_port, Finished, Init};
 
 /// Every secret, each findable on its own.
@@ -20,6 +22,9 @@ const SECRETS: &[&str] = &[
     "Hunter2Arg",
     "Hunter2Flag",
     "Hunter2Drv",
+    "Hunter2Jdbc",
+    "Hunter2Key",
+    "Hunter2Bytes",
 ];
 
 struct Setup {
@@ -168,12 +173,24 @@ fn no_secret_appears_in_any_output() {
         assert_eq!(out.code, 78, "{what}: {}", out.stderr);
         runs.push((what.to_string(), out));
     }
+    // A credential variable that is not UTF-8 is named, its value not shown.
+    let out = Init::new(["--role", "executor", "--dry-run", "--", "x"])
+        .env("SPARK_HOME", f("spark/3.5.7"))
+        .env(
+            "SPARK_INIT_MARATHON_AUTH",
+            std::ffi::OsStr::from_bytes(b"ops:Hunter2Bytes\xff"),
+        )
+        .run();
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    runs.push(("non-UTF-8 credentials".into(), out));
     // An unavailable Marathon (69): its URL, with the password, is in the message.
     let out = run(
         &s.env,
+        // At info, so that the "waiting for the driver" lines, which quote the URL, are seen.
         &[
             ("SPARK_DRIVER_URL", ""),
-            ("SPARK_INIT_RESOLVE_TIMEOUT", "0.5"),
+            ("SPARK_INIT_RESOLVE_TIMEOUT", "1.5"),
+            ("SPARK_INIT_LOG", "info"),
         ],
         &executor_args,
     );
@@ -189,9 +206,13 @@ fn no_secret_appears_in_any_output() {
         "-Dspark.ssl.trustStorePassword=Hunter2Drv -Dx=1",
         "--conf",
         "spark.ssl.keyPassword=Hunter2Arg",
+        "--conf",
+        "spark.app.x=-Dapi.key=Hunter2Key",
         "app.jar",
         "--password",
         "Hunter2Flag",
+        "--db",
+        "jdbc:postgresql://h/db?user=u&password=Hunter2Jdbc",
     ];
     let out = run(&s.env, &[], &driver_args);
     assert_eq!(out.code, 78, "{}", out.stderr);
@@ -223,6 +244,8 @@ fn no_secret_appears_in_any_output() {
         "-Dapp.secret=***",
         "spark.ssl.keyPassword=***",
         "--password '***'",
+        "password=***",
+        "waiting for the driver",
     ] {
         assert!(all.contains(masked), "{masked} never shown:\n{all}");
     }

@@ -21,7 +21,14 @@ pub fn java_sources(
     sources.extend(spark_java_opt_sources(env, problems, warnings));
     if let Some(text) = init_java_opts {
         match java_options::parse_option_string(text) {
-            Ok(tokens) => sources.push(source("SPARK_INIT_JAVA_OPTS", tokens)),
+            Ok(tokens) => match java_options::dangling_option(&tokens) {
+                None => sources.push(source("SPARK_INIT_JAVA_OPTS", tokens)),
+                Some(option) => problems.push(Problem::new(
+                    "SPARK_INIT_JAVA_OPTS",
+                    Some(text),
+                    format!("{option} has no value after it; write {option}=<value>"),
+                )),
+            },
             Err(e) => problems.push(Problem::new(
                 "SPARK_INIT_JAVA_OPTS",
                 Some(text),

@@ -566,4 +566,21 @@ mod tests {
         let off = parse(&[("SPARK_INIT_LOCALE", "")]).unwrap();
         assert_eq!(off.locale.value, None);
     }
+
+    /// Review finding: `SPARK_INIT_JAVA_OPTS=--add-opens` passed, and the JVM then stopped
+    /// with "Unrecognized option: --add-opens".
+    #[test]
+    fn a_two_token_option_without_its_value_is_a_problem() {
+        for text in ["--add-opens", "--add-opens -Dx=1", "-Da=1 --module-path"] {
+            assert_eq!(
+                problem_names(&[("SPARK_INIT_JAVA_OPTS", text)]),
+                ["SPARK_INIT_JAVA_OPTS"]
+            );
+        }
+        assert!(parse(&[(
+            "SPARK_INIT_JAVA_OPTS",
+            "--add-opens java.base/x=ALL-UNNAMED"
+        )])
+        .is_ok());
+    }
 }

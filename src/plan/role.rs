@@ -119,6 +119,13 @@ pub fn spark_java_sources(
                 for token in &tokens {
                     refused_java_option(key, role, token, source, value, findings);
                 }
+                if let Some(option) = java_options::dangling_option(&tokens) {
+                    findings.problem(
+                        source,
+                        Some(value),
+                        format!("{key}: {option} has no value after it; write {option}=<value>"),
+                    );
+                }
                 sources.push(OptionSource {
                     name: source.clone(),
                     tokens,

@@ -292,6 +292,16 @@ pub fn option_taking_a_word(text: &str) -> Option<&'static str> {
     LONG_OPTIONS_WITH_VALUE.iter().copied().find(|o| *o == text)
 }
 
+/// The first of [`LONG_OPTIONS_WITH_VALUE`] in `tokens` with no value after it (last, or
+/// followed by another option): the JVM would stop with "Unrecognized option".
+pub fn dangling_option(tokens: &[String]) -> Option<&'static str> {
+    tokens.iter().enumerate().find_map(|(i, t)| {
+        let option = option_taking_a_word(t)?;
+        let value = tokens.get(i + 1);
+        value.map_or(true, |v| v.starts_with('-')).then_some(option)
+    })
+}
+
 /// Merges option sources in order; a later source wins over an earlier one for the same key
 /// (see `Key`), other options are kept once in their first place.
 pub fn merge(sources: &[OptionSource]) -> Merged {
