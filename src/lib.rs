@@ -88,20 +88,20 @@ fn run(
         }
         Err(usage) => return Err(Error::Usage(usage)),
     };
-    let role_var_set = env.get("SPARK_INIT_ROLE").is_some_and(|v| !v.is_empty());
-    if cli.command.is_empty() && cli.role.is_none() && !role_var_set {
-        return Err(Error::Usage(format!(
-            "nothing to run: give a command after the options (spark-init -- java ...) or a \
-             role (--role driver|executor)\n\n{}",
-            cli::usage()
-        )));
-    }
     let (config, problems) = Config::gather(cli, &env);
     let plan = match (&config.role, &config.role_config) {
         (Some(role), Some(role_config)) => {
             role_plan(&config, role.value, role_config, problems, blocked)?
         }
         _ if !problems.is_empty() => return Err(ConfigErrors::new(problems).into()),
+        _ if config.command.is_empty() => {
+            return Err(Error::Usage(format!(
+                "nothing to run: give a command after the options (spark-init -- java ...), \
+                 or a role (--role driver|executor, or SPARK_INIT_ROLE for Marathon apps, \
+                 which cannot pass flags)\n\n{}",
+                cli::usage()
+            )))
+        }
         _ => plan::resolve(&config),
     };
     if config.dry_run.value {

@@ -348,6 +348,13 @@ fn the_init_has_one_thread_and_does_not_wake_up_while_supervising() {
     let pid = init.init_pid();
     assert_eq!(status_field(pid, "Threads").as_deref(), Some("1"));
     let switches = || status_field(pid, "voluntary_ctxt_switches").unwrap();
+    // PID 1 finishes starting (page release reads /proc) after the child is ready; on a busy
+    // machine that work can still be running here. Poll until the count holds still.
+    poll("spark-init to settle", Duration::from_secs(10), || {
+        let a = switches();
+        std::thread::sleep(Duration::from_millis(100));
+        (switches() == a).then_some(())
+    });
     let before = switches();
     // A measurement window, not a synchronisation: an init that polled would switch in it.
     std::thread::sleep(Duration::from_millis(300));

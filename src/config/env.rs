@@ -27,11 +27,4 @@ impl EnvSnapshot {
     pub fn vars(&self) -> &[(OsString, OsString)] {
         &self.vars
     }
-
-    /// The variables whose name and value are both UTF-8, for `envy`.
-    pub(crate) fn utf8_vars(&self) -> impl Iterator<Item = (String, String)> + '_ {
-        self.vars
-            .iter()
-            .filter_map(|(k, v)| Some((k.to_str()?.to_string(), v.to_str()?.to_string())))
-    }
 }

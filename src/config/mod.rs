@@ -22,16 +22,13 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::time::Duration;
 
-use serde::Deserialize;
-
 use crate::config::cli::{Cli, OutputFormat, Role};
 use crate::config::role::RoleConfig;
 pub use crate::sourced::Sourced;
 use crate::spark::java_options::OptionSource;
 
-/// The variables spark-init reads (after the `SPARK_INIT_` prefix), as `envy` finds them.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+/// The generic `SPARK_INIT_*` variables as written (each read once, by [`vars::raw`]).
+#[derive(Debug, Default)]
 pub(crate) struct RawSparkInitVars {
     pub(crate) role: Option<String>,
     pub(crate) dry_run: Option<String>,
@@ -46,20 +43,24 @@ pub(crate) struct RawSparkInitVars {
     pub(crate) log_format: Option<String>,
 }
 
-/// Names of every `SPARK_INIT_*` variable this version reads (for the UTF-8 check).
-const SPARK_INIT_VARS: &[&str] = &[
-    "SPARK_INIT_ROLE",
-    "SPARK_INIT_DRY_RUN",
-    "SPARK_INIT_ENCODING",
-    "SPARK_INIT_TIMEZONE",
-    "SPARK_INIT_JAVA_OPTS",
-    "SPARK_INIT_GRACE_SECONDS",
-    "SPARK_INIT_SIGNAL_GROUP",
-    "SPARK_INIT_EXIT_REMAP",
-    "SPARK_INIT_LOG",
-    "SPARK_INIT_LOG_FORMAT",
-    "SPARK_INIT_LOCALE",
-];
+impl RawSparkInitVars {
+    pub(crate) fn read(env: &EnvSnapshot, problems: &mut Vec<Problem>) -> Self {
+        let mut var = |name: &str| vars::raw(env, name, problems);
+        RawSparkInitVars {
+            role: var("SPARK_INIT_ROLE"),
+            dry_run: var("SPARK_INIT_DRY_RUN"),
+            encoding: var("SPARK_INIT_ENCODING"),
+            timezone: var("SPARK_INIT_TIMEZONE"),
+            locale: var("SPARK_INIT_LOCALE"),
+            java_opts: var("SPARK_INIT_JAVA_OPTS"),
+            grace_seconds: var("SPARK_INIT_GRACE_SECONDS"),
+            signal_group: var("SPARK_INIT_SIGNAL_GROUP"),
+            exit_remap: var("SPARK_INIT_EXIT_REMAP"),
+            log: var("SPARK_INIT_LOG"),
+            log_format: var("SPARK_INIT_LOG_FORMAT"),
+        }
+    }
+}
 
 pub const DEFAULT_ENCODING: &str = "UTF-8";
 /// Spark jobs here historically ran with China Standard Time; `PRC` is the JDK's alias of
@@ -110,18 +111,15 @@ impl Config {
     /// (with defaults in place of bad values) with every problem found, so that a role can add
     /// what its installation and resolving find and one run reports all of them.
     pub fn gather(cli: Cli, env: &EnvSnapshot) -> (Config, Vec<Problem>) {
-        let mut problems = not_utf8(env);
-        // `envy` cannot fail here: every field is an optional string.
-        let raw: RawSparkInitVars = envy::prefixed("SPARK_INIT_")
-            .from_iter(env.utf8_vars())
-            .unwrap_or_default();
+        let mut problems = Vec::new();
+        let raw = RawSparkInitVars::read(env, &mut problems);
         let role = role(cli.role, raw.role.as_deref(), &mut problems);
         let dry_run = if cli.dry_run {
             Sourced::new(true, "--dry-run")
         } else {
             vars::flag(&mut problems, "SPARK_INIT_DRY_RUN", raw.dry_run.as_deref())
         };
-        let log = log::log_config(&raw, &mut problems);
+        let log = log::log_config(raw.log.as_deref(), raw.log_format.as_deref(), &mut problems);
         let encoding =
             vars::default_property(raw.encoding, "SPARK_INIT_ENCODING", DEFAULT_ENCODING);
         let timezone = timezone(raw.timezone, env);
@@ -226,21 +224,6 @@ fn locale(raw: Option<String>, env: &EnvSnapshot) -> Sourced<Option<(&'static st
             "default: no LC_ALL, LC_CTYPE or LANG, so the JVM would take file names as ASCII",
         ),
     }
-}
-
-/// The `SPARK_INIT_*` variables that are not UTF-8.
-fn not_utf8(env: &EnvSnapshot) -> Vec<Problem> {
-    SPARK_INIT_VARS
-        .iter()
-        .filter_map(|name| {
-            let value = env.get(name)?;
-            value.to_str().is_none().then(|| Problem {
-                name: name.to_string(),
-                value: Some(value.to_string_lossy().into_owned()),
-                message: "is not valid UTF-8; write it as UTF-8 text".into(),
-            })
-        })
-        .collect()
 }
 
 /// `--role` beats `SPARK_INIT_ROLE`.

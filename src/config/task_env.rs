@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::{EnvSnapshot, Problem};
+use crate::config::{vars, EnvSnapshot, Problem};
 use crate::sourced::Sourced;
 
 /// A resource as Marathon wrote it: a Java double (`"2048.0"`, `"1.0E-4"`), kept as written
@@ -52,7 +52,11 @@ pub fn read(env: &EnvSnapshot, problems: &mut Vec<Problem>) -> TaskEnv {
             continue;
         }
         let Some(text) = value.to_str() else {
-            problems.push(not_utf8(name, &value.to_string_lossy()));
+            problems.push(Problem::new(
+                name,
+                Some(&value.to_string_lossy()),
+                "is not valid UTF-8; write it as UTF-8 text",
+            ));
             continue;
         };
         let Some(port) = parse_port(text) else {
@@ -89,25 +93,13 @@ pub fn read(env: &EnvSnapshot, problems: &mut Vec<Problem>) -> TaskEnv {
     task
 }
 
-fn not_utf8(name: &str, lossy: &str) -> Problem {
-    Problem {
-        name: name.into(),
-        value: Some(lossy.into()),
-        message: "is not valid UTF-8".into(),
-    }
-}
-
-/// A non-empty UTF-8 variable.
+/// A non-empty UTF-8 variable, trimmed.
 pub fn text_var(
     env: &EnvSnapshot,
     name: &str,
     problems: &mut Vec<Problem>,
 ) -> Option<Sourced<String>> {
-    let value = env.get(name)?;
-    let Some(text) = value.to_str() else {
-        problems.push(not_utf8(name, &value.to_string_lossy()));
-        return None;
-    };
+    let text = vars::raw(env, name, problems)?;
     let trimmed = text.trim();
     (!trimmed.is_empty()).then(|| Sourced::new(trimmed.to_string(), name))
 }

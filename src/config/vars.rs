@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
-use crate::config::Problem;
+use crate::config::{EnvSnapshot, Problem};
 use crate::sourced::Sourced;
 
 pub fn default_property(raw: Option<String>, name: &str, default: &str) -> Sourced<Option<String>> {
@@ -14,6 +14,23 @@ pub fn default_property(raw: Option<String>, name: &str, default: &str) -> Sourc
             Sourced::new(None, format!("{name} (empty: no default)"))
         }
         Some(value) => Sourced::new(Some(value.trim().to_string()), name),
+    }
+}
+
+/// A variable as written (empty kept: for some, empty means "none"), or a problem when it is
+/// not UTF-8: the one way every variable spark-init parses is read.
+pub fn raw(env: &EnvSnapshot, name: &str, problems: &mut Vec<Problem>) -> Option<String> {
+    let value = env.get(name)?;
+    match value.to_str() {
+        Some(text) => Some(text.to_string()),
+        None => {
+            problems.push(Problem::new(
+                name,
+                Some(&value.to_string_lossy()),
+                "is not valid UTF-8; write it as UTF-8 text",
+            ));
+            None
+        }
     }
 }
 
