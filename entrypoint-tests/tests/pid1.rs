@@ -122,6 +122,25 @@ fn every_signal_reaches_the_child_exactly_once() {
     assert_eq!(recorded(&file), expected);
 }
 
+/// Regression: 32-34 were never forwarded (musl's wrappers refuse them, so PID 1 neither
+/// blocked nor waited for them, and as a namespace's init it dropped them). 34 is the JVM's
+/// SIGRTMIN.
+#[test]
+fn signals_libc_keeps_for_itself_reach_the_child() {
+    let (_dir, file, init) = start_recorder(Init::new);
+    let sent = [libc::SIGUSR1, 32, 33, 34];
+    for (i, &sig) in sent.iter().enumerate() {
+        init.signal(sig);
+        poll(&format!("signal {sig} to reach the child"), HANG, || {
+            (recorded(&file).len() > i).then_some(())
+        });
+    }
+    init.signal(MARKER);
+    let out = init.finish();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(recorded(&file), [libc::SIGUSR1, 32, 33, 34, MARKER]);
+}
+
 #[test]
 fn sigchld_is_never_forwarded() {
     let (_dir, file, init) = start_recorder(Init::new);

@@ -5,10 +5,9 @@
 use std::io::{Read, Seek, Write};
 use std::os::fd::FromRawFd;
 
-use nix::sys::signal::SigSet;
 use serde::{Deserialize, Serialize};
 
-use crate::supervise::signals::{self, Wake};
+use crate::supervise::signals::{self, SignalSet, Wake};
 
 /// Why the child did not deliver.
 #[derive(Debug, thiserror::Error)]
@@ -23,7 +22,7 @@ pub enum ChildError {
 /// child's threads and memory go away with it. A stop signal (TERM, INT, HUP, QUIT) kills the
 /// child and ends the wait. The result travels through an anonymous memory file, so its size
 /// cannot block the child.
-pub fn in_child<T, F>(blocked: &SigSet, f: F) -> Result<T, ChildError>
+pub fn in_child<T, F>(blocked: &SignalSet, f: F) -> Result<T, ChildError>
 where
     T: Serialize + for<'de> Deserialize<'de>,
     F: FnOnce() -> T,
@@ -48,6 +47,11 @@ where
         )));
     }
     if pid == 0 {
+        // PID 1 blocks the signals libc keeps for itself; the lookup's threads need them.
+        signals::raw_set_mask(
+            libc::SIG_UNBLOCK,
+            SignalSet::of(signals::LIBC_RESERVED).bits(),
+        );
         let result = f();
         let code = match serde_json::to_vec(&result)
             .map_err(|e| e.to_string())
@@ -60,7 +64,7 @@ where
         unsafe { libc::_exit(code) };
     }
     loop {
-        match signals::wait(blocked, None) {
+        match signals::wait(*blocked, None) {
             Wake::Signal(libc::SIGCHLD) => {
                 let mut status = 0;
                 // SAFETY: waits for our own child only.

@@ -23,9 +23,7 @@ use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::time::Instant;
 
-use nix::sys::signal::SigSet;
-
-use self::signals::Wake;
+use self::signals::{SignalSet, Wake};
 pub use self::state::{Action, Event, Supervisor};
 use crate::exit_code;
 use crate::plan::Plan;
@@ -72,7 +70,7 @@ pub struct SideTask<'a> {
 pub fn run(
     plan: &Plan,
     env: &[(OsString, OsString)],
-    blocked: &SigSet,
+    blocked: &SignalSet,
     side_tasks: &[SideTask<'_>],
 ) -> Result<Outcome, SuperviseError> {
     let pid1 = std::process::id() == 1;
@@ -95,7 +93,7 @@ pub fn run(
         let timeout = supervisor
             .deadline()
             .map(|d| d.saturating_duration_since(Instant::now()));
-        let events = match signals::wait(blocked, timeout) {
+        let events = match signals::wait(*blocked, timeout) {
             Wake::Signal(libc::SIGCHLD) => processes::reap(main),
             Wake::Signal(sig) => vec![Event::Signal(sig)],
             Wake::TimedOut => vec![Event::Timeout],
