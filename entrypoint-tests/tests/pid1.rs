@@ -374,3 +374,67 @@ fn the_init_has_one_thread_and_does_not_wake_up_while_supervising() {
     init.signal(MARKER);
     assert_eq!(init.finish().code, 0);
 }
+
+/// A Java installation whose `java` is the probe waiting for SIGTERM (`PROBE_AS_JAVA=wait`):
+/// it never exits on its own, and any other signal ends it at its default action.
+fn waiting_java(dir: &Path) -> PathBuf {
+    let java_home = dir.join("jdk");
+    fs::create_dir_all(java_home.join("bin")).unwrap();
+    fs::write(java_home.join("release"), "JAVA_VERSION=\"17.0.15\"\n").unwrap();
+    std::os::unix::fs::symlink(probe(), java_home.join("bin/java")).unwrap();
+    java_home
+}
+
+/// Regression: USR1 sent to an executor while it looked up its driver was consumed and lost,
+/// and HUP ended the start (129, the command never ran). Both are now held and forwarded once
+/// the command exists. A held signal reaches the command as it starts, before any program can
+/// have installed a handler, so the test's command dies of it: its status names the signal.
+#[test]
+fn signals_sent_while_an_executor_looks_up_its_driver_reach_the_command() {
+    use entrypoint_tests::fake::{AppSpec, FakeServer, TaskSpec};
+    const APP: &str = "/spark/orders/driver";
+    let rpc = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let driver_app = |tasks| AppSpec {
+        port_names: vec!["driver".into()],
+        tasks,
+        ..Default::default()
+    };
+    for sig in [libc::SIGUSR1, libc::SIGHUP] {
+        let dir = tempfile::tempdir().unwrap();
+        let marathon = FakeServer::start();
+        marathon.app(APP, driver_app(vec![]));
+        let init = Init::new(["--role", "executor"])
+            .env("SPARK_HOME", entrypoint_tests::fixture("spark/3.5.7"))
+            .env("JAVA_HOME", waiting_java(dir.path()))
+            .env("PROBE_AS_JAVA", "wait")
+            .env(
+                "SPARK_INIT_CGROUP_ROOT",
+                entrypoint_tests::fixture("cgroup/none"),
+            )
+            .env("SPARK_EXECUTOR_ID", "1")
+            .env("SPARK_APPLICATION_ID", "app-1")
+            .env("MARATHON_APP_RESOURCE_MEM", "2048.0")
+            .env("HOST", "127.0.0.1")
+            .env("SPARK_INIT_MARATHON_URL", marathon.url())
+            .env("SPARK_INIT_DRIVER_APP", APP)
+            .env("SPARK_INIT_RESOLVE_TIMEOUT", "600")
+            .env("SPARK_INIT_LOG", "info")
+            .spawn();
+        poll("the executor to ask Marathon for its driver", HANG, || {
+            (!marathon.requests().is_empty()).then_some(())
+        });
+        init.signal(sig);
+        // Only now can the lookup succeed.
+        let port = rpc.local_addr().unwrap().port();
+        marathon.app(APP, driver_app(vec![TaskSpec::running("t1", &[port])]));
+        let out = init.finish();
+        let code = 128 + sig;
+        assert_eq!(out.code, code, "signal {sig}: {}", out.stderr);
+        let exited = out.stderr.lines().find(|l| l.contains("command exited"));
+        assert!(
+            exited.is_some_and(|l| l.ends_with(&format!("code={code}"))),
+            "signal {sig}: the command did not die of it: {}",
+            out.stderr
+        );
+    }
+}
