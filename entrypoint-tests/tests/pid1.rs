@@ -438,3 +438,26 @@ fn signals_sent_while_an_executor_looks_up_its_driver_reach_the_command() {
         );
     }
 }
+
+/// Regression: a panic in the release build (`panic = "abort"`) ended PID 1 as 139,
+/// "Segmentation fault" (SIGABRT cannot kill a namespace's init; musl's abort then crashes).
+/// A real one: std's `print!` panics when stdout is full, here on the `--version` text.
+#[test]
+fn a_panic_is_an_internal_error_said_once() {
+    let out = Init::new(["--version"])
+        .wrapped_in(["sh", "-c", "exec \"$@\" >/dev/full", "sh"])
+        .run();
+    assert_eq!(out.code, 70, "{}", out.stderr);
+    assert_eq!(
+        out.stderr.matches("spark-init: internal error: ").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("failed printing to stdout") && out.stderr.contains("please report it"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("panicked at"), "{}", out.stderr);
+}

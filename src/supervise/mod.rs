@@ -12,6 +12,7 @@
 //! SIGKILL. The whole stop shares one grace budget: what the child did not use is left for the
 //! processes it leaves behind.
 
+pub mod internal_error;
 mod pages;
 mod processes;
 pub mod signals;

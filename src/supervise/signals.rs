@@ -123,6 +123,11 @@ pub fn forward_to(target: i32) {
     }
 }
 
+/// Where signals go now (a pid, or `-pgid`); `None` while there is no child.
+pub fn forward_target() -> Option<i32> {
+    Some(FORWARD_TARGET.load(Ordering::SeqCst)).filter(|&target| target != 0)
+}
+
 /// Stops forwarding (the child is gone and its pid may be reused).
 pub fn stop_forwarding() {
     FORWARD_TARGET.store(0, Ordering::SeqCst);
