@@ -39,6 +39,19 @@ fn start_recorder(make: impl FnOnce(Vec<String>) -> Init) -> (tempfile::TempDir,
 /// a recorder that has it pending takes every standard signal pending with it first.
 const MARKER: i32 = 40;
 
+/// Sends each signal to the init and waits until the recorder has it (one at a time, so "once"
+/// is not hidden by coalescing), then the marker; returns how the init ended.
+fn send_one_by_one(init: Running, file: &Path, signals: &[i32]) -> entrypoint_tests::Finished {
+    for (i, &sig) in signals.iter().enumerate() {
+        init.signal(sig);
+        poll(&format!("signal {sig} to reach the child"), HANG, || {
+            (recorded(file).len() > i).then_some(())
+        });
+    }
+    init.signal(MARKER);
+    init.finish()
+}
+
 #[test]
 fn exit_codes_0_to_255_pass_through() {
     for code in 0..=255 {
@@ -107,15 +120,7 @@ fn every_signal_reaches_the_child_exactly_once() {
     let expected: Vec<i32> = (1..=31)
         .filter(|&s| ![libc::SIGKILL, libc::SIGSTOP, libc::SIGCHLD].contains(&s))
         .collect();
-    for (i, &sig) in expected.iter().enumerate() {
-        init.signal(sig);
-        // One at a time: wait until it is recorded, so "once" is not hidden by coalescing.
-        poll(&format!("signal {sig} to reach the child"), HANG, || {
-            (recorded(&file).len() > i).then_some(())
-        });
-    }
-    init.signal(MARKER);
-    let out = init.finish();
+    let out = send_one_by_one(init, &file, &expected);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let mut expected = expected;
     expected.push(MARKER);
@@ -128,15 +133,7 @@ fn every_signal_reaches_the_child_exactly_once() {
 #[test]
 fn signals_libc_keeps_for_itself_reach_the_child() {
     let (_dir, file, init) = start_recorder(Init::new);
-    let sent = [libc::SIGUSR1, 32, 33, 34];
-    for (i, &sig) in sent.iter().enumerate() {
-        init.signal(sig);
-        poll(&format!("signal {sig} to reach the child"), HANG, || {
-            (recorded(&file).len() > i).then_some(())
-        });
-    }
-    init.signal(MARKER);
-    let out = init.finish();
+    let out = send_one_by_one(init, &file, &[libc::SIGUSR1, 32, 33, 34]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(recorded(&file), [libc::SIGUSR1, 32, 33, 34, MARKER]);
 }
