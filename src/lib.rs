@@ -53,9 +53,10 @@ use crate::error::Error;
 use crate::facts::remote::RemoteFacts;
 use crate::facts::stored::BeforeLaunch;
 use crate::facts::Facts;
+use crate::supervise::signals::SignalSet;
 
 /// What `main` does after it has taken over the signals: returns the process exit code.
-pub fn main_with(args: Vec<OsString>, env: EnvSnapshot, blocked: &nix::sys::signal::SigSet) -> i32 {
+pub fn main_with(args: Vec<OsString>, env: EnvSnapshot, blocked: &SignalSet) -> i32 {
     match run(args, env, blocked) {
         Ok(code) => code,
         Err(error) => {
@@ -72,11 +73,7 @@ pub fn main_with(args: Vec<OsString>, env: EnvSnapshot, blocked: &nix::sys::sign
     }
 }
 
-fn run(
-    args: Vec<OsString>,
-    env: EnvSnapshot,
-    blocked: &nix::sys::signal::SigSet,
-) -> Result<i32, Error> {
+fn run(args: Vec<OsString>, env: EnvSnapshot, blocked: &SignalSet) -> Result<i32, Error> {
     // Logging first, from the log variables alone, so every later error is shown in the
     // format the operator chose.
     logging::init(&config::log_config_only(&env));
@@ -148,7 +145,7 @@ fn role_plan(
     role: Role,
     role_config: &RoleConfig,
     mut problems: Vec<Problem>,
-    blocked: &nix::sys::signal::SigSet,
+    blocked: &SignalSet,
 ) -> Result<plan::Plan, Error> {
     let local = facts::discover_local(role_config).map_err(|more| {
         problems.extend(more);

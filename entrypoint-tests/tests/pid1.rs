@@ -39,6 +39,19 @@ fn start_recorder(make: impl FnOnce(Vec<String>) -> Init) -> (tempfile::TempDir,
 /// a recorder that has it pending takes every standard signal pending with it first.
 const MARKER: i32 = 40;
 
+/// Sends each signal to the init and waits until the recorder has it (one at a time, so "once"
+/// is not hidden by coalescing), then the marker; returns how the init ended.
+fn send_one_by_one(init: Running, file: &Path, signals: &[i32]) -> entrypoint_tests::Finished {
+    for (i, &sig) in signals.iter().enumerate() {
+        init.signal(sig);
+        poll(&format!("signal {sig} to reach the child"), HANG, || {
+            (recorded(file).len() > i).then_some(())
+        });
+    }
+    init.signal(MARKER);
+    init.finish()
+}
+
 #[test]
 fn exit_codes_0_to_255_pass_through() {
     for code in 0..=255 {
@@ -107,19 +120,22 @@ fn every_signal_reaches_the_child_exactly_once() {
     let expected: Vec<i32> = (1..=31)
         .filter(|&s| ![libc::SIGKILL, libc::SIGSTOP, libc::SIGCHLD].contains(&s))
         .collect();
-    for (i, &sig) in expected.iter().enumerate() {
-        init.signal(sig);
-        // One at a time: wait until it is recorded, so "once" is not hidden by coalescing.
-        poll(&format!("signal {sig} to reach the child"), HANG, || {
-            (recorded(&file).len() > i).then_some(())
-        });
-    }
-    init.signal(MARKER);
-    let out = init.finish();
+    let out = send_one_by_one(init, &file, &expected);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let mut expected = expected;
     expected.push(MARKER);
     assert_eq!(recorded(&file), expected);
+}
+
+/// Regression: 32-34 were never forwarded (musl's wrappers refuse them, so PID 1 neither
+/// blocked nor waited for them, and as a namespace's init it dropped them). 34 is the JVM's
+/// SIGRTMIN.
+#[test]
+fn signals_libc_keeps_for_itself_reach_the_child() {
+    let (_dir, file, init) = start_recorder(Init::new);
+    let out = send_one_by_one(init, &file, &[libc::SIGUSR1, 32, 33, 34]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(recorded(&file), [libc::SIGUSR1, 32, 33, 34, MARKER]);
 }
 
 #[test]
@@ -361,4 +377,91 @@ fn the_init_has_one_thread_and_does_not_wake_up_while_supervising() {
     assert_eq!(switches(), before, "spark-init woke up while idle");
     init.signal(MARKER);
     assert_eq!(init.finish().code, 0);
+}
+
+/// A Java installation whose `java` is the probe waiting for SIGTERM (`PROBE_AS_JAVA=wait`):
+/// it never exits on its own, and any other signal ends it at its default action.
+fn waiting_java(dir: &Path) -> PathBuf {
+    let java_home = dir.join("jdk");
+    fs::create_dir_all(java_home.join("bin")).unwrap();
+    fs::write(java_home.join("release"), "JAVA_VERSION=\"17.0.15\"\n").unwrap();
+    std::os::unix::fs::symlink(probe(), java_home.join("bin/java")).unwrap();
+    java_home
+}
+
+/// Regression: USR1 sent to an executor while it looked up its driver was consumed and lost,
+/// and HUP ended the start (129, the command never ran). Both are now held and forwarded once
+/// the command exists. A held signal reaches the command as it starts, before any program can
+/// have installed a handler, so the test's command dies of it: its status names the signal.
+#[test]
+fn signals_sent_while_an_executor_looks_up_its_driver_reach_the_command() {
+    use entrypoint_tests::fake::{AppSpec, FakeServer, TaskSpec};
+    const APP: &str = "/spark/orders/driver";
+    let rpc = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let driver_app = |tasks| AppSpec {
+        port_names: vec!["driver".into()],
+        tasks,
+        ..Default::default()
+    };
+    for sig in [libc::SIGUSR1, libc::SIGHUP] {
+        let dir = tempfile::tempdir().unwrap();
+        let marathon = FakeServer::start();
+        marathon.app(APP, driver_app(vec![]));
+        let init = Init::new(["--role", "executor"])
+            .env("SPARK_HOME", entrypoint_tests::fixture("spark/3.5.7"))
+            .env("JAVA_HOME", waiting_java(dir.path()))
+            .env("PROBE_AS_JAVA", "wait")
+            .env(
+                "SPARK_INIT_CGROUP_ROOT",
+                entrypoint_tests::fixture("cgroup/none"),
+            )
+            .env("SPARK_EXECUTOR_ID", "1")
+            .env("SPARK_APPLICATION_ID", "app-1")
+            .env("MARATHON_APP_RESOURCE_MEM", "2048.0")
+            .env("HOST", "127.0.0.1")
+            .env("SPARK_INIT_MARATHON_URL", marathon.url())
+            .env("SPARK_INIT_DRIVER_APP", APP)
+            .env("SPARK_INIT_RESOLVE_TIMEOUT", "600")
+            .env("SPARK_INIT_LOG", "info")
+            .spawn();
+        poll("the executor to ask Marathon for its driver", HANG, || {
+            (!marathon.requests().is_empty()).then_some(())
+        });
+        init.signal(sig);
+        // Only now can the lookup succeed.
+        let port = rpc.local_addr().unwrap().port();
+        marathon.app(APP, driver_app(vec![TaskSpec::running("t1", &[port])]));
+        let out = init.finish();
+        let code = 128 + sig;
+        assert_eq!(out.code, code, "signal {sig}: {}", out.stderr);
+        let exited = out.stderr.lines().find(|l| l.contains("command exited"));
+        assert!(
+            exited.is_some_and(|l| l.ends_with(&format!("code={code}"))),
+            "signal {sig}: the command did not die of it: {}",
+            out.stderr
+        );
+    }
+}
+
+/// Regression: a panic in the release build (`panic = "abort"`) ended PID 1 as 139,
+/// "Segmentation fault" (SIGABRT cannot kill a namespace's init; musl's abort then crashes).
+/// A real one: std's `print!` panics when stdout is full, here on the `--version` text.
+#[test]
+fn a_panic_is_an_internal_error_said_once() {
+    let out = Init::new(["--version"])
+        .wrapped_in(["sh", "-c", "exec \"$@\" >/dev/full", "sh"])
+        .run();
+    assert_eq!(out.code, 70, "{}", out.stderr);
+    assert_eq!(
+        out.stderr.matches("spark-init: internal error: ").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("failed printing to stdout") && out.stderr.contains("please report it"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("panicked at"), "{}", out.stderr);
 }

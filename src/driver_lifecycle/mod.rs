@@ -16,12 +16,11 @@ mod publish;
 
 use std::time::Duration;
 
-use nix::sys::signal::SigSet;
-
 use crate::clients::framework_store::Store;
 use crate::clients::marathon::MarathonApi;
 use crate::facts::child;
 use crate::plan::{Publish, StoreDuty};
+use crate::supervise::signals::SignalSet;
 
 pub use companion::learn_framework_id;
 pub use publish::publish_driver;
@@ -29,7 +28,7 @@ pub use publish::publish_driver;
 /// After the driver exits: clears the stored ID when the application finished (exit 0) or
 /// when a launch that reused it failed within the re-register window; on a clean exit with
 /// `SPARK_INIT_SCALE_DOWN_ON_EXIT=1`, scales the executors' app to 0. Runs in a child.
-pub fn after_exit(duty: &StoreDuty, command_code: i32, ran: Duration, blocked: &SigSet) {
+pub fn after_exit(duty: &StoreDuty, command_code: i32, ran: Duration, blocked: &SignalSet) {
     if let (Some(publish), 0) = (&duty.publish, command_code) {
         if publish.scale_down_on_exit {
             scale_down(publish, blocked);
@@ -73,7 +72,7 @@ fn clear_reason(duty: &StoreDuty, command_code: i32, ran: Duration) -> Option<St
 }
 
 /// Scales the executors' app to 0 (forced: the application is over), in a child.
-fn scale_down(publish: &Publish, blocked: &SigSet) {
+fn scale_down(publish: &Publish, blocked: &SignalSet) {
     let owned = publish.clone();
     let result = child::in_child(blocked, move || {
         let api = publish::marathon_for(&owned)?;

@@ -5,10 +5,9 @@
 use std::io::{Read, Seek, Write};
 use std::os::fd::FromRawFd;
 
-use nix::sys::signal::SigSet;
 use serde::{Deserialize, Serialize};
 
-use crate::supervise::signals::{self, Wake};
+use crate::supervise::signals::{self, SignalSet, Wake};
 
 /// Why the child did not deliver.
 #[derive(Debug, thiserror::Error)]
@@ -20,10 +19,12 @@ pub enum ChildError {
 }
 
 /// Runs `f` in a forked child and returns its result. PID 1 stays single-threaded: the
-/// child's threads and memory go away with it. A stop signal (TERM, INT, HUP, QUIT) kills the
-/// child and ends the wait. The result travels through an anonymous memory file, so its size
-/// cannot block the child.
-pub fn in_child<T, F>(blocked: &SigSet, f: F) -> Result<T, ChildError>
+/// child's threads and memory go away with it. A stop request (TERM or INT) kills the child
+/// and ends the wait. Every other signal is left pending, blocked, for the supervisor to
+/// forward once the command exists: an operator's HUP, QUIT, USR1 or WINCH sent while an
+/// executor waits for its driver is meant for the JVM. The result travels through an
+/// anonymous memory file, so its size cannot block the child.
+pub fn in_child<T, F>(blocked: &SignalSet, f: F) -> Result<T, ChildError>
 where
     T: Serialize + for<'de> Deserialize<'de>,
     F: FnOnce() -> T,
@@ -48,6 +49,11 @@ where
         )));
     }
     if pid == 0 {
+        // PID 1 blocks the signals libc keeps for itself; the lookup's threads need them.
+        signals::raw_set_mask(
+            libc::SIG_UNBLOCK,
+            SignalSet::of(signals::LIBC_RESERVED).bits(),
+        );
         let result = f();
         let code = match serde_json::to_vec(&result)
             .map_err(|e| e.to_string())
@@ -59,8 +65,9 @@ where
         // SAFETY: leave at once, without running the parent's exit handlers twice.
         unsafe { libc::_exit(code) };
     }
+    let taken = blocked.and(SignalSet::of([libc::SIGCHLD, libc::SIGTERM, libc::SIGINT]));
     loop {
-        match signals::wait(blocked, None) {
+        match signals::wait(taken, None) {
             Wake::Signal(libc::SIGCHLD) => {
                 let mut status = 0;
                 // SAFETY: waits for our own child only.
@@ -80,7 +87,7 @@ where
                 return serde_json::from_slice(&bytes)
                     .map_err(|e| ChildError::Failed(e.to_string()));
             }
-            Wake::Signal(sig @ (libc::SIGTERM | libc::SIGINT | libc::SIGHUP | libc::SIGQUIT)) => {
+            Wake::Signal(sig @ (libc::SIGTERM | libc::SIGINT)) => {
                 signals::send(pid, libc::SIGKILL);
                 let mut status = 0;
                 // SAFETY: reaps our own child.

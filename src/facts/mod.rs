@@ -14,7 +14,6 @@ pub mod stored;
 
 use std::path::Path;
 
-use nix::sys::signal::SigSet;
 use serde::Serialize;
 
 use crate::config::role::RoleConfig;
@@ -26,6 +25,7 @@ use crate::facts::install::{JavaInstall, SparkInstall};
 use crate::facts::remote::{DiscoveryError, Lookups, RemoteFacts};
 use crate::facts::spark_defaults::SparkDefaults;
 use crate::facts::stored::BeforeLaunch;
+use crate::supervise::signals::SignalSet;
 
 /// What the image's file system says.
 #[derive(Debug, Clone, Serialize)]
@@ -80,7 +80,7 @@ pub fn discover_local(role: &RoleConfig) -> Result<LocalFacts, Vec<Problem>> {
 pub fn discover_remote(
     config: &Config,
     role: &RoleConfig,
-    blocked: &SigSet,
+    blocked: &SignalSet,
 ) -> Result<RemoteFacts, Error> {
     let lookups = Lookups {
         once: config.dry_run.value,
@@ -100,7 +100,7 @@ pub fn discover_remote(
 pub fn discover_stored(
     config: &Config,
     role: &RoleConfig,
-    blocked: &SigSet,
+    blocked: &SignalSet,
 ) -> Result<BeforeLaunch, Error> {
     let lookups = &role.lookups;
     let Some(url) = &lookups.store else {
@@ -122,7 +122,7 @@ pub fn discover_stored(
 
 /// Runs a lookup in a forked child and maps what can go wrong to spark-init's errors.
 fn in_child<T>(
-    blocked: &SigSet,
+    blocked: &SignalSet,
     what: &str,
     lookup: impl FnOnce() -> Result<T, DiscoveryError>,
 ) -> Result<T, Error>

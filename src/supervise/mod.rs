@@ -12,6 +12,7 @@
 //! SIGKILL. The whole stop shares one grace budget: what the child did not use is left for the
 //! processes it leaves behind.
 
+pub mod internal_error;
 mod pages;
 mod processes;
 pub mod signals;
@@ -23,9 +24,7 @@ use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::time::Instant;
 
-use nix::sys::signal::SigSet;
-
-use self::signals::Wake;
+use self::signals::{SignalSet, Wake};
 pub use self::state::{Action, Event, Supervisor};
 use crate::exit_code;
 use crate::plan::Plan;
@@ -72,7 +71,7 @@ pub struct SideTask<'a> {
 pub fn run(
     plan: &Plan,
     env: &[(OsString, OsString)],
-    blocked: &SigSet,
+    blocked: &SignalSet,
     side_tasks: &[SideTask<'_>],
 ) -> Result<Outcome, SuperviseError> {
     let pid1 = std::process::id() == 1;
@@ -95,7 +94,7 @@ pub fn run(
         let timeout = supervisor
             .deadline()
             .map(|d| d.saturating_duration_since(Instant::now()));
-        let events = match signals::wait(blocked, timeout) {
+        let events = match signals::wait(*blocked, timeout) {
             Wake::Signal(libc::SIGCHLD) => processes::reap(main),
             Wake::Signal(sig) => vec![Event::Signal(sig)],
             Wake::TimedOut => vec![Event::Timeout],

@@ -10,6 +10,12 @@
 //! reaches the child. We install a handler instead: a fault (`si_code > 0`) or our own `abort()`
 //! restores the default action and dies as it would have; the same signal sent by another
 //! process (`si_code <= 0`) is forwarded to the child like any other.
+//!
+//! Signals 32-34 are blocked, waited for and forwarded like the others, through the raw system
+//! calls: musl keeps them for itself and its `sigaddset`, `sigfillset`, `sigaction` and
+//! `sigprocmask` refuse them (glibc does the same for 32-33), so a libc `sigset_t` never holds
+//! them. The child's libc may well use them: 34 is glibc's `SIGRTMIN`, the JVM's first
+//! real-time signal.
 
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::time::Duration;
@@ -33,22 +39,60 @@ static FORWARD_TARGET: AtomicI32 = AtomicI32::new(0);
 /// Synchronous signals sent before the child existed, one bit per signal number.
 static EARLY: AtomicU64 = AtomicU64::new(0);
 
-/// The asynchronous signals: everything but the synchronous ones (SIGKILL and SIGSTOP cannot
-/// be blocked and are ignored by `sigprocmask`).
-pub fn asynchronous_set() -> SigSet {
-    let mut set = SigSet::all();
-    for sig in SYNCHRONOUS {
-        set.remove(sig);
+/// The signals libc keeps for itself (32-34 in musl): see the module comment.
+pub const LIBC_RESERVED: [i32; 3] = [32, 33, 34];
+
+/// A set of signals as the kernel's system calls take it: bit `n-1` is signal `n`, 1 to 64.
+/// Unlike libc's `sigset_t` it holds every signal, 32-34 included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignalSet(u64);
+
+impl SignalSet {
+    pub fn of(signals: impl IntoIterator<Item = i32>) -> Self {
+        Self(signals.into_iter().fold(0, |bits, sig| bits | bit(sig)))
     }
-    set
+
+    /// The asynchronous signals: everything but the synchronous ones, SIGKILL and SIGSTOP
+    /// (which cannot be blocked or waited for).
+    pub fn asynchronous() -> Self {
+        let unblockable = SYNCHRONOUS
+            .iter()
+            .map(|&sig| sig as i32)
+            .chain([libc::SIGKILL, libc::SIGSTOP]);
+        Self(!Self::of(unblockable).0)
+    }
+
+    pub fn contains(self, sig: i32) -> bool {
+        self.0 & bit(sig) != 0
+    }
+
+    /// The signals in both sets.
+    pub fn and(self, other: Self) -> Self {
+        Self(self.0 & other.0)
+    }
+
+    /// The kernel's bits, for `rt_sigprocmask` and `rt_sigtimedwait`.
+    pub fn bits(self) -> u64 {
+        self.0
+    }
+}
+
+fn bit(sig: i32) -> u64 {
+    match sig {
+        1..=64 => 1 << (sig - 1),
+        _ => 0,
+    }
 }
 
 /// The first thing `main` does: block the asynchronous signals, route the synchronous ones
 /// through `on_synchronous`, and ignore TTIN/TTOU (still blocked, so still taken by
 /// [`wait`] and forwarded). Returns the blocked set to wait on.
-pub fn take_over() -> nix::Result<SigSet> {
-    let set = asynchronous_set();
-    set.thread_block()?;
+pub fn take_over() -> nix::Result<SignalSet> {
+    let set = SignalSet::asynchronous();
+    // The raw call, so that 32-34 are blocked too.
+    if !raw_set_mask(libc::SIG_BLOCK, set.bits()) {
+        return Err(nix::errno::Errno::last());
+    }
     let handler = SigAction::new(
         SigHandler::SigAction(on_synchronous),
         SaFlags::SA_SIGINFO | SaFlags::SA_RESTART,
@@ -77,6 +121,11 @@ pub fn forward_to(target: i32) {
             send(target, sig);
         }
     }
+}
+
+/// Where signals go now (a pid, or `-pgid`); `None` while there is no child.
+pub fn forward_target() -> Option<i32> {
+    Some(FORWARD_TARGET.load(Ordering::SeqCst)).filter(|&target| target != 0)
 }
 
 /// Stops forwarding (the child is gone and its pid may be reused).
@@ -123,16 +172,27 @@ pub enum Wake {
     Interrupted,
 }
 
-/// Waits for one signal of `set`, at most `timeout` (forever with `None`: no periodic wake-ups).
-pub fn wait(set: &SigSet, timeout: Option<Duration>) -> Wake {
+/// Waits for one signal of `set` (blocked), at most `timeout` (forever with `None`: no periodic
+/// wake-ups). The raw `rt_sigtimedwait`, so that 32-34 can be waited for too.
+pub fn wait(set: SignalSet, timeout: Option<Duration>) -> Wake {
     let ts = timeout.map(nix::sys::time::TimeSpec::from_duration);
     let ts_ptr = ts
         .as_ref()
         .map_or(std::ptr::null(), |t| t.as_ref() as *const libc::timespec);
-    // SAFETY: the set and timespec outlive the call; a null siginfo pointer is allowed.
-    let sig = unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), ts_ptr) };
+    let bits = set.bits();
+    // SAFETY: a valid 64-bit kernel signal set and timespec that outlive the call; a null
+    // siginfo pointer is allowed.
+    let sig = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigtimedwait,
+            &bits as *const u64,
+            std::ptr::null_mut::<libc::siginfo_t>(),
+            ts_ptr,
+            KERNEL_SIGSET_BYTES,
+        )
+    };
     if sig > 0 {
-        return Wake::Signal(sig);
+        return Wake::Signal(sig as i32);
     }
     match nix::errno::Errno::last() {
         nix::errno::Errno::EAGAIN => Wake::TimedOut,
@@ -229,3 +289,31 @@ struct KernelSigaction {
 
 /// The kernel's signal set is 64 bits on Linux.
 const KERNEL_SIGSET_BYTES: usize = 8;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_asynchronous_set_holds_what_libc_keeps_for_itself() {
+        let set = SignalSet::asynchronous();
+        for sig in LIBC_RESERVED.into_iter().chain([1, 15, 30, 35, 64]) {
+            assert!(set.contains(sig), "{sig}");
+        }
+        for sig in [libc::SIGSEGV, libc::SIGABRT, libc::SIGKILL, libc::SIGSTOP] {
+            assert!(!set.contains(sig), "{sig}");
+        }
+    }
+
+    #[test]
+    fn kernel_bits_are_signal_number_minus_one() {
+        assert_eq!(SignalSet::of([1, 64]).bits(), 1 | 1 << 63);
+        assert_eq!(SignalSet::of([0, 65]).bits(), 0, "not signals");
+        let stops = SignalSet::of([libc::SIGTERM, libc::SIGINT]);
+        assert_eq!(
+            SignalSet::asynchronous().and(stops),
+            stops,
+            "both are blocked"
+        );
+    }
+}

@@ -7,7 +7,7 @@
 //! Modes (`probe MODE ARGS...`):
 //! - `exit N`: exit with code N.
 //! - `kill-self SIG`: die of signal SIG (core dumps off).
-//! - `record FILE UNTIL`: block every signal, append each one received to FILE (one number a
+//! - `record FILE UNTIL`: block every signal (1-64, those libc keeps for itself too), append each one received to FILE (one number a
 //!   line), create `FILE.ready` first; exit 0 after recording signal UNTIL.
 //! - `group FILE UNTIL`: ignore UNTIL, run `record FILE UNTIL` as a child (which resets its
 //!   dispositions), exit with its code.
@@ -92,15 +92,6 @@ fn usage() -> ! {
     std::process::exit(2)
 }
 
-fn all_signals() -> libc::sigset_t {
-    // SAFETY: sigfillset initialises the set.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut set);
-        set
-    }
-}
-
 fn set_disposition(sig: i32, handler: libc::sighandler_t) {
     // SAFETY: SIG_DFL / SIG_IGN run no code of ours.
     unsafe {
@@ -136,20 +127,19 @@ fn append(path: &Path, line: &str) {
 }
 
 fn record(path: &Path, until: i32) -> ! {
-    let all = all_signals();
-    // SAFETY: plain syscalls on our own process.
-    unsafe { libc::sigprocmask(libc::SIG_SETMASK, &all, std::ptr::null_mut()) };
+    // spark-init's raw system calls: glibc's wrappers refuse 32 and 33, which it keeps for
+    // itself, and the tests send those too.
+    let every = signals::SignalSet::of(1..=64);
+    assert!(signals::raw_set_mask(libc::SIG_SETMASK, every.bits()));
     for sig in 1..=31 {
         set_disposition(sig, libc::SIG_DFL);
     }
     let ready = path.with_extension("ready");
     fs::write(&ready, format!("{}\n", std::process::id())).expect("ready file");
     loop {
-        // SAFETY: the set is initialised; a null siginfo is allowed.
-        let sig = unsafe { libc::sigwaitinfo(&all, std::ptr::null_mut()) };
-        if sig < 0 {
+        let signals::Wake::Signal(sig) = signals::wait(every, None) else {
             continue;
-        }
+        };
         append(path, &format!("{sig}\n"));
         if sig == until {
             std::process::exit(0);
