@@ -89,7 +89,7 @@ fn each_bad_input_is_78_naming_it_and_starts_nothing() {
             with(&[("MARATHON_APP_RESOURCE_MEM", "512.0")]),
             &[],
             "MARATHON_APP_RESOURCE_MEM",
-            "at least 834 MiB",
+            "at least 849 MiB",
         ),
         (
             with(&[("SPARK_EXECUTOR_MEMORY", "256m")]),
@@ -471,4 +471,90 @@ fn numbers_out_of_range_are_78_stating_the_range() {
             out.stderr
         );
     }
+}
+
+/// A `SPARK_CONF_DIR` holding a spark-defaults.conf with `lines`.
+fn conf_dir(lines: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("spark-defaults.conf"), lines).unwrap();
+    dir
+}
+
+/// Issue 10: a 4 GiB container with 1 GiB off-heap, 1 GiB of PySpark memory and a 512 MiB
+/// overhead got -Xmx3584m (6 GiB planned for 4). The heap is what is left of the container
+/// after everything Spark puts beside it (`ResourceProfile.ExecutorResourcesOrDefaults
+/// .totalMemMiB`): 4096 - 512 - 1024 - 1024.
+#[test]
+fn the_heap_leaves_room_for_everything_spark_puts_in_the_container() {
+    let conf = conf_dir(
+        "spark.memory.offHeap.enabled true\nspark.memory.offHeap.size 1g\n\
+         spark.executor.pyspark.memory 1g\nspark.executor.memoryOverhead 512m\n",
+    );
+    let dir = conf.path().display().to_string();
+    let env = with(&[
+        ("SPARK_CONF_DIR", &dir),
+        ("MARATHON_APP_RESOURCE_MEM", "4096.0"),
+    ]);
+    let out = run(&env, &[], "executor");
+    assert_eq!(out.code, 99, "{}", out.stderr);
+    assert!(out.stderr.contains(" -Xmx1536m "), "{}", out.stderr);
+    // Off-heap enabled with no size is refused, as Spark refuses it.
+    let conf = conf_dir("spark.memory.offHeap.enabled true\n");
+    let dir = conf.path().display().to_string();
+    let out = run(&with(&[("SPARK_CONF_DIR", &dir)]), &[], "executor");
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("spark.memory.offHeap.size must be"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Issue 10: `spark.executor.memory` in spark-defaults.conf is a setting: honoured when it fits
+/// the container with everything else, a 78 naming both values when it cannot.
+#[test]
+fn spark_executor_memory_is_honoured_when_it_fits() {
+    let fits = conf_dir("spark.executor.memory 1g\n");
+    let dir = fits.path().display().to_string();
+    let out = run(&with(&[("SPARK_CONF_DIR", &dir)]), &[], "executor");
+    assert_eq!(out.code, 99, "{}", out.stderr);
+    assert!(out.stderr.contains(" -Xmx1024m "), "{}", out.stderr);
+    let too_big = conf_dir("spark.executor.memory 8g\n");
+    let dir = too_big.path().display().to_string();
+    let out = run(&with(&[("SPARK_CONF_DIR", &dir)]), &[], "executor");
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    for part in [
+        "spark.executor.memory=8g",
+        "container's 2048 MiB",
+        "lower spark.executor.memory",
+    ] {
+        assert!(out.stderr.contains(part), "{part}: {}", out.stderr);
+    }
+}
+
+/// Review finding: a too-small SPARK_EXECUTOR_MEMORY was told to raise the app's mem; the
+/// variable is the heap, so the fix is the variable.
+#[test]
+fn a_heap_too_small_names_the_setting_to_raise() {
+    let out = run(&with(&[("SPARK_EXECUTOR_MEMORY", "449m")]), &[], "executor");
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("SPARK_EXECUTOR_MEMORY=\"449m\"")
+            && out
+                .stderr
+                .contains("set SPARK_EXECUTOR_MEMORY to at least 465m"),
+        "{}",
+        out.stderr
+    );
+    let out = run(
+        &with(&[("MARATHON_APP_RESOURCE_MEM", "700.0")]),
+        &[],
+        "executor",
+    );
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("give the app at least 849 MiB"),
+        "{}",
+        out.stderr
+    );
 }

@@ -114,3 +114,42 @@ fn module_options_match_sparks_launcher() {
     let spark: Vec<&str> = spark.split_whitespace().collect();
     assert_eq!(JAVA_MODULE_OPTIONS, spark.as_slice());
 }
+
+/// Issue 10: the smallest heap spark-init plans must really start a Spark executor. In a
+/// container with one CPU the JVM picks SerialGC and `Runtime.maxMemory()` is less than -Xmx
+/// (-Xmx450m, the old minimum, gives 435 MiB, which Spark refuses). Spark's own
+/// `UnifiedMemoryManager` judges: accepted at `MIN_HEAP_MIB`, refused one MiB under.
+#[test]
+fn the_minimum_heap_starts_sparks_memory_manager_and_one_mib_less_does_not() {
+    use spark_init::spark::memory::MIN_HEAP_MIB;
+    use spark_init::spark::module_options::JAVA_MODULE_OPTIONS;
+    let classpath = format!("{}:{}/*", java_classes().display(), spark_jars().display());
+    let run = |heap: u64| {
+        let out = Command::new("java")
+            .args(JAVA_MODULE_OPTIONS)
+            .arg("-XX:-UsePerfData")
+            // As in a one-CPU container: the JVM's ergonomics pick SerialGC.
+            .arg("-XX:ActiveProcessorCount=1")
+            .arg(format!("-Xms{heap}m"))
+            .arg(format!("-Xmx{heap}m"))
+            .args(["-cp", &classpath, "MinHeap"])
+            .env_remove("JAVA_TOOL_OPTIONS")
+            .output()
+            .expect("java");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    };
+    let at = run(MIN_HEAP_MIB);
+    assert!(at.contains("accepted"), "-Xmx{MIN_HEAP_MIB}m: {at}");
+    let under = run(MIN_HEAP_MIB - 1);
+    assert!(
+        under.contains("refused:") && under.contains("System memory"),
+        "-Xmx{}m: {under}",
+        MIN_HEAP_MIB - 1
+    );
+}

@@ -98,18 +98,86 @@ impl Overhead {
     }
 }
 
-/// The container's memory in MiB: Marathon's `mem`, else the cgroup limit.
-fn container_mib(config: &RoleConfig, facts: &LocalFacts) -> Option<Sourced<u64>> {
+/// The container's memory in MiB (Marathon's `mem`, else the cgroup limit), with the name an
+/// operator changes to give it more.
+fn container_mib(config: &RoleConfig, facts: &LocalFacts) -> Option<(Sourced<u64>, String)> {
     match &config.task.mem_mib {
-        Some(m) => Some(Sourced::new(
-            m.value.value.floor() as u64,
-            format!("{}={}", m.source, m.value.written),
+        Some(m) => Some((
+            Sourced::new(
+                m.value.value.floor() as u64,
+                format!("{}={}", m.source, m.value.written),
+            ),
+            m.source.clone(),
         )),
-        None => facts
-            .cgroup
-            .memory_bytes
-            .as_ref()
-            .map(|l| Sourced::new(l.value >> 20, l.source.clone())),
+        None => facts.cgroup.memory_bytes.as_ref().map(|l| {
+            (
+                Sourced::new(l.value >> 20, l.source.clone()),
+                l.source.clone(),
+            )
+        }),
+    }
+}
+
+/// What Spark puts in an executor's container beside the heap and its overhead: off-heap
+/// memory (`spark.memory.offHeap.size` when `spark.memory.offHeap.enabled`) and the Python
+/// workers' (`spark.executor.pyspark.memory`). Spark sizes a YARN or Kubernetes container as
+/// heap + overhead + off-heap + PySpark memory (`ResourceProfile.ExecutorResourcesOrDefaults.
+/// totalMemMiB`, Spark 3.x), and so does spark-init within Marathon's.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Beside {
+    mib: u64,
+    /// "off-heap 1024 MiB (file (key)) and PySpark 512 MiB (file (key))", empty for none.
+    shown: String,
+}
+
+impl Beside {
+    fn read(facts: &LocalFacts, findings: &mut Findings) -> Option<Beside> {
+        let mut terms: Vec<(u64, String)> = Vec::new();
+        let enabled = from_defaults(facts, "spark.memory.offHeap.enabled")
+            .is_some_and(|v| v.value.eq_ignore_ascii_case("true"));
+        if enabled {
+            let size = from_defaults(facts, "spark.memory.offHeap.size");
+            match size.as_ref().map(|s| memory::planned_mib(&s.value)) {
+                Some(Ok(mib)) if mib > 0 => {
+                    let source = size.map(|s| s.source).unwrap_or_default();
+                    terms.push((mib, format!("off-heap {mib} MiB ({source})")));
+                }
+                _ => {
+                    // Utils.checkOffHeapEnabled: "spark.memory.offHeap.size must be > 0 when
+                    // spark.memory.offHeap.enabled == true".
+                    let (name, value) = size
+                        .map_or(("spark.memory.offHeap.size".to_string(), None), |s| {
+                            (s.source, Some(s.value))
+                        });
+                    findings.problem(
+                        &name,
+                        value.as_deref(),
+                        "spark.memory.offHeap.size must be a size above 0 when \
+                         spark.memory.offHeap.enabled is true, as Spark requires: set it such \
+                         as 1g",
+                    );
+                    return None;
+                }
+            }
+        }
+        if let Some(py) = from_defaults(facts, "spark.executor.pyspark.memory") {
+            match memory::planned_mib(&py.value) {
+                Ok(mib) => terms.push((mib, format!("PySpark {mib} MiB ({})", py.source))),
+                Err(why) => {
+                    let why = format!("spark.executor.pyspark.memory {why}");
+                    findings.problem(&py.source, Some(&py.value), why);
+                    return None;
+                }
+            }
+        }
+        Some(Beside {
+            mib: terms.iter().map(|(mib, _)| mib).sum(),
+            shown: terms
+                .into_iter()
+                .map(|(_, s)| s)
+                .collect::<Vec<_>>()
+                .join(" and "),
+        })
     }
 }
 
@@ -120,54 +188,66 @@ pub fn executor_memory(
     findings: &mut Findings,
 ) -> Option<Memory> {
     let overhead = Overhead::read(facts, version, findings)?;
+    let beside = Beside::read(facts, findings)?;
     let container = container_mib(config, facts);
-    if let Some(memory) = &config.executor_memory {
-        let heap = match memory::planned_mib(&memory.value) {
+    let needs = |heap: u64| heap.saturating_add(overhead.for_heap(heap).value) + beside.mib;
+    // The heap an operator set: SPARK_EXECUTOR_MEMORY, else spark.executor.memory.
+    let set = match &config.executor_memory {
+        Some(var) => Some((var.clone(), var.source.clone(), false)),
+        None => from_defaults(facts, "spark.executor.memory")
+            .map(|conf| (conf.clone(), "spark.executor.memory".to_string(), true)),
+    };
+    if let Some((given, key, from_conf)) = set {
+        let heap = match memory::planned_mib(&given.value) {
             Ok(mib) => mib,
             Err(why) => {
-                findings.problem(&memory.source, Some(&memory.value), why);
+                let why = if from_conf {
+                    format!("{key} {why}")
+                } else {
+                    why
+                };
+                findings.problem(&given.source, Some(&given.value), why);
                 return None;
             }
         };
-        let extra = overhead.for_heap(heap);
-        if let Some(limit) = container
-            .as_ref()
-            .filter(|l| heap.saturating_add(extra.value) > l.value)
-        {
-            findings.warn(format!(
-                "{}={} plus Spark's overhead of {} MiB exceeds the container's {} MiB ({}): \
-                 the JVM may be OOM-killed",
-                memory.source, memory.value, extra.value, limit.value, limit.source
-            ));
+        if let Some((limit, _)) = container.as_ref().filter(|(l, _)| needs(heap) > l.value) {
+            let what = format!(
+                "{key}={} plus Spark's overhead of {} MiB{} needs {} MiB, more than the \
+                 container's {} MiB ({})",
+                given.value,
+                overhead.for_heap(heap).value,
+                plus(&beside),
+                needs(heap),
+                limit.value,
+                limit.source
+            );
+            if from_conf {
+                // A setting of the image's that cannot fit: the container or the file is wrong.
+                let fix = "give the app more memory or lower spark.executor.memory";
+                findings.problem(&given.source, Some(&given.value), format!("{what}: {fix}"));
+                return None;
+            }
+            findings.warn(format!("{what}: the JVM may be OOM-killed"));
         }
+        let extra = overhead.for_heap(heap);
+        let heap = given.as_ref().map(|_| heap);
+        let fix = format!("set {key} to at least {MIN_HEAP_MIB}m");
+        return check_heap(heap, &given.source, &given.value, extra, &fix, findings);
+    }
+    if let Some((limit, name)) = container {
+        let heap = overhead.heap_within(limit.value.saturating_sub(beside.mib));
+        let source = format!("{} minus the overhead{}", limit.source, plus(&beside));
+        let least = MIN_HEAP_MIB + overhead.for_heap(MIN_HEAP_MIB).value + beside.mib;
+        let fix = format!("give the app at least {least} MiB of memory (mem in the Marathon app)");
+        let extra = overhead.for_heap(heap);
         return check_heap(
-            memory.as_ref().map(|_| heap),
-            &memory.value,
+            Sourced::new(heap, source),
+            &name,
+            &limit.value.to_string(),
             extra,
+            &fix,
             findings,
         );
-    }
-    if let Some(limit) = container {
-        let heap = overhead.heap_within(limit.value);
-        let extra = overhead.for_heap(heap);
-        let heap = Sourced::new(heap, format!("{} minus the overhead", limit.source));
-        return check_heap(heap, &limit.value.to_string(), extra, findings);
-    }
-    if let Some(conf) = from_defaults(facts, "spark.executor.memory") {
-        return match memory::planned_mib(&conf.value) {
-            Ok(heap) => {
-                let extra = overhead.for_heap(heap);
-                check_heap(conf.as_ref().map(|_| heap), &conf.value, extra, findings)
-            }
-            Err(why) => {
-                findings.problem(
-                    &conf.source,
-                    Some(&conf.value),
-                    format!("spark.executor.memory {why}"),
-                );
-                None
-            }
-        };
     }
     findings.problem(
         "SPARK_EXECUTOR_MEMORY",
@@ -178,25 +258,32 @@ pub fn executor_memory(
     None
 }
 
-/// Spark refuses a heap under `MIN_HEAP_MIB`: say how much memory the app needs instead.
+/// ", off-heap 1024 MiB (...) and PySpark 512 MiB (...)", or nothing.
+fn plus(beside: &Beside) -> String {
+    if beside.shown.is_empty() {
+        String::new()
+    } else {
+        format!(", {}", beside.shown)
+    }
+}
+
+/// Spark refuses a heap under `MIN_HEAP_MIB`: name what to change, and how.
 fn check_heap(
     heap: Sourced<u64>,
+    name: &str,
     raw: &str,
     overhead: Sourced<u64>,
+    fix: &str,
     findings: &mut Findings,
 ) -> Option<Memory> {
     if heap.value < MIN_HEAP_MIB {
-        let name = heap.source.split([' ', '=']).next().unwrap_or("memory");
         findings.problem(
             name,
             Some(raw),
             format!(
-                "leaves a heap of {} MiB after Spark's overhead of {} MiB; Spark needs at least \
-                 {MIN_HEAP_MIB} MiB of heap: give the app at least {} MiB of memory (mem in the \
-                 Marathon app)",
-                heap.value,
-                overhead.value,
-                MIN_HEAP_MIB.saturating_add(overhead.value.max(MIN_OVERHEAD_MIB))
+                "leaves a heap of {} MiB (beside Spark's overhead of {} MiB); a Spark executor \
+                 needs at least {MIN_HEAP_MIB} MiB of heap: {fix}",
+                heap.value, overhead.value
             ),
         );
         return None;
@@ -253,11 +340,14 @@ mod tests {
         let mut findings = Findings::default();
         let heap = Sourced::new(216, "MARATHON_APP_RESOURCE_MEM=600 minus the overhead");
         let overhead = Sourced::new(384, "default");
-        assert!(check_heap(heap, "600", overhead.clone(), &mut findings).is_none());
+        let fix = "give the app at least 849 MiB";
+        let name = "MARATHON_APP_RESOURCE_MEM";
+        assert!(check_heap(heap, name, "600", overhead.clone(), fix, &mut findings).is_none());
         let problem = &findings.problems[0];
         assert_eq!(problem.name, "MARATHON_APP_RESOURCE_MEM");
-        assert!(problem.message.contains("at least 834 MiB"), "{problem}");
-        let ok = check_heap(Sourced::new(450, "x"), "x", overhead, &mut findings);
-        assert_eq!(ok.unwrap().heap_mib.value, 450);
+        assert!(problem.message.ends_with(fix), "{problem}");
+        let min = Sourced::new(MIN_HEAP_MIB, "x");
+        let ok = check_heap(min, "x", "x", overhead, fix, &mut findings);
+        assert_eq!(ok.unwrap().heap_mib.value, MIN_HEAP_MIB);
     }
 }
