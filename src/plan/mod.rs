@@ -4,6 +4,7 @@
 pub mod driver;
 pub mod executor;
 mod java_options;
+pub mod memory;
 mod render;
 pub mod role;
 

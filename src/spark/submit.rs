@@ -13,6 +13,7 @@ pub struct SubmitArgs {
     pub deploy_mode: Option<String>,
     pub properties_file: Option<String>,
     pub driver_java_options: Option<String>,
+    pub driver_memory: Option<String>,
     /// `--conf k=v` / `-c k=v`, later wins.
     pub conf: BTreeMap<String, String>,
 }
@@ -57,6 +58,7 @@ impl SubmitArgs {
                 "--deploy-mode" => parsed.deploy_mode = Some(value),
                 "--properties-file" => parsed.properties_file = Some(value),
                 "--driver-java-options" => parsed.driver_java_options = Some(value),
+                "--driver-memory" => parsed.driver_memory = Some(value),
                 "--conf" | "-c" => match value.split_once('=') {
                     Some((k, v)) => {
                         parsed

@@ -4,6 +4,7 @@
 
 mod confs;
 mod duties;
+mod memory;
 mod settings;
 
 use std::ffi::OsString;
@@ -75,16 +76,26 @@ pub fn resolve(
         resolved.insert("hostname".into(), host.clone().map(Into::into));
     }
     let spark_java_sources = spark_java_sources(&user.java_confs(), "driver", &mut found);
+    let driver_memory = memory::driver_memory(role, &user, facts, &mut found);
     let publish = duties::publish(role, &user, hostname.as_ref(), &mut found);
     if !found.problems.is_empty() {
         return Err(found.problems);
     }
     resolved.extend(duties::shown(role, publish.as_ref()));
+    if let Some(heap) = &driver_memory {
+        resolved.insert("driver_memory_mib".into(), heap.clone().map(Into::into));
+    }
     let reused = stored.reuse.as_ref().map(|id| id.value.clone());
     let ui_port = duties::ui_port(role, &user);
     Ok(ModePlan {
         role: "driver".into(),
-        argv: submit_argv(&submit, role, added, &config.command),
+        argv: submit_argv(
+            &submit,
+            role,
+            driver_memory.map(|m| m.value),
+            added,
+            &config.command,
+        ),
         spark_java_sources,
         resolved,
         warnings: found.warnings,
@@ -108,16 +119,20 @@ fn spark_submit(facts: &LocalFacts, found: &mut Findings) -> PathBuf {
     submit
 }
 
-/// `spark-submit [--deploy-mode client] --conf k=v ... <the app's args>`.
+/// `spark-submit [--deploy-mode client] [--driver-memory Nm] --conf k=v ... <the app's args>`.
 fn submit_argv(
     submit: &Path,
     role: &RoleConfig,
+    driver_memory: Option<u64>,
     added: Vec<String>,
     command: &[OsString],
 ) -> Vec<OsString> {
     let mut argv: Vec<String> = vec![submit.display().to_string()];
     if role.submit.deploy_mode.is_none() {
         argv.extend(["--deploy-mode".into(), "client".into()]);
+    }
+    if let Some(heap) = driver_memory {
+        argv.extend(["--driver-memory".into(), format!("{heap}m")]);
     }
     for conf in added {
         argv.extend(["--conf".into(), conf]);

@@ -1,0 +1,67 @@
+//! `--driver-memory`, the driver JVM's heap (spark-submit starts the driver with it in client
+//! mode): what the user set is kept, with a warning when it cannot fit the container; unset,
+//! it is derived from Marathon's memory the way an executor's is, minus the driver's overhead
+//! (`spark.driver.memoryOverhead[Factor]`) and off-heap memory.
+
+use crate::config::role::RoleConfig;
+use crate::facts::LocalFacts;
+use crate::plan::driver::settings::UserSettings;
+use crate::plan::memory::{container_mib, plus, Beside, Overhead};
+use crate::plan::Findings;
+use crate::sourced::Sourced;
+use crate::spark::memory::{planned_mib, MIN_HEAP_MIB};
+
+/// The heap spark-init gives the driver, or `None` when the user set it (or the container's
+/// memory is unknown).
+pub fn driver_memory(
+    role: &RoleConfig,
+    user: &UserSettings<'_>,
+    facts: &LocalFacts,
+    found: &mut Findings,
+) -> Option<Sourced<u64>> {
+    let get = |key: &str| user.get(key);
+    let overhead = Overhead::read(&get, "driver", facts.spark.version, found)?;
+    let beside = Beside::read(&get, "driver", found)?;
+    let (limit, name) = container_mib(role, facts)?;
+    let set = user
+        .args
+        .driver_memory
+        .clone()
+        .map(|m| Sourced::new(m, "the app's args (--driver-memory)"))
+        .or_else(|| user.get("spark.driver.memory"));
+    if let Some(set) = set {
+        let heap = planned_mib(&set.value).ok()?;
+        let needs = heap + overhead.for_heap(heap).value + beside.mib;
+        if needs > limit.value {
+            found.warn(format!(
+                "the driver's memory {} ({}) plus Spark's overhead{} needs {needs} MiB, more \
+                 than the container's {} MiB ({}): the driver may be OOM-killed",
+                set.value,
+                set.source,
+                plus(&beside),
+                limit.value,
+                limit.source
+            ));
+        }
+        return None;
+    }
+    let heap = overhead.heap_within(limit.value.saturating_sub(beside.mib));
+    if heap < MIN_HEAP_MIB {
+        let least = MIN_HEAP_MIB + overhead.for_heap(MIN_HEAP_MIB).value + beside.mib;
+        found.problem(
+            &name,
+            Some(&limit.value.to_string()),
+            format!(
+                "leaves the driver a heap of {heap} MiB; Spark needs at least {MIN_HEAP_MIB} MiB: \
+                 give the app at least {least} MiB of memory (mem in the Marathon app)"
+            ),
+        );
+        return None;
+    }
+    let source = format!(
+        "{} minus the driver's overhead{}",
+        limit.source,
+        plus(&beside)
+    );
+    Some(Sourced::new(heap, source))
+}
