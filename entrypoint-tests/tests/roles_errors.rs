@@ -558,3 +558,35 @@ fn a_heap_too_small_names_the_setting_to_raise() {
         out.stderr
     );
 }
+
+/// Issue 10: the driver's heap follows Marathon's memory like an executor's, unless set.
+#[test]
+fn the_drivers_memory_follows_the_container_unless_set() {
+    let env = with(&[("SPARK_DRIVER_URL", ""), ("SPARK_APPLICATION_ID", "")]);
+    let out = run(&env, &["app.jar"], "driver");
+    assert_eq!(out.code, 99, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(" --driver-memory 1664m "),
+        "{}",
+        out.stderr
+    );
+    let out = run(&env, &["--driver-memory", "4g", "app.jar"], "driver");
+    assert_eq!(out.code, 99, "{}", out.stderr);
+    let submitted = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("fixture stand-in"));
+    let submitted = submitted.unwrap_or_default();
+    assert_eq!(
+        submitted.matches("--driver-memory").count(),
+        1,
+        "{submitted}"
+    );
+    assert!(
+        out.stderr
+            .contains("the driver's memory 4g (the app's args (--driver-memory))")
+            && out.stderr.contains("more than the container's 2048 MiB"),
+        "{}",
+        out.stderr
+    );
+}
