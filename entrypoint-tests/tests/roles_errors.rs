@@ -590,3 +590,63 @@ fn the_drivers_memory_follows_the_container_unless_set() {
         out.stderr
     );
 }
+
+/// A `HADOOP_HOME` whose `bin/hadoop` runs `script` (a `sh` body).
+fn hadoop_home(script: &str) -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("bin")).unwrap();
+    let hadoop = dir.path().join("bin/hadoop");
+    std::fs::write(&hadoop, format!("#!/bin/sh\n{script}\n")).unwrap();
+    std::fs::set_permissions(&hadoop, std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+/// Issue 10: the classpath as the official image's entrypoint builds it (apache/spark-docker
+/// entrypoint.sh): SPARK_CONF_DIR, HADOOP_CONF_DIR, SPARK_CLASSPATH, Spark's jars,
+/// SPARK_EXTRA_CLASSPATH, the working directory, then SPARK_DIST_CLASSPATH, which
+/// `$HADOOP_HOME/bin/hadoop classpath` fills when it is unset.
+#[test]
+fn the_classpath_follows_the_official_image() {
+    let conf = tempfile::tempdir().unwrap();
+    let conf_dir = conf.path().display().to_string();
+    let hadoop = hadoop_home("echo /hadoop/etc:/hadoop/share/*");
+    let home = hadoop.path().display().to_string();
+    let env = with(&[
+        ("SPARK_CONF_DIR", &conf_dir),
+        ("HADOOP_CONF_DIR", "/etc/hadoop"),
+        ("SPARK_CLASSPATH", "/app/lib/*"),
+        ("SPARK_EXTRA_CLASSPATH", "/extra/*"),
+        ("HADOOP_HOME", &home),
+    ]);
+    let out = run(&env, &[], "executor");
+    assert_eq!(out.code, 99, "{}", out.stderr);
+    let jars = fixture("spark/3.5.7/jars/*");
+    let want = format!(
+        " -cp {conf_dir}:/etc/hadoop:/app/lib/*:{jars}:/extra/*:{}:/hadoop/etc:/hadoop/share/* ",
+        std::env::current_dir().unwrap().display()
+    );
+    assert!(out.stderr.contains(&want), "{want}\n{}", out.stderr);
+    // SPARK_DIST_CLASSPATH set: hadoop is not asked.
+    let mut dist = env.clone();
+    dist.push(("SPARK_DIST_CLASSPATH".into(), "/dist/*".into()));
+    let out = run(&dist, &[], "executor");
+    assert_eq!(out.code, 99, "{}", out.stderr);
+    assert!(out.stderr.contains(":/dist/* "), "{}", out.stderr);
+    assert!(!out.stderr.contains("/hadoop/share"), "{}", out.stderr);
+}
+
+#[test]
+fn a_failing_hadoop_classpath_is_78_naming_it() {
+    let hadoop = hadoop_home("echo 'Error: JAVA_HOME is not set' >&2; exit 1");
+    let home = hadoop.path().display().to_string();
+    let out = run(&with(&[("HADOOP_HOME", &home)]), &[], "executor");
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("HADOOP_HOME=")
+            && out.stderr.contains("bin/hadoop classpath failed")
+            && out.stderr.contains("Error: JAVA_HOME is not set"),
+        "{}",
+        out.stderr
+    );
+}

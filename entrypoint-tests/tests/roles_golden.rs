@@ -283,6 +283,8 @@ fn run(case: &Case) -> String {
         .args(&case.args)
         .env_clear()
         .envs(case.env.iter().map(|(k, v)| (k, v)))
+        // The working directory goes on an executor's classpath: make it the fixtures'.
+        .current_dir(fixtures())
         .output()
         .expect("run spark-init");
     let stdout = String::from_utf8(out.stdout).unwrap();

@@ -33,6 +33,9 @@ pub struct RoleConfig {
     pub hostname: Option<Sourced<String>>,
     pub spark_classpath: Option<Sourced<String>>,
     pub extra_classpath: Option<Sourced<String>>,
+    pub hadoop_conf_dir: Option<Sourced<String>>,
+    pub dist_classpath: Option<Sourced<String>>,
+    pub hadoop_home: Option<Sourced<String>>,
     pub driver_url: Option<Sourced<String>>,
     pub app_id: Option<Sourced<String>>,
     pub executor_id: Option<Sourced<String>>,
@@ -78,6 +81,9 @@ impl RoleConfig {
         let hostname = var("SPARK_INIT_HOSTNAME").or_else(|| task.host.clone());
         let spark_classpath = var("SPARK_CLASSPATH");
         let extra_classpath = var("SPARK_EXTRA_CLASSPATH");
+        let hadoop_conf_dir = var("HADOOP_CONF_DIR");
+        let dist_classpath = var("SPARK_DIST_CLASSPATH");
+        let hadoop_home = var("HADOOP_HOME");
         let driver_url = var("SPARK_DRIVER_URL");
         let app_id = var("SPARK_APPLICATION_ID");
         let executor_id = var("SPARK_EXECUTOR_ID");
@@ -107,6 +113,9 @@ impl RoleConfig {
             hostname,
             spark_classpath,
             extra_classpath,
+            hadoop_conf_dir,
+            dist_classpath,
+            hadoop_home,
             driver_url,
             app_id,
             executor_id,

@@ -29,16 +29,8 @@ where
     T: Serialize + for<'de> Deserialize<'de>,
     F: FnOnce() -> T,
 {
-    // SAFETY: memfd_create with a static C string; the fd is owned by the File below.
-    let fd = unsafe { libc::memfd_create(c"spark-init-lookup".as_ptr(), libc::MFD_CLOEXEC) };
-    if fd < 0 {
-        return Err(ChildError::Failed(format!(
-            "memfd_create: {}",
-            std::io::Error::last_os_error()
-        )));
-    }
-    // SAFETY: fd is a fresh descriptor nothing else owns.
-    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+    let mut file = memory_file(c"spark-init-lookup")
+        .map_err(|e| ChildError::Failed(format!("memfd_create: {e}")))?;
     // SAFETY: this process is single-threaded here (main has started no thread), so the child
     // may run ordinary code after fork.
     let pid = unsafe { libc::fork() };
@@ -97,4 +89,16 @@ where
             _ => continue,
         }
     }
+}
+
+/// An anonymous file in memory (closed on exec), for output whose size must not block the
+/// process that writes it (a pipe would, once full, while nobody reads it).
+pub fn memory_file(name: &std::ffi::CStr) -> std::io::Result<std::fs::File> {
+    // SAFETY: memfd_create with a NUL-terminated name; the fd is owned by the File below.
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: fd is a fresh descriptor nothing else owns.
+    Ok(unsafe { std::fs::File::from_raw_fd(fd) })
 }

@@ -7,6 +7,7 @@
 
 pub mod cgroup;
 pub mod child;
+pub mod hadoop;
 pub mod install;
 pub mod remote;
 pub mod spark_defaults;
@@ -35,6 +36,11 @@ pub struct LocalFacts {
     pub defaults: SparkDefaults,
     pub cgroup: CgroupLimits,
     pub available_cpus: u32,
+    /// The working directory the command starts in (on the executor's classpath).
+    pub working_dir: Option<std::path::PathBuf>,
+    /// What `$HADOOP_HOME/bin/hadoop classpath` printed, when `HADOOP_HOME` is set and
+    /// `SPARK_DIST_CLASSPATH` is not (as the official image's entrypoint does).
+    pub hadoop_classpath: Option<crate::sourced::Sourced<String>>,
 }
 
 /// Everything a role's plan is resolved from, besides the configuration.
@@ -64,6 +70,10 @@ pub fn discover_local(role: &RoleConfig) -> Result<LocalFacts, Vec<Problem>> {
     .map_err(|p| problems.push(p))
     .unwrap_or_default();
     let cgroup = cgroup::read(&role.cgroup_root);
+    let hadoop_classpath = match (&role.hadoop_home, &role.dist_classpath) {
+        (Some(home), None) => hadoop::classpath(home).map_err(|p| problems.push(p)).ok(),
+        _ => None,
+    };
     match (spark, java) {
         (Some(spark), Some(java)) if problems.is_empty() => Ok(LocalFacts {
             spark,
@@ -71,6 +81,8 @@ pub fn discover_local(role: &RoleConfig) -> Result<LocalFacts, Vec<Problem>> {
             defaults,
             cgroup,
             available_cpus: cgroup::available_cpus(),
+            working_dir: std::env::current_dir().ok(),
+            hadoop_classpath,
         }),
         _ => Err(problems),
     }
