@@ -85,6 +85,17 @@ fn run(args: Vec<OsString>, env: EnvSnapshot, blocked: &SignalSet) -> Result<i32
         }
         Err(usage) => return Err(Error::Usage(usage)),
     };
+    // An executor's JVM gets what spark-env.sh sets, as spark-class gives it; before anything
+    // is parsed, since it may set the variables spark-init reads.
+    let executor = match cli.role {
+        Some(role) => role == Role::Executor,
+        None => env.get("SPARK_INIT_ROLE").and_then(|r| r.to_str()) == Some("executor"),
+    };
+    let env = if executor {
+        config::spark_env::load(env).map_err(|p| ConfigErrors::new(vec![p]))?
+    } else {
+        env
+    };
     let (config, problems) = Config::gather(cli, &env);
     let plan = match (&config.role, &config.role_config) {
         (Some(role), Some(role_config)) => {

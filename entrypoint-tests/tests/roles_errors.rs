@@ -650,3 +650,34 @@ fn a_failing_hadoop_classpath_is_78_naming_it() {
         out.stderr
     );
 }
+
+/// Issue 10: `$SPARK_CONF_DIR/spark-env.sh` is loaded for executors as `spark-class` loads it:
+/// what it sets is read by spark-init (here the heap) and reaches the JVM; a script that fails
+/// is a 78 naming it with the last line it wrote to stderr.
+#[test]
+fn spark_env_sh_is_loaded_for_executors() {
+    let conf = conf_dir("");
+    std::fs::write(
+        conf.path().join("spark-env.sh"),
+        "SPARK_EXECUTOR_MEMORY=1g\nMY_SETTING=\"from spark-env\"\n",
+    )
+    .unwrap();
+    let dir = conf.path().display().to_string();
+    let out = run(&with(&[("SPARK_CONF_DIR", &dir)]), &[], "executor");
+    assert_eq!(out.code, 99, "{}", out.stderr);
+    assert!(out.stderr.contains(" -Xmx1024m "), "{}", out.stderr);
+    let failing = conf_dir("");
+    std::fs::write(
+        failing.path().join("spark-env.sh"),
+        "echo 'spark-env.sh: line 3: hadoop: not found' >&2\nexit 3\n",
+    )
+    .unwrap();
+    let dir = failing.path().display().to_string();
+    let out = run(&with(&[("SPARK_CONF_DIR", &dir)]), &[], "executor");
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("spark-env.sh failed") && out.stderr.contains("hadoop: not found"),
+        "{}",
+        out.stderr
+    );
+}

@@ -11,6 +11,7 @@ mod log;
 pub mod lookups;
 mod problems;
 pub mod role;
+pub mod spark_env;
 pub mod task_env;
 pub mod vars;
 
