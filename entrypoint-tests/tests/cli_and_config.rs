@@ -182,7 +182,15 @@ fn dry_run_json_has_the_documented_shape_and_starts_nothing() {
     );
     assert_eq!(plan["resolved"]["file_encoding"]["value"], "UTF-8");
     assert_eq!(plan["resolved"]["file_encoding"]["source"], "default");
-    assert_eq!(plan["resolved"]["grace_seconds"]["source"], "default");
+    // Issue 11: by default no grace of spark-init's own: the orchestrator's decides.
+    assert_eq!(
+        plan["resolved"]["grace_seconds"]["value"],
+        serde_json::Value::Null
+    );
+    assert!(plan["resolved"]["grace_seconds"]["source"]
+        .as_str()
+        .unwrap()
+        .starts_with("default: no SIGKILL"));
     assert!(plan["warnings"].is_array());
     assert!(!plan.to_string().contains("hunter2"));
 }

@@ -465,3 +465,29 @@ fn a_panic_is_an_internal_error_said_once() {
     );
     assert!(!out.stderr.contains("panicked at"), "{}", out.stderr);
 }
+
+/// Issue 11: spark-init's own 10 s default cut a JVM shutdown hook that needed 15 s (exit 137)
+/// although Marathon would have waited its taskKillGracePeriodSeconds. By default a stop never
+/// escalates: SIGTERM to PID 1, a command that needs 15 s to stop, exit 143 once it has.
+#[test]
+fn by_default_a_stop_waits_for_the_command_however_long_it_takes() {
+    let dir = tempfile::tempdir().unwrap();
+    let ready = dir.path().join("ready");
+    let script = format!(
+        "trap 'sleep 15; exit 143' TERM; echo ready > {}; while :; do sleep 0.1; done",
+        ready.display()
+    );
+    let init = Init::new(["--", "sh", "-c", &script]).spawn();
+    wait_file(&ready);
+    let asked = std::time::Instant::now();
+    init.signal(libc::SIGTERM);
+    let out = init.finish();
+    assert_eq!(out.code, 143, "{}", out.stderr);
+    // A lower bound, not a timing assertion: the command's own 15 s were not cut short.
+    assert!(
+        asked.elapsed() >= Duration::from_secs(15),
+        "{:?}",
+        asked.elapsed()
+    );
+    assert!(!out.stderr.contains("SIGKILL"), "{}", out.stderr);
+}

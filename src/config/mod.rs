@@ -70,7 +70,12 @@ pub const DEFAULT_TIMEZONE: &str = "PRC";
 /// The locale the command gets when the environment names none: without one the JVM takes
 /// file names as ASCII (`sun.jnu.encoding`), whatever `-Dfile.encoding` says.
 pub const DEFAULT_LOCALE: &str = "C.UTF-8";
-pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+/// How long what the command leaves behind gets after it exits (SIGTERM, then SIGKILL), so
+/// the container ends; `SPARK_INIT_GRACE_SECONDS` replaces it with its one budget for the stop.
+pub const LEFTOVER_GRACE: Duration = Duration::from_secs(10);
+const NO_ESCALATION: &str = "default: no SIGKILL from spark-init while the command runs (the \
+                             orchestrator's own grace, Marathon's taskKillGracePeriodSeconds, \
+                             decides); 10 s for what it leaves behind";
 
 /// Everything spark-init needs to know before it looks at the outside world.
 #[derive(Debug, Clone)]
@@ -87,7 +92,9 @@ pub struct Config {
     pub locale: Sourced<Option<(&'static str, String)>>,
     /// Java option sources after the defaults, in merge order (image, SPARK_JAVA_OPT_*, ours).
     pub java_sources: Vec<OptionSource>,
-    pub grace: Sourced<Duration>,
+    /// How long a stop may take before SIGKILL: `None` (the default) never escalates, leaving
+    /// that to the orchestrator (Marathon's `taskKillGracePeriodSeconds`), as tini does.
+    pub grace: Sourced<Option<Duration>>,
     pub signal_group: Sourced<bool>,
     pub exit_remap: Sourced<BTreeMap<u8, u8>>,
     pub log: LogConfig,
@@ -250,12 +257,12 @@ fn role(
 }
 
 /// `SPARK_INIT_GRACE_SECONDS` (default 10 s).
-fn grace(value: Option<&str>, problems: &mut Vec<Problem>) -> Sourced<Duration> {
+fn grace(value: Option<&str>, problems: &mut Vec<Problem>) -> Sourced<Option<Duration>> {
     let Some(value) = value else {
-        return Sourced::new(DEFAULT_GRACE, "default");
+        return Sourced::new(None, NO_ESCALATION);
     };
     match vars::parse_seconds(value) {
-        Some(grace) => Sourced::new(grace, "SPARK_INIT_GRACE_SECONDS"),
+        Some(grace) => Sourced::new(Some(grace), "SPARK_INIT_GRACE_SECONDS"),
         None => {
             problems.push(Problem {
                 name: "SPARK_INIT_GRACE_SECONDS".into(),
@@ -263,7 +270,7 @@ fn grace(value: Option<&str>, problems: &mut Vec<Problem>) -> Sourced<Duration> 
                 message: "is not a number of seconds; set a non-negative number such as 10 or 2.5"
                     .into(),
             });
-            Sourced::new(DEFAULT_GRACE, "default")
+            Sourced::new(None, NO_ESCALATION)
         }
     }
 }
@@ -325,7 +332,7 @@ mod tests {
         let config = parse(&[]).unwrap();
         assert_eq!(config.encoding.value.as_deref(), Some("UTF-8"));
         assert_eq!(config.timezone.value.as_deref(), Some("PRC"));
-        assert_eq!(config.grace.value, Duration::from_secs(10));
+        assert_eq!(config.grace.value, None);
         assert!(!config.signal_group.value);
         assert!(!config.dry_run.value);
         assert!(config.exit_remap.value.is_empty());
@@ -348,7 +355,7 @@ mod tests {
         .unwrap();
         assert_eq!(config.encoding.value.as_deref(), Some("GBK"));
         assert_eq!(config.timezone.value, None);
-        assert_eq!(config.grace.value, Duration::from_millis(2500));
+        assert_eq!(config.grace.value, Some(Duration::from_millis(2500)));
         assert!(config.signal_group.value);
         assert!(config.dry_run.value);
         assert_eq!(

@@ -29,7 +29,8 @@ pub type Resolved = Sourced<Value>;
 /// How the supervisor behaves; part of the plan so the dry run shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Supervision {
-    pub grace: Duration,
+    /// The stop's grace before SIGKILL; `None`: never (the orchestrator decides).
+    pub grace: Option<Duration>,
     pub signal_group: bool,
     pub exit_remap: BTreeMap<u8, u8>,
 }
@@ -231,7 +232,7 @@ fn supervision_resolved(config: &Config) -> BTreeMap<String, Resolved> {
         (
             "grace_seconds".to_string(),
             sourced(
-                config.grace.value.as_secs_f64(),
+                config.grace.value.map(|g| g.as_secs_f64()),
                 config.grace.source.clone(),
             ),
         ),

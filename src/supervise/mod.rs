@@ -89,7 +89,11 @@ pub fn run(
         start_side_task(task);
     }
     pages::release_code_pages();
-    let mut supervisor = Supervisor::new(plan.supervision.grace);
+    let leftover = plan
+        .supervision
+        .grace
+        .unwrap_or(crate::config::LEFTOVER_GRACE);
+    let mut supervisor = Supervisor::new(plan.supervision.grace, leftover);
     loop {
         let timeout = supervisor
             .deadline()
@@ -154,7 +158,7 @@ fn perform(action: Action, plan: &Plan, main: i32, target: i32, pid1: bool) -> O
         Action::KillMain => {
             tracing::warn!(
                 pid = main,
-                grace_seconds = grace.as_secs_f64(),
+                grace_seconds = grace.map_or(0.0, |g| g.as_secs_f64()),
                 "the command did not stop within the grace period; sending SIGKILL"
             );
             signals::send(target, libc::SIGKILL);

@@ -51,14 +51,19 @@ const AFTER_KILL: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone)]
 pub struct Supervisor {
-    grace: Duration,
+    /// The stop's grace before SIGKILL; `None`: never escalate (the orchestrator will).
+    grace: Option<Duration>,
+    /// What is left behind gets this long after the command exits (or what is left of the
+    /// stop's grace, when one runs).
+    leftover: Duration,
     phase: Phase,
 }
 
 impl Supervisor {
-    pub fn new(grace: Duration) -> Self {
+    pub fn new(grace: Option<Duration>, leftover: Duration) -> Self {
         Self {
             grace,
+            leftover,
             phase: Phase::Running {
                 stop_deadline: None,
                 killed: false,
@@ -82,7 +87,7 @@ impl Supervisor {
         match (&mut self.phase, event) {
             (Phase::Running { stop_deadline, .. }, Event::Signal(sig)) => {
                 if (sig == libc::SIGTERM || sig == libc::SIGINT) && stop_deadline.is_none() {
-                    *stop_deadline = Some(now + self.grace);
+                    *stop_deadline = self.grace.map(|grace| now + grace);
                 }
                 vec![Action::Forward(sig)]
             }
@@ -102,8 +107,8 @@ impl Supervisor {
             (Phase::Running { stop_deadline, .. }, Event::MainExited(code)) => {
                 // One budget for the whole stop: what is left of the stop grace, if any.
                 let deadline = match stop_deadline {
-                    Some(stop) => (*stop).max(now).min(now + self.grace),
-                    None => now + self.grace,
+                    Some(stop) => (*stop).max(now).min(now + self.leftover),
+                    None => now + self.leftover,
                 };
                 self.phase = Phase::Draining {
                     code,
@@ -147,7 +152,7 @@ mod tests {
 
     #[test]
     fn forwards_signals_while_running() {
-        let mut s = Supervisor::new(GRACE);
+        let mut s = Supervisor::new(Some(GRACE), GRACE);
         let t0 = Instant::now();
         assert_eq!(
             s.step(Event::Signal(libc::SIGUSR1), t0),
@@ -162,7 +167,7 @@ mod tests {
 
     #[test]
     fn main_exit_drains_then_exits_when_nothing_is_left() {
-        let mut s = Supervisor::new(GRACE);
+        let mut s = Supervisor::new(Some(GRACE), GRACE);
         let t0 = Instant::now();
         assert_eq!(s.step(Event::MainExited(3), t0), [Action::TermRemaining]);
         assert_eq!(s.deadline(), Some(t0 + GRACE));
@@ -172,7 +177,7 @@ mod tests {
 
     #[test]
     fn leftovers_are_killed_after_the_grace() {
-        let mut s = Supervisor::new(GRACE);
+        let mut s = Supervisor::new(Some(GRACE), GRACE);
         let t0 = Instant::now();
         s.step(Event::MainExited(0), t0);
         assert_eq!(
@@ -186,7 +191,7 @@ mod tests {
 
     #[test]
     fn gives_up_on_unkillable_leftovers() {
-        let mut s = Supervisor::new(GRACE);
+        let mut s = Supervisor::new(Some(GRACE), GRACE);
         let t0 = Instant::now();
         s.step(Event::MainExited(1), t0);
         s.step(Event::Timeout, t0 + GRACE);
@@ -197,7 +202,7 @@ mod tests {
 
     #[test]
     fn stop_request_escalates_to_sigkill_after_the_grace() {
-        let mut s = Supervisor::new(GRACE);
+        let mut s = Supervisor::new(Some(GRACE), GRACE);
         let t0 = Instant::now();
         assert_eq!(
             s.step(Event::Signal(libc::SIGTERM), t0),
@@ -220,11 +225,35 @@ mod tests {
 
     #[test]
     fn leftovers_get_what_is_left_of_the_stop_grace() {
-        let mut s = Supervisor::new(GRACE);
+        let mut s = Supervisor::new(Some(GRACE), GRACE);
         let t0 = Instant::now();
         s.step(Event::Signal(libc::SIGINT), t0);
         let exit = t0 + Duration::from_secs(4);
         s.step(Event::MainExited(130), exit);
         assert_eq!(s.deadline(), Some(t0 + GRACE));
+    }
+
+    /// Issue 11: by default a stop never escalates: Marathon sends SIGKILL itself after the
+    /// app's taskKillGracePeriodSeconds, and a JVM shutdown hook must not be cut short first.
+    #[test]
+    fn without_a_grace_a_stop_never_escalates_but_leftovers_are_bounded() {
+        let mut s = Supervisor::new(None, GRACE);
+        let t0 = Instant::now();
+        assert_eq!(
+            s.step(Event::Signal(libc::SIGTERM), t0),
+            [Action::Forward(libc::SIGTERM)]
+        );
+        assert_eq!(s.deadline(), None);
+        let later = t0 + Duration::from_secs(3600);
+        assert_eq!(s.step(Event::Timeout, later), []);
+        assert_eq!(
+            s.step(Event::MainExited(143), later),
+            [Action::TermRemaining]
+        );
+        assert_eq!(s.deadline(), Some(later + GRACE));
+        assert_eq!(
+            s.step(Event::Timeout, later + GRACE),
+            [Action::KillRemaining]
+        );
     }
 }
