@@ -3,7 +3,7 @@
 //! A value is secret when its key (the text before `=`, or a variable's name) contains one of
 //! [`SECRET_WORDS`], in any case: `-Dspark.ssl.keyPassword=…`, `spark.authenticate.secret=…`,
 //! `SPARK_INIT_MARATHON_AUTH_TOKEN`. Only the value is replaced, so the plan still shows that
-//! the option is set.
+//! the option is set. A URL keeps its user and loses its password (`http://ops:***@host/`).
 
 use std::borrow::Cow;
 
@@ -78,6 +78,30 @@ pub fn value_of(name: &str, value: &str) -> String {
     }
 }
 
+/// A URL with the password in its userinfo masked: `https://ops:hunter2@m1:8080/x` →
+/// `https://ops:***@m1:8080/x`. Anything else, a URL that failed to parse too, is unchanged.
+pub fn url(text: &str) -> Cow<'_, str> {
+    let Some(start) = text.find("//").map(|i| i + 2) else {
+        return Cow::Borrowed(text);
+    };
+    let authority = &text[start..];
+    let authority = &authority[..authority.find(['/', '?', '#']).unwrap_or(authority.len())];
+    let Some(userinfo) = authority.rfind('@').map(|at| &authority[..at]) else {
+        return Cow::Borrowed(text);
+    };
+    match userinfo.find(':') {
+        Some(colon) => {
+            let password = start + colon + 1..start + userinfo.len();
+            Cow::Owned(format!(
+                "{}{MASK}{}",
+                &text[..password.start],
+                &text[password.end..]
+            ))
+        }
+        None => Cow::Borrowed(text),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,5 +156,22 @@ mod tests {
     fn secret_variable_names_hide_everything() {
         assert_eq!(value_of("SPARK_INIT_MESOS_AUTH_TOKEN", "abc"), "***");
         assert_eq!(value_of("SPARK_INIT_JAVA_OPTS", "-Dx=1"), "-Dx=1");
+    }
+
+    #[test]
+    fn urls_keep_the_user_and_lose_the_password() {
+        assert_eq!(
+            url("https://ops:hunter2@m1:8080/v2/apps?x=a@b"),
+            "https://ops:***@m1:8080/v2/apps?x=a@b"
+        );
+        assert_eq!(url("//ops:p:w@m2:5050"), "//ops:***@m2:5050");
+        assert_eq!(url("ftp://ops:pw@bad url"), "ftp://ops:***@bad url");
+        for unchanged in [
+            "http://m1:8080/x@y",
+            "spark://CoarseGrainedScheduler@10.0.0.2:31000",
+            "not a url",
+        ] {
+            assert_eq!(url(unchanged), unchanged);
+        }
     }
 }

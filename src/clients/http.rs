@@ -19,6 +19,7 @@ use reqwest::Url;
 use serde_json::Value;
 
 use crate::config::Problem;
+use crate::redact;
 
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The default for `SPARK_INIT_HTTP_TIMEOUT`: the whole request, connect to last byte.
@@ -120,13 +121,37 @@ impl Auth {
     }
 }
 
-/// One service: its base URLs, tried in turn, and its credentials.
-#[derive(Debug, Clone)]
+/// One service: its base URLs, tried in turn, and its credentials. `Debug` and `Display`
+/// mask a password written into a URL (`http://ops:***@m1:8080/`).
+#[derive(Clone)]
 pub struct Service {
     /// "Marathon", "Mesos", "the driver".
     pub name: String,
     pub bases: Vec<Url>,
     pub auth: Option<Auth>,
+}
+
+/// The base URLs, passwords masked: `http://m1:8080/, http://ops:***@m2:8080/`.
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let bases: Vec<String> = self.bases.iter().map(shown).collect();
+        f.write_str(&bases.join(", "))
+    }
+}
+
+impl fmt::Debug for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Service")
+            .field("name", &self.name)
+            .field("bases", &self.to_string())
+            .field("auth", &self.auth)
+            .finish()
+    }
+}
+
+/// A URL as spark-init shows it, in errors and logs: its password masked.
+pub fn shown(url: &Url) -> String {
+    redact::url(url.as_str()).into_owned()
 }
 
 impl Service {
@@ -146,7 +171,7 @@ impl Service {
                 }
                 _ => problems.push(Problem {
                     name: var.into(),
-                    value: Some(part.into()),
+                    value: Some(redact::url(part).into_owned()),
                     message: "is not an http:// or https:// URL such as http://marathon.mesos:8080"
                         .into(),
                 }),
@@ -364,7 +389,7 @@ fn send(
         Method::Get
     };
     for _ in 0..=MAX_REDIRECTS {
-        let shown = url.to_string();
+        let shown = shown(&url);
         let mut request = match body {
             Some(body) => client
                 .put(url.clone())
@@ -395,7 +420,7 @@ fn send(
     }
     Err(HttpError::TooManyRedirects {
         method,
-        url: url.to_string(),
+        url: shown(&url),
     })
 }
 
@@ -442,7 +467,7 @@ fn redirect_target(
 ) -> Result<Url, HttpError> {
     let unusable = |message: String| HttpError::Status {
         method,
-        url: url.to_string(),
+        url: shown(url),
         status: response.status().as_u16(),
         message,
     };
@@ -578,16 +603,27 @@ mod tests {
         .retryable());
     }
 
-    /// Serves `answer` to each of `requests` requests on a local port, reading each request
-    /// whole first (a PUT's body too), so the client sees the answer and not a reset.
-    fn serve(answer: &'static str, requests: usize) -> (Service, std::thread::JoinHandle<()>) {
+    /// An HTTP/1.1 answer that closes its connection.
+    fn answer(status: &str, headers: &str, body: &[u8]) -> Vec<u8> {
+        let head = format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\n{headers}Connection: close\r\n\r\n",
+            body.len()
+        );
+        [head.as_bytes(), body].concat()
+    }
+
+    /// Serves `answers` in turn, one a connection, on a local port, reading each request whole
+    /// first (a PUT's body too), so the client sees the answer and not a reset. Returns the
+    /// base URL (`http://127.0.0.1:port`) and the server, which hands back each request's head.
+    fn serve(answers: Vec<Vec<u8>>) -> (String, std::thread::JoinHandle<Vec<String>>) {
         use std::io::{BufRead, BufReader, Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let server = std::thread::spawn(move || {
-            for stream in listener.incoming().take(requests) {
+            let mut heads = Vec::new();
+            for (answer, stream) in answers.into_iter().zip(listener.incoming()) {
                 let mut reader = BufReader::new(stream.unwrap());
-                let mut length = 0;
+                let (mut head, mut length) = (String::new(), 0);
                 loop {
                     let mut line = String::new();
                     reader.read_line(&mut line).unwrap();
@@ -599,27 +635,32 @@ mod tests {
                     if line.trim().is_empty() {
                         break;
                     }
+                    head.push_str(&line);
                 }
                 reader
                     .by_ref()
                     .take(length)
                     .read_to_end(&mut Vec::new())
                     .unwrap();
-                reader.get_mut().write_all(answer.as_bytes()).unwrap();
+                reader.get_mut().write_all(&answer).unwrap();
+                heads.push(head);
             }
+            heads
         });
-        let service = Service::parse("Marathon", "URL", &url, None, &mut Vec::new()).unwrap();
-        (service, server)
+        (url, server)
+    }
+
+    fn service(urls: &str) -> Service {
+        Service::parse("Marathon", "URL", urls, None, &mut Vec::new()).unwrap()
     }
 
     #[test]
     fn an_http_failure_names_the_real_method() {
         // Regression: every HttpError said GET, a failed PUT (publishing the driver) too.
-        let answer = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\
-                      Connection: close\r\n\r\noops";
-        let (service, server) = serve(answer, 2);
+        let oops = || answer("500 Internal Server Error", "", b"oops");
+        let (base, server) = serve(vec![oops(), oops()]);
+        let service = service(&base);
         let client = client(None, Duration::from_secs(5)).unwrap();
-        let base = service.bases[0].as_str().trim_end_matches('/').to_string();
         let put = put_json(&client, &service, "/v2/apps/x", &serde_json::json!({})).unwrap_err();
         assert_eq!(
             put.to_string(),
@@ -639,5 +680,28 @@ mod tests {
                 .starts_with(&format!("PUT {base}/v2/apps/x: cannot connect")),
             "{put}"
         );
+    }
+
+    #[test]
+    fn url_passwords_are_masked_wherever_a_url_is_shown() {
+        let mut problems = Vec::new();
+        let urls = "http://ops:hunter2@m1:8080,ftp://ops:hunter2@m2";
+        let parsed = Service::parse("Marathon", "URL", urls, None, &mut problems).unwrap();
+        assert_eq!(parsed.to_string(), "http://ops:***@m1:8080/");
+        assert!(!format!("{parsed:?}").contains("hunter2"), "{parsed:?}");
+        assert_eq!(problems[0].value.as_deref(), Some("ftp://ops:***@m2"));
+
+        let (base, server) = serve(vec![answer("502 Bad Gateway", "", b"")]);
+        let with_password = base.replace("http://", "http://ops:hunter2@");
+        let client = client(None, Duration::from_secs(5)).unwrap();
+        let e = get_json(&client, &service(&with_password), "/v2/info").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "GET {}/v2/info: HTTP 502",
+                base.replace("http://", "http://ops:***@")
+            )
+        );
+        server.join().unwrap();
     }
 }

@@ -97,7 +97,7 @@ impl MesosApi for HttpMesos<'_> {
             Some((value, url)) => http::decode(value, url),
             None => Err(HttpError::Status {
                 method: http::Method::Get,
-                url: http::join(&self.service.bases[0], path).to_string(),
+                url: http::shown(&http::join(&self.service.bases[0], path)),
                 status: 404,
                 message: "not a Mesos master (no /master/frameworks)".into(),
             }),

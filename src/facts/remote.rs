@@ -254,12 +254,7 @@ fn find_driver(
     backoff: &mut Backoff,
 ) -> Result<Found<(FoundDriver, Vec<String>)>, DiscoveryError> {
     let service = lookups.marathon.as_ref().expect("checked by the caller");
-    let where_ = service
-        .bases
-        .iter()
-        .map(|b| b.to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let where_ = service.to_string();
     let waited = retry::until(
         backoff,
         world.clock,
