@@ -176,10 +176,11 @@ fn credentials_are_sent_kept_across_redirects_and_never_shown() {
     leader.app(APP, driver_app(vec![driver.task("t1")]));
     leader.require_auth("Basic b3BzOmh1bnRlcjI="); // ops:hunter2
     let follower = FakeServer::start();
-    // A non-leader answers 307 with a protocol-relative Location.
+    // A non-leader answers 307 with a protocol-relative Location, to a URL configured for
+    // Marathon too: the credentials go along.
     follower.redirect_all_to(&format!("//127.0.0.1:{}", leader.port));
-    let (plan, out) =
-        dry_run(executor(&follower.url()).env("SPARK_INIT_MARATHON_AUTH", "ops:hunter2"));
+    let both = format!("{},{}", follower.url(), leader.url());
+    let (plan, out) = dry_run(executor(&both).env("SPARK_INIT_MARATHON_AUTH", "ops:hunter2"));
     assert!(
         resolved(&plan, "driver_url").0.starts_with("spark://"),
         "{plan}"
@@ -200,6 +201,72 @@ fn credentials_are_sent_kept_across_redirects_and_never_shown() {
         .run();
     assert_eq!(out.code, 99, "{}", out.stderr);
     assert!(!out.stderr.contains("eyJhbGciOi"));
+}
+
+const BASIC_OPS_HUNTER2: &str = "Basic b3BzOmh1bnRlcjI=";
+
+/// Regression: every redirect kept the credentials, to any host, even from https to http.
+#[test]
+fn credentials_go_only_to_the_same_origin_or_a_configured_url() {
+    let driver = Driver::start("app-1");
+    let path = format!("/v2/apps{APP}");
+    // Same origin: Marathon's PathId drops the empty segment, so this is the same app.
+    let marathon = FakeServer::start();
+    marathon.app(APP, driver_app(vec![driver.task("t1")]));
+    marathon.require_auth(BASIC_OPS_HUNTER2);
+    let same_origin = "/v2/apps//spark/orders/driver";
+    marathon.script(&path, vec![Reply::Redirect(307, same_origin.into())]);
+    let (plan, _) =
+        dry_run(executor(&marathon.url()).env("SPARK_INIT_MARATHON_AUTH", "ops:hunter2"));
+    assert!(resolved(&plan, "driver_url").0.starts_with("spark://"));
+    let redirected = (same_origin.to_string(), Some(BASIC_OPS_HUNTER2.to_string()));
+    assert!(marathon.requests().contains(&redirected));
+
+    // Another host, not in SPARK_INIT_MARATHON_URL: followed, without the credentials (here
+    // written into the URL), and a warning says so with the password masked.
+    let stranger = FakeServer::start();
+    stranger.app(APP, driver_app(vec![driver.task("t1")]));
+    let first = FakeServer::start();
+    first.redirect_all_to(&stranger.url());
+    let with_password = first.url().replace("http://", "http://ops:hunter2@");
+    let (plan, out) = dry_run(executor(&with_password));
+    assert!(resolved(&plan, "driver_url").0.starts_with("spark://"));
+    assert_eq!(first.requests()[0].1.as_deref(), Some(BASIC_OPS_HUNTER2));
+    assert!(stranger.requests().iter().all(|(_, auth)| auth.is_none()));
+    let warning = format!(
+        "GET http://ops:***@127.0.0.1:{}{path} is redirected to {}{path}",
+        first.port,
+        stranger.url()
+    );
+    assert!(out.stderr.contains(&warning), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("without the credentials"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("hunter2") && !out.stdout.contains("hunter2"));
+}
+
+#[test]
+fn a_redirect_from_https_to_http_is_refused_with_78() {
+    let (ca, cert, key) = private_ca();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &ca).unwrap();
+    let plain = FakeServer::start();
+    let marathon = FakeServer::start_tls(&cert, &key);
+    marathon.redirect_all_to(&plain.url());
+    let url = format!("https://127.0.0.1:{}", marathon.port);
+    let out = executor(&url)
+        .env("SPARK_INIT_CA_FILE", &ca_file)
+        .env("SPARK_INIT_MARATHON_AUTH", "ops:hunter2")
+        .run();
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    let path = format!("/v2/apps{APP}");
+    let refused = format!("GET {url}{path}: redirected to {}{path}", plain.url());
+    assert!(out.stderr.contains(&refused), "{}", out.stderr);
+    assert!(out.stderr.contains("clear text"), "{}", out.stderr);
+    assert!(plain.requests().is_empty(), "{:?}", plain.requests());
 }
 
 #[test]

@@ -6,8 +6,9 @@
 //!
 //! Redirects are followed here, not by reqwest: a Mesos master that is not the leader answers
 //! 307 with a protocol-relative `Location` (`//host:5050/master/frameworks`), and reqwest drops
-//! the `Authorization` header when a redirect changes host, which would turn the leader's
-//! answer into a 401.
+//! the `Authorization` header whenever a redirect changes host, which would turn the leader's
+//! answer into a 401. Credentials follow a redirect only where they belong ([`redirect_rule`]):
+//! the same origin, or another URL the operator gave for the same service.
 
 use std::fmt;
 use std::path::Path;
@@ -127,6 +128,8 @@ impl Auth {
 pub struct Service {
     /// "Marathon", "Mesos", "the driver".
     pub name: String,
+    /// The variable the base URLs come from (`SPARK_INIT_MARATHON_URL`), for messages.
+    pub var: String,
     pub bases: Vec<Url>,
     pub auth: Option<Auth>,
 }
@@ -182,6 +185,7 @@ impl Service {
         }
         Some(Service {
             name: name.into(),
+            var: var.into(),
             bases,
             auth,
         })
@@ -235,6 +239,12 @@ pub enum HttpError {
     },
     #[error("{method} {url}: more than {MAX_REDIRECTS} redirects")]
     TooManyRedirects { method: Method, url: String },
+    #[error("{method} {url}: redirected to {to}, from https to plain http; refused: the request and its credentials would travel in clear text")]
+    InsecureRedirect {
+        method: Method,
+        url: String,
+        to: String,
+    },
 }
 
 fn message_suffix(message: &str) -> String {
@@ -255,7 +265,8 @@ impl HttpError {
             // A certificate does not become trusted by waiting.
             HttpError::InvalidJson { .. }
             | HttpError::Tls { .. }
-            | HttpError::TooManyRedirects { .. } => false,
+            | HttpError::TooManyRedirects { .. }
+            | HttpError::InsecureRedirect { .. } => false,
         }
     }
 }
@@ -301,7 +312,7 @@ pub fn get_json(
     let mut last = None;
     for base in &service.bases {
         let url = join(base, path);
-        match get_one(client, service.auth.as_ref(), url) {
+        match get_one(client, service, url) {
             Err(e) if e.retryable() => last = Some(e),
             other => return other,
         }
@@ -334,7 +345,7 @@ pub fn put_json(
     for base in &service.bases {
         let mut url = join(base, path);
         url.set_query(query);
-        match put_one(client, service.auth.as_ref(), url, body) {
+        match put_one(client, service, url, body) {
             Err(e) if e.retryable() => last = Some(e),
             other => return other,
         }
@@ -344,11 +355,11 @@ pub fn put_json(
 
 fn put_one(
     client: &Client,
-    auth: Option<&Auth>,
+    service: &Service,
     url: Url,
     body: &Value,
 ) -> Result<(u16, Value), HttpError> {
-    let reply = send(client, auth, url, Some(body))?;
+    let reply = send(client, service, url, Some(body))?;
     if (200..300).contains(&reply.status) || reply.status == 409 {
         let answer = serde_json::from_str(&reply.body).unwrap_or(Value::Null);
         return Ok((reply.status, answer));
@@ -376,10 +387,11 @@ impl Reply {
     }
 }
 
-/// One request (a GET, or a PUT of `body`), redirects followed with the credentials kept.
+/// One request (a GET, or a PUT of `body`) to `url`, one of `service`'s, redirects followed
+/// under [`redirect_rule`].
 fn send(
     client: &Client,
-    auth: Option<&Auth>,
+    service: &Service,
     mut url: Url,
     body: Option<&Value>,
 ) -> Result<Reply, HttpError> {
@@ -388,6 +400,7 @@ fn send(
     } else {
         Method::Get
     };
+    let mut auth = service.auth.as_ref();
     for _ in 0..=MAX_REDIRECTS {
         let shown = shown(&url);
         let mut request = match body {
@@ -406,7 +419,8 @@ fn send(
             .map_err(|e| transport_error(method, &shown, &e))?;
         let status = response.status();
         if status.is_redirection() {
-            url = redirect_target(method, &url, &response)?;
+            let to = redirect_target(method, &url, &response)?;
+            (url, auth) = follow(method, service, url, to, auth)?;
             continue;
         }
         let text = response
@@ -424,6 +438,79 @@ fn send(
     })
 }
 
+/// Where a redirect may take a request's credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Redirect {
+    /// The same origin, or another URL configured for the service: they go along.
+    WithCredentials,
+    /// Anywhere else: followed, but the credentials stay behind.
+    WithoutCredentials,
+    /// From https to http: not followed at all.
+    Refused,
+}
+
+/// The rule browsers and curl follow (the Fetch standard removes `Authorization` on a
+/// cross-origin redirect; curl sends credentials only to the host first asked), widened to the
+/// other URLs the operator gave for the same service (a Mesos master that is not the leader
+/// answers 307 with the leader's address; list every master in `SPARK_INIT_MESOS_URL`). An
+/// origin is scheme, host and port (RFC 6454). A downgrade from https to http is refused
+/// whatever the host: the request would travel in clear text.
+fn redirect_rule(from: &Url, to: &Url, service: &Service) -> Redirect {
+    if from.scheme() == "https" && to.scheme() != "https" {
+        return Redirect::Refused;
+    }
+    let origin = to.origin();
+    if from.origin() == origin || service.bases.iter().any(|b| b.origin() == origin) {
+        Redirect::WithCredentials
+    } else {
+        Redirect::WithoutCredentials
+    }
+}
+
+/// The next hop of a redirect from `from` to `to` under [`redirect_rule`], with the
+/// credentials it may carry: `auth`, and a user and password written into the URL (which a
+/// protocol-relative `Location` does not repeat). Credentials left behind stay behind for the
+/// rest of the redirects, and a warning says so.
+fn follow<'a>(
+    method: Method,
+    service: &Service,
+    from: Url,
+    mut to: Url,
+    auth: Option<&'a Auth>,
+) -> Result<(Url, Option<&'a Auth>), HttpError> {
+    let in_url = !from.username().is_empty() || from.password().is_some();
+    match redirect_rule(&from, &to, service) {
+        Redirect::Refused => Err(HttpError::InsecureRedirect {
+            method,
+            url: shown(&from),
+            to: shown(&to),
+        }),
+        Redirect::WithCredentials => {
+            if to.username().is_empty() && to.password().is_none() {
+                // Both are already percent-encoded; setting them again leaves them so.
+                let _ = to.set_username(from.username());
+                let _ = to.set_password(from.password());
+            }
+            Ok((to, auth))
+        }
+        Redirect::WithoutCredentials => {
+            let _ = to.set_username("");
+            let _ = to.set_password(None);
+            if auth.is_some() || in_url {
+                tracing::warn!(
+                    "{method} {} is redirected to {}, which is neither its origin nor one of \
+                     {}'s URLs ({}): following it without the credentials",
+                    shown(&from),
+                    shown(&to),
+                    service.name,
+                    service.var,
+                );
+            }
+            Ok((to, None))
+        }
+    }
+}
+
 /// `base` + `path`, keeping a base path (`http://host/marathon` + `/v2/apps`).
 pub fn join(base: &Url, path: &str) -> Url {
     let mut url = base.clone();
@@ -434,10 +521,10 @@ pub fn join(base: &Url, path: &str) -> Url {
 
 fn get_one(
     client: &Client,
-    auth: Option<&Auth>,
+    service: &Service,
     url: Url,
 ) -> Result<Option<(Value, String)>, HttpError> {
-    let reply = send(client, auth, url, None)?;
+    let reply = send(client, service, url, None)?;
     if reply.status == 404 {
         return Ok(None);
     }
@@ -703,5 +790,100 @@ mod tests {
             )
         );
         server.join().unwrap();
+    }
+
+    #[test]
+    fn credentials_go_only_to_the_same_origin_or_a_configured_url() {
+        let service = service("https://m1:8443/marathon,http://m2:8080");
+        let url = |text: &str| Url::parse(text).unwrap();
+        let rule = |from: &str, to: &str| redirect_rule(&url(from), &url(to), &service);
+        let from = "https://m1:8443/marathon/v2/info";
+        assert_eq!(
+            rule(from, "https://m1:8443/v2/info"),
+            Redirect::WithCredentials
+        );
+        assert_eq!(rule(from, "https://M1:8443/"), Redirect::WithCredentials);
+        let from_m2 = "http://m2:8080/v2/info";
+        assert_eq!(rule(from_m2, "https://m1:8443/"), Redirect::WithCredentials);
+        assert_eq!(rule(from_m2, "http://m2:80/"), Redirect::WithoutCredentials);
+        assert_eq!(
+            rule(from_m2, "https://m2:8080/"),
+            Redirect::WithoutCredentials
+        );
+        assert_eq!(rule(from, "https://m3:8443/"), Redirect::WithoutCredentials);
+        // A default port is the same port.
+        let from = "http://m4/v2/info";
+        assert_eq!(rule(from, "http://m4:80/x"), Redirect::WithCredentials);
+        // Down to http: never, not even to a configured URL.
+        for to in ["http://m2:8080/v2/info", "http://m1:8443/", "http://m3/"] {
+            assert_eq!(rule("https://m1:8443/", to), Redirect::Refused, "{to}");
+        }
+    }
+
+    /// The Authorization header of each request in `heads`, if any.
+    fn authorizations(heads: &[String]) -> Vec<Option<String>> {
+        heads
+            .iter()
+            .map(|head| {
+                head.lines().find_map(|line| {
+                    let (name, value) = line.split_once(':')?;
+                    name.eq_ignore_ascii_case("authorization")
+                        .then(|| value.trim().to_string())
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_redirect_elsewhere_is_followed_without_the_credentials() {
+        let ok = || answer("200 OK", "", b"{}");
+        let (peer, peer_server) = serve(vec![ok()]);
+        let (stranger, stranger_server) = serve(vec![ok()]);
+        let to = |base: &str| {
+            let location = format!("Location: {}/v2/info\r\n", base.replace("http:", ""));
+            answer("307 Temporary Redirect", &location, b"")
+        };
+        let (first, first_server) = serve(vec![
+            answer("307 Temporary Redirect", "Location: /v2/leader\r\n", b""),
+            to(&peer),
+            to(&stranger),
+        ]);
+        let mut marathon = service(&format!("{first},{peer}"));
+        marathon.auth = Auth::parse("ops:hunter2");
+        let client = client(None, Duration::from_secs(5)).unwrap();
+        // Same origin, then a configured peer; then another host.
+        get_json(&client, &marathon, "/v2/info").unwrap();
+        get_json(&client, &marathon, "/v2/info").unwrap();
+        let basic = Some("Basic b3BzOmh1bnRlcjI=".to_string());
+        assert_eq!(
+            authorizations(&first_server.join().unwrap()),
+            [basic.clone(), basic.clone(), basic.clone()]
+        );
+        assert_eq!(authorizations(&peer_server.join().unwrap()), [basic]);
+        assert_eq!(authorizations(&stranger_server.join().unwrap()), [None]);
+    }
+
+    #[test]
+    fn credentials_written_into_the_url_follow_the_same_rule() {
+        let ok = || answer("200 OK", "", b"{}");
+        let (peer, peer_server) = serve(vec![ok()]);
+        let (stranger, stranger_server) = serve(vec![ok()]);
+        let to = |base: &str| {
+            let location = format!("Location: {}/v2/info\r\n", base.replace("http:", ""));
+            answer("307 Temporary Redirect", &location, b"")
+        };
+        let (first, first_server) = serve(vec![to(&peer), to(&stranger)]);
+        let with_password = first.replace("http://", "http://ops:hunter2@");
+        let marathon = service(&format!("{with_password},{peer}"));
+        let client = client(None, Duration::from_secs(5)).unwrap();
+        get_json(&client, &marathon, "/v2/info").unwrap();
+        get_json(&client, &marathon, "/v2/info").unwrap();
+        let basic = Some("Basic b3BzOmh1bnRlcjI=".to_string());
+        assert_eq!(
+            authorizations(&first_server.join().unwrap()),
+            [basic.clone(), basic.clone()]
+        );
+        assert_eq!(authorizations(&peer_server.join().unwrap()), [basic]);
+        assert_eq!(authorizations(&stranger_server.join().unwrap()), [None]);
     }
 }

@@ -91,7 +91,9 @@ pub enum DiscoveryError {
 
 fn refused_or_unavailable(e: HttpError, what: &str) -> DiscoveryError {
     match &e {
-        HttpError::Tls { .. } => DiscoveryError::Refused(format!("{what}: {e}")),
+        HttpError::Tls { .. } | HttpError::InsecureRedirect { .. } => {
+            DiscoveryError::Refused(format!("{what}: {e}"))
+        }
         HttpError::Status { status, .. } if (400..500).contains(status) => DiscoveryError::Refused(
             format!("{what}: {e}; check the URL and the credentials (SPARK_INIT_*_AUTH)"),
         ),
