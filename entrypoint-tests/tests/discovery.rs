@@ -7,7 +7,7 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use entrypoint_tests::fake::{AppSpec, FakeServer, Reply, TaskSpec};
+use entrypoint_tests::fake::{AppSpec, FakeServer, RawServer, Reply, TaskSpec};
 use entrypoint_tests::{poll, status_field, Finished, Init, HANG};
 use serde_json::Value;
 
@@ -313,6 +313,62 @@ fn invalid_json_is_69_naming_the_url() {
         "{}",
         out.stderr
     );
+    assert!(
+        out.stderr.contains("not the JSON expected"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Regression: a 50 MB JSON array was read whole (the lookup process grew to 873 MB).
+#[test]
+fn an_answer_over_4_mib_is_69_at_once_naming_the_url_and_the_limit() {
+    let marathon = FakeServer::start();
+    let path = format!("/v2/apps{APP}");
+    // Sent chunked, without a Content-Length: the cap holds while reading.
+    let array = format!("[{}0]", "0,".repeat(5 << 19));
+    marathon.script(&path, vec![Reply::Raw(200, array)]);
+    let out = executor(&marathon.url()).run();
+    assert_eq!(out.code, 69, "{}", out.stderr);
+    let refused = format!(
+        "GET {}{path}: the answer is larger than 4 MiB",
+        marathon.url()
+    );
+    assert!(out.stderr.contains(&refused), "{}", out.stderr);
+    assert_eq!(marathon.requests().len(), 1, "not retried");
+}
+
+/// Regression: an answer cut short was reported as "cannot connect".
+#[test]
+fn a_truncated_answer_is_an_incomplete_answer() {
+    let marathon = RawServer::start(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\
+          Connection: close\r\n\r\n{\"app\": {\"id\": \"/spark"
+            .to_vec(),
+    );
+    let out = executor(&marathon.url())
+        .env("SPARK_INIT_RESOLVE_TIMEOUT", "1")
+        .run();
+    assert_eq!(out.code, 69, "{}", out.stderr);
+    let incomplete = format!("incomplete answer from GET {}/v2/apps{APP}", marathon.url());
+    assert!(out.stderr.contains(&incomplete), "{}", out.stderr);
+    assert!(!out.stderr.contains("cannot connect"), "{}", out.stderr);
+    assert!(marathon.connections() > 1, "retried");
+}
+
+/// Regression: a \xff inside a JSON string was decoded as U+FFFD and accepted.
+#[test]
+fn invalid_utf8_in_a_json_string_is_invalid_json() {
+    let driver = Driver::start("app-1");
+    let marathon = FakeServer::start();
+    marathon.app(APP, driver_app(vec![driver.task("t1")]));
+    let body = b"{\"app\": {\"id\": \"/spark/orders/driv\xffer\", \"portDefinitions\": []}}";
+    marathon.script(
+        &format!("/v2/apps{APP}"),
+        vec![Reply::Bytes(200, body.to_vec())],
+    );
+    let out = executor(&marathon.url()).run();
+    assert_eq!(out.code, 69, "{}", out.stderr);
     assert!(
         out.stderr.contains("not the JSON expected"),
         "{}",

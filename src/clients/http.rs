@@ -11,6 +11,7 @@
 //! the same origin, or another URL the operator gave for the same service.
 
 use std::fmt;
+use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 
@@ -26,6 +27,11 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The default for `SPARK_INIT_HTTP_TIMEOUT`: the whole request, connect to last byte.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_REDIRECTS: usize = 5;
+/// The most of an answer spark-init reads: 4 MiB. What it asks for is small (a driver app and
+/// its tasks, a master's frameworks, the driver's application list: kilobytes); an answer
+/// without a cap is held whole in memory, and a 50 MB JSON array made the lookup process grow
+/// to 873 MB. Larger answers are refused, by their `Content-Length` or while reading.
+pub const MAX_BODY: u64 = 4 * 1024 * 1024;
 
 /// Credentials for one service. `Debug` and `Display` never show them.
 #[derive(Clone, PartialEq, Eq)]
@@ -225,6 +231,12 @@ pub enum HttpError {
         status: u16,
         message: String,
     },
+    #[error("incomplete answer from {method} {url}: {reason}")]
+    Incomplete {
+        method: Method,
+        url: String,
+        reason: String,
+    },
     #[error("{method} {url}: the answer is not the JSON expected: {reason}")]
     InvalidJson {
         method: Method,
@@ -237,6 +249,8 @@ pub enum HttpError {
         url: String,
         reason: String,
     },
+    #[error("{method} {url}: the answer is larger than {} MiB, the most spark-init reads", MAX_BODY >> 20)]
+    TooLarge { method: Method, url: String },
     #[error("{method} {url}: more than {MAX_REDIRECTS} redirects")]
     TooManyRedirects { method: Method, url: String },
     #[error("{method} {url}: redirected to {to}, from https to plain http; refused: the request and its credentials would travel in clear text")]
@@ -256,15 +270,19 @@ fn message_suffix(message: &str) -> String {
 }
 
 impl HttpError {
-    /// Connect errors, timeouts and 5xx (Marathon's 502 "Could not determine the current
-    /// leader", a master's 503 while it has no leader) may pass; other 4xx never will.
+    /// Connect errors, timeouts, answers cut short and 5xx (Marathon's 502 "Could not
+    /// determine the current leader", a master's 503 while it has no leader) may pass; other
+    /// 4xx never will, nor an answer over [`MAX_BODY`].
     pub fn retryable(&self) -> bool {
         match self {
-            HttpError::Connect { .. } | HttpError::Timeout { .. } => true,
+            HttpError::Connect { .. }
+            | HttpError::Timeout { .. }
+            | HttpError::Incomplete { .. } => true,
             HttpError::Status { status, .. } => *status >= 500,
             // A certificate does not become trusted by waiting.
             HttpError::InvalidJson { .. }
             | HttpError::Tls { .. }
+            | HttpError::TooLarge { .. }
             | HttpError::TooManyRedirects { .. }
             | HttpError::InsecureRedirect { .. } => false,
         }
@@ -361,7 +379,7 @@ fn put_one(
 ) -> Result<(u16, Value), HttpError> {
     let reply = send(client, service, url, Some(body))?;
     if (200..300).contains(&reply.status) || reply.status == 409 {
-        let answer = serde_json::from_str(&reply.body).unwrap_or(Value::Null);
+        let answer = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
         return Ok((reply.status, answer));
     }
     Err(reply.refused(Method::Put))
@@ -370,7 +388,8 @@ fn put_one(
 /// The final answer to one request, after its redirects.
 struct Reply {
     status: u16,
-    body: String,
+    /// At most [`MAX_BODY`] bytes.
+    body: Vec<u8>,
     /// The URL that answered.
     url: String,
 }
@@ -382,7 +401,7 @@ impl Reply {
             method,
             url: self.url,
             status: self.status,
-            message: error_message(&self.body),
+            message: error_message(&String::from_utf8_lossy(&self.body)),
         }
     }
 }
@@ -423,12 +442,9 @@ fn send(
             (url, auth) = follow(method, service, url, to, auth)?;
             continue;
         }
-        let text = response
-            .text()
-            .map_err(|e| transport_error(method, &shown, &e))?;
         return Ok(Reply {
             status: status.as_u16(),
-            body: text,
+            body: read_body(method, &shown, response)?,
             url: shown,
         });
     }
@@ -532,16 +548,57 @@ fn get_one(
         return Err(reply.refused(Method::Get));
     }
     let Reply { body, url, .. } = reply;
-    match serde_json::from_str(&body) {
+    // From the bytes: invalid UTF-8 is invalid JSON (RFC 8259 §8.1), not a U+FFFD to accept.
+    match serde_json::from_slice(&body) {
         Ok(value) => Ok(Some((value, url))),
         Err(e) => Err(HttpError::InvalidJson {
             method: Method::Get,
             url,
             reason: format!(
                 "{e} (starts {:?})",
-                body.chars().take(60).collect::<String>()
+                String::from_utf8_lossy(&body[..body.len().min(60)])
             ),
         }),
+    }
+}
+
+/// The body of a final answer, at most [`MAX_BODY`] bytes: a larger `Content-Length` is
+/// refused before reading, a longer body (chunked, or lying about its length) while reading.
+fn read_body(
+    method: Method,
+    url: &str,
+    response: reqwest::blocking::Response,
+) -> Result<Vec<u8>, HttpError> {
+    let too_large = || HttpError::TooLarge {
+        method,
+        url: url.to_string(),
+    };
+    if response.content_length().is_some_and(|n| n > MAX_BODY) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    if let Err(e) = response.take(MAX_BODY + 1).read_to_end(&mut body) {
+        return Err(body_error(method, url, &e));
+    }
+    if body.len() as u64 > MAX_BODY {
+        return Err(too_large());
+    }
+    Ok(body)
+}
+
+/// A failure while reading a body: the answer began, so it is not "cannot connect"; it ran
+/// out of time, or it stopped short (the connection closed before `Content-Length` bytes, or
+/// before the last chunk).
+fn body_error(method: Method, url: &str, e: &std::io::Error) -> HttpError {
+    let url = url.to_string();
+    let inner = e.get_ref().and_then(|i| i.downcast_ref::<reqwest::Error>());
+    if e.kind() == std::io::ErrorKind::TimedOut || inner.is_some_and(reqwest::Error::is_timeout) {
+        return HttpError::Timeout { method, url };
+    }
+    HttpError::Incomplete {
+        method,
+        url,
+        reason: innermost(e),
     }
 }
 
@@ -573,12 +630,7 @@ fn transport_error(method: Method, url: &str, e: &reqwest::Error) -> HttpError {
         return HttpError::Timeout { method, url };
     }
     // The innermost cause says what happened ("Connection refused", a TLS failure).
-    let mut reason = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(inner) = source {
-        reason = inner.to_string();
-        source = inner.source();
-    }
+    let reason = innermost(e);
     // rustls' certificate errors ("invalid peer certificate: UnknownIssuer", ...).
     if reason.contains("certificate") || reason.to_ascii_lowercase().contains("tls") {
         return HttpError::Tls {
@@ -592,6 +644,18 @@ fn transport_error(method: Method, url: &str, e: &reqwest::Error) -> HttpError {
         url,
         reason,
     }
+}
+
+/// What the innermost cause of `e` says ("Connection refused", "end of file before message
+/// length reached").
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut reason = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        reason = inner.to_string();
+        source = inner.source();
+    }
+    reason
 }
 
 /// Marathon's error bodies: `{"message": …, "details": [{"path", "errors"}]}`; anything else
@@ -729,7 +793,8 @@ mod tests {
                     .take(length)
                     .read_to_end(&mut Vec::new())
                     .unwrap();
-                reader.get_mut().write_all(&answer).unwrap();
+                // A client that refuses a long answer closes without reading it all.
+                let _ = reader.get_mut().write_all(&answer);
                 heads.push(head);
             }
             heads
@@ -885,5 +950,50 @@ mod tests {
         );
         assert_eq!(authorizations(&peer_server.join().unwrap()), [basic]);
         assert_eq!(authorizations(&stranger_server.join().unwrap()), [None]);
+    }
+
+    #[test]
+    fn answers_over_the_cap_are_refused_by_their_length_or_while_reading() {
+        let over = vec![b' '; MAX_BODY as usize + 1];
+        let chunked = [
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".to_vec(),
+            format!("{:x}\r\n", over.len()).into_bytes(),
+            over.clone(),
+            b"\r\n0\r\n\r\n".to_vec(),
+        ]
+        .concat();
+        let (base, server) = serve(vec![answer("200 OK", "", &over), chunked]);
+        let client = client(None, Duration::from_secs(5)).unwrap();
+        for _ in 0..2 {
+            let e = get_json(&client, &service(&base), "/v2/info").unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!("GET {base}/v2/info: the answer is larger than 4 MiB, the most spark-init reads")
+            );
+            assert!(!e.retryable());
+        }
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn a_truncated_answer_is_incomplete_and_invalid_utf8_is_invalid_json() {
+        // Regression: a body cut short was "cannot connect"; a \xff in a JSON string was read
+        // as U+FFFD and accepted.
+        let truncated =
+            b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{\"app\":"
+                .to_vec();
+        let invalid = answer("200 OK", "", b"{\"app\": {\"id\": \"/a\xffb\"}}");
+        let (base, server) = serve(vec![truncated, invalid]);
+        let client = client(None, Duration::from_secs(5)).unwrap();
+        let e = get_json(&client, &service(&base), "/v2/info").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with(&format!("incomplete answer from GET {base}/v2/info: ")),
+            "{e}"
+        );
+        assert!(e.retryable());
+        let e = get_json(&client, &service(&base), "/v2/info").unwrap_err();
+        assert!(matches!(e, HttpError::InvalidJson { .. }), "{e}");
+        server.join().unwrap();
     }
 }
