@@ -376,6 +376,30 @@ fn invalid_utf8_in_a_json_string_is_invalid_json() {
     );
 }
 
+/// Regression: with SPARK_INIT_RESOLVE_TIMEOUT=5 and SPARK_INIT_HTTP_TIMEOUT=4, a hanging
+/// Marathon was given up on after 8.3 s: the last request had its full 4 s.
+#[test]
+fn a_hanging_marathon_is_given_up_on_at_the_deadline() {
+    let marathon = FakeServer::start();
+    let hang = || {
+        Reply::Slow(
+            Duration::from_secs(30),
+            Box::new(Reply::Raw(500, "late".into())),
+        )
+    };
+    marathon.script(&format!("/v2/apps{APP}"), (0..5).map(|_| hang()).collect());
+    let out = executor(&marathon.url())
+        .env("SPARK_INIT_RESOLVE_TIMEOUT", "5")
+        .env("SPARK_INIT_HTTP_TIMEOUT", "4")
+        .run();
+    assert_eq!(out.code, 69, "{}", out.stderr);
+    assert!(out.stderr.contains("no answer in time"), "{}", out.stderr);
+    // A deadline, not a speed: requests at 0 s (4 s) and 4.25 s (the 0.75 s left, raised to
+    // the 1 s last look) end by 5.25 s; the other 1.75 s cover starting and stopping the
+    // processes. One request too many would take it past 8 s.
+    assert!(out.elapsed < Duration::from_secs(7), "{:?}", out.elapsed);
+}
+
 /// Waits that cannot succeed end at the deadline with exit 69 and what was seen last.
 #[test]
 fn no_usable_driver_task_is_69_at_the_deadline_saying_why() {

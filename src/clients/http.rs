@@ -13,7 +13,7 @@
 use std::fmt;
 use std::io::Read;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::blocking::Client;
 use reqwest::header::{HeaderValue, AUTHORIZATION, LOCATION};
@@ -320,17 +320,19 @@ pub fn client(ca_file: Option<&Path>, timeout: Duration) -> Result<Client, Probl
     })
 }
 
-/// GETs `path` from the service's bases in turn; the first that answers decides. `Ok(None)`
-/// is a 404: the thing is absent.
+/// GETs `path` from the service's bases in turn, all within `timeout`; the first that
+/// answers decides. `Ok(None)` is a 404: the thing is absent.
 pub fn get_json(
     client: &Client,
     service: &Service,
     path: &str,
+    timeout: Duration,
 ) -> Result<Option<(Value, String)>, HttpError> {
+    let deadline = Instant::now() + timeout;
     let mut last = None;
     for base in &service.bases {
         let url = join(base, path);
-        match get_one(client, service, url) {
+        match get_one(client, service, url, deadline) {
             Err(e) if e.retryable() => last = Some(e),
             other => return other,
         }
@@ -347,14 +349,16 @@ pub fn decode<T: serde::de::DeserializeOwned>(value: Value, url: String) -> Resu
     })
 }
 
-/// PUTs a JSON body (Marathon's app updates), redirects followed like GETs. Returns the
-/// status and the body's JSON (or `null`).
+/// PUTs a JSON body (Marathon's app updates) within `timeout`, redirects followed like GETs.
+/// Returns the status and the body's JSON (or `null`).
 pub fn put_json(
     client: &Client,
     service: &Service,
     path_and_query: &str,
     body: &Value,
+    timeout: Duration,
 ) -> Result<(u16, Value), HttpError> {
+    let deadline = Instant::now() + timeout;
     let (path, query) = match path_and_query.split_once('?') {
         Some((p, q)) => (p, Some(q)),
         None => (path_and_query, None),
@@ -363,7 +367,7 @@ pub fn put_json(
     for base in &service.bases {
         let mut url = join(base, path);
         url.set_query(query);
-        match put_one(client, service, url, body) {
+        match put_one(client, service, url, body, deadline) {
             Err(e) if e.retryable() => last = Some(e),
             other => return other,
         }
@@ -376,8 +380,9 @@ fn put_one(
     service: &Service,
     url: Url,
     body: &Value,
+    deadline: Instant,
 ) -> Result<(u16, Value), HttpError> {
-    let reply = send(client, service, url, Some(body))?;
+    let reply = send(client, service, url, Some(body), deadline)?;
     if (200..300).contains(&reply.status) || reply.status == 409 {
         let answer = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
         return Ok((reply.status, answer));
@@ -407,12 +412,13 @@ impl Reply {
 }
 
 /// One request (a GET, or a PUT of `body`) to `url`, one of `service`'s, redirects followed
-/// under [`redirect_rule`].
+/// under [`redirect_rule`], each exchange given the time left before `deadline`.
 fn send(
     client: &Client,
     service: &Service,
     mut url: Url,
     body: Option<&Value>,
+    deadline: Instant,
 ) -> Result<Reply, HttpError> {
     let method = if body.is_some() {
         Method::Put
@@ -429,7 +435,8 @@ fn send(
                 .body(body.to_string()),
             None => client.get(url.clone()),
         }
-        .header("Accept", "application/json");
+        .header("Accept", "application/json")
+        .timeout(deadline.saturating_duration_since(Instant::now()));
         if let Some(auth) = auth {
             request = request.header(AUTHORIZATION, auth.header());
         }
@@ -539,8 +546,9 @@ fn get_one(
     client: &Client,
     service: &Service,
     url: Url,
+    deadline: Instant,
 ) -> Result<Option<(Value, String)>, HttpError> {
-    let reply = send(client, service, url, None)?;
+    let reply = send(client, service, url, None, deadline)?;
     if reply.status == 404 {
         return Ok(None);
     }
@@ -685,6 +693,8 @@ pub fn error_message(body: &str) -> String {
 mod tests {
     use super::*;
 
+    const WAIT: Duration = Duration::from_secs(5);
+
     #[test]
     fn auth_forms_and_redaction() {
         assert_eq!(
@@ -813,12 +823,19 @@ mod tests {
         let (base, server) = serve(vec![oops(), oops()]);
         let service = service(&base);
         let client = client(None, Duration::from_secs(5)).unwrap();
-        let put = put_json(&client, &service, "/v2/apps/x", &serde_json::json!({})).unwrap_err();
+        let put = put_json(
+            &client,
+            &service,
+            "/v2/apps/x",
+            &serde_json::json!({}),
+            WAIT,
+        )
+        .unwrap_err();
         assert_eq!(
             put.to_string(),
             format!("PUT {base}/v2/apps/x: HTTP 500: oops")
         );
-        let get = get_json(&client, &service, "/v2/apps/x").unwrap_err();
+        let get = get_json(&client, &service, "/v2/apps/x", WAIT).unwrap_err();
         assert_eq!(
             get.to_string(),
             format!("GET {base}/v2/apps/x: HTTP 500: oops")
@@ -826,7 +843,14 @@ mod tests {
         server.join().unwrap();
 
         // Nothing listens on the port any more: the connection is refused.
-        let put = put_json(&client, &service, "/v2/apps/x", &serde_json::json!({})).unwrap_err();
+        let put = put_json(
+            &client,
+            &service,
+            "/v2/apps/x",
+            &serde_json::json!({}),
+            WAIT,
+        )
+        .unwrap_err();
         assert!(
             put.to_string()
                 .starts_with(&format!("PUT {base}/v2/apps/x: cannot connect")),
@@ -846,7 +870,7 @@ mod tests {
         let (base, server) = serve(vec![answer("502 Bad Gateway", "", b"")]);
         let with_password = base.replace("http://", "http://ops:hunter2@");
         let client = client(None, Duration::from_secs(5)).unwrap();
-        let e = get_json(&client, &service(&with_password), "/v2/info").unwrap_err();
+        let e = get_json(&client, &service(&with_password), "/v2/info", WAIT).unwrap_err();
         assert_eq!(
             e.to_string(),
             format!(
@@ -917,8 +941,8 @@ mod tests {
         marathon.auth = Auth::parse("ops:hunter2");
         let client = client(None, Duration::from_secs(5)).unwrap();
         // Same origin, then a configured peer; then another host.
-        get_json(&client, &marathon, "/v2/info").unwrap();
-        get_json(&client, &marathon, "/v2/info").unwrap();
+        get_json(&client, &marathon, "/v2/info", WAIT).unwrap();
+        get_json(&client, &marathon, "/v2/info", WAIT).unwrap();
         let basic = Some("Basic b3BzOmh1bnRlcjI=".to_string());
         assert_eq!(
             authorizations(&first_server.join().unwrap()),
@@ -941,8 +965,8 @@ mod tests {
         let with_password = first.replace("http://", "http://ops:hunter2@");
         let marathon = service(&format!("{with_password},{peer}"));
         let client = client(None, Duration::from_secs(5)).unwrap();
-        get_json(&client, &marathon, "/v2/info").unwrap();
-        get_json(&client, &marathon, "/v2/info").unwrap();
+        get_json(&client, &marathon, "/v2/info", WAIT).unwrap();
+        get_json(&client, &marathon, "/v2/info", WAIT).unwrap();
         let basic = Some("Basic b3BzOmh1bnRlcjI=".to_string());
         assert_eq!(
             authorizations(&first_server.join().unwrap()),
@@ -965,7 +989,7 @@ mod tests {
         let (base, server) = serve(vec![answer("200 OK", "", &over), chunked]);
         let client = client(None, Duration::from_secs(5)).unwrap();
         for _ in 0..2 {
-            let e = get_json(&client, &service(&base), "/v2/info").unwrap_err();
+            let e = get_json(&client, &service(&base), "/v2/info", WAIT).unwrap_err();
             assert_eq!(
                 e.to_string(),
                 format!("GET {base}/v2/info: the answer is larger than 4 MiB, the most spark-init reads")
@@ -985,14 +1009,14 @@ mod tests {
         let invalid = answer("200 OK", "", b"{\"app\": {\"id\": \"/a\xffb\"}}");
         let (base, server) = serve(vec![truncated, invalid]);
         let client = client(None, Duration::from_secs(5)).unwrap();
-        let e = get_json(&client, &service(&base), "/v2/info").unwrap_err();
+        let e = get_json(&client, &service(&base), "/v2/info", WAIT).unwrap_err();
         assert!(
             e.to_string()
                 .starts_with(&format!("incomplete answer from GET {base}/v2/info: ")),
             "{e}"
         );
         assert!(e.retryable());
-        let e = get_json(&client, &service(&base), "/v2/info").unwrap_err();
+        let e = get_json(&client, &service(&base), "/v2/info", WAIT).unwrap_err();
         assert!(matches!(e, HttpError::InvalidJson { .. }), "{e}");
         server.join().unwrap();
     }
