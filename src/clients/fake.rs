@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::clients::framework_store::{FrameworkStore, StoreError, StoreUrl, Stored};
 use crate::clients::http::{HttpError, Service};
-use crate::clients::marathon::{App, MarathonApi, Task};
+use crate::clients::marathon::{App, MarathonApi, Task, Updated};
 use crate::clients::mesos::{Frameworks, MesosApi};
 use crate::clients::retry::Clock;
 use crate::clients::spark_rest::{Listed, SparkRestApi, SparkRestError};
@@ -78,7 +78,7 @@ pub struct FakeMarathon {
     pub app: Script<Result<Option<App>, HttpError>>,
     pub tasks: Script<Result<Option<Vec<Task>>, HttpError>>,
     pub env: Script<Result<Option<Map<String, Value>>, HttpError>>,
-    pub update: Script<Result<(u16, Value), HttpError>>,
+    pub update: Script<Updated>,
     /// Each update: the app, the body and whether it was forced.
     pub updates: RefCell<Vec<(String, Value, bool)>>,
     /// The timeout each call was given, in turn.
@@ -115,13 +115,7 @@ impl MarathonApi for FakeMarathon {
         self.env.next()
     }
 
-    fn update_app(
-        &self,
-        id: &str,
-        body: &Value,
-        force: bool,
-        timeout: Duration,
-    ) -> Result<(u16, Value), HttpError> {
+    fn update_app(&self, id: &str, body: &Value, force: bool, timeout: Duration) -> Updated {
         self.timeouts.borrow_mut().push(timeout);
         let update = (id.to_string(), body.clone(), force);
         self.updates.borrow_mut().push(update);

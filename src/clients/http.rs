@@ -823,16 +823,10 @@ mod tests {
         let (base, server) = serve(vec![oops(), oops()]);
         let service = service(&base);
         let client = client(None, Duration::from_secs(5)).unwrap();
-        let put = put_json(
-            &client,
-            &service,
-            "/v2/apps/x",
-            &serde_json::json!({}),
-            WAIT,
-        )
-        .unwrap_err();
+        let empty = serde_json::json!({});
+        let put = || put_json(&client, &service, "/v2/apps/x", &empty, WAIT).unwrap_err();
         assert_eq!(
-            put.to_string(),
+            put().to_string(),
             format!("PUT {base}/v2/apps/x: HTTP 500: oops")
         );
         let get = get_json(&client, &service, "/v2/apps/x", WAIT).unwrap_err();
@@ -843,14 +837,7 @@ mod tests {
         server.join().unwrap();
 
         // Nothing listens on the port any more: the connection is refused.
-        let put = put_json(
-            &client,
-            &service,
-            "/v2/apps/x",
-            &serde_json::json!({}),
-            WAIT,
-        )
-        .unwrap_err();
+        let put = put();
         assert!(
             put.to_string()
                 .starts_with(&format!("PUT {base}/v2/apps/x: cannot connect")),
@@ -923,8 +910,10 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn a_redirect_elsewhere_is_followed_without_the_credentials() {
+    /// Asks a first server twice for `/v2/info`, with the service `configure` makes of its base
+    /// URL and a peer's: it redirects to itself, then to the peer; then to a stranger. The
+    /// Authorization headers that the first, the peer and the stranger saw.
+    fn redirected(configure: impl Fn(&str, &str) -> Service) -> [Vec<Option<String>>; 3] {
         let ok = || answer("200 OK", "", b"{}");
         let (peer, peer_server) = serve(vec![ok()]);
         let (stranger, stranger_server) = serve(vec![ok()]);
@@ -937,43 +926,30 @@ mod tests {
             to(&peer),
             to(&stranger),
         ]);
-        let mut marathon = service(&format!("{first},{peer}"));
-        marathon.auth = Auth::parse("ops:hunter2");
+        let service = configure(&first, &peer);
         let client = client(None, Duration::from_secs(5)).unwrap();
-        // Same origin, then a configured peer; then another host.
-        get_json(&client, &marathon, "/v2/info", WAIT).unwrap();
-        get_json(&client, &marathon, "/v2/info", WAIT).unwrap();
-        let basic = Some("Basic b3BzOmh1bnRlcjI=".to_string());
-        assert_eq!(
-            authorizations(&first_server.join().unwrap()),
-            [basic.clone(), basic.clone(), basic.clone()]
-        );
-        assert_eq!(authorizations(&peer_server.join().unwrap()), [basic]);
-        assert_eq!(authorizations(&stranger_server.join().unwrap()), [None]);
+        get_json(&client, &service, "/v2/info", WAIT).unwrap();
+        get_json(&client, &service, "/v2/info", WAIT).unwrap();
+        [first_server, peer_server, stranger_server].map(|s| authorizations(&s.join().unwrap()))
     }
 
     #[test]
-    fn credentials_written_into_the_url_follow_the_same_rule() {
-        let ok = || answer("200 OK", "", b"{}");
-        let (peer, peer_server) = serve(vec![ok()]);
-        let (stranger, stranger_server) = serve(vec![ok()]);
-        let to = |base: &str| {
-            let location = format!("Location: {}/v2/info\r\n", base.replace("http:", ""));
-            answer("307 Temporary Redirect", &location, b"")
+    fn a_redirect_elsewhere_is_followed_without_the_credentials() {
+        let given = |first: &str, peer: &str| {
+            let mut service = service(&format!("{first},{peer}"));
+            service.auth = Auth::parse("ops:hunter2");
+            service
         };
-        let (first, first_server) = serve(vec![to(&peer), to(&stranger)]);
-        let with_password = first.replace("http://", "http://ops:hunter2@");
-        let marathon = service(&format!("{with_password},{peer}"));
-        let client = client(None, Duration::from_secs(5)).unwrap();
-        get_json(&client, &marathon, "/v2/info", WAIT).unwrap();
-        get_json(&client, &marathon, "/v2/info", WAIT).unwrap();
-        let basic = Some("Basic b3BzOmh1bnRlcjI=".to_string());
-        assert_eq!(
-            authorizations(&first_server.join().unwrap()),
-            [basic.clone(), basic.clone()]
-        );
-        assert_eq!(authorizations(&peer_server.join().unwrap()), [basic]);
-        assert_eq!(authorizations(&stranger_server.join().unwrap()), [None]);
+        let in_url = |first: &str, peer: &str| {
+            service(&format!(
+                "{},{peer}",
+                first.replace("http://", "http://ops:hunter2@")
+            ))
+        };
+        let basic = || Some("Basic b3BzOmh1bnRlcjI=".to_string());
+        let expected = [vec![basic(), basic(), basic()], vec![basic()], vec![None]];
+        assert_eq!(redirected(given), expected);
+        assert_eq!(redirected(in_url), expected);
     }
 
     #[test]

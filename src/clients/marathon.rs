@@ -104,14 +104,11 @@ pub trait MarathonApi {
         -> Result<Option<Map<String, Value>>, HttpError>;
     /// `PUT /v2/apps/{id}` of a partial app, with `?force=true` past a deployment's lock: the
     /// status (2xx, or 409 "locked by one or more deployments") and Marathon's answer.
-    fn update_app(
-        &self,
-        id: &str,
-        body: &Value,
-        force: bool,
-        timeout: Duration,
-    ) -> Result<(u16, Value), HttpError>;
+    fn update_app(&self, id: &str, body: &Value, force: bool, timeout: Duration) -> Updated;
 }
+
+/// What Marathon answered an app update: the status and its JSON (or `null`).
+pub type Updated = Result<(u16, Value), HttpError>;
 
 /// The real one. A reqwest `Client` is a handle: clones share one connection pool.
 pub struct HttpMarathon<'a> {
@@ -159,13 +156,7 @@ impl MarathonApi for HttpMarathon<'_> {
         Ok(found.map(|(app, _)| app["app"]["env"].as_object().cloned().unwrap_or_default()))
     }
 
-    fn update_app(
-        &self,
-        id: &str,
-        body: &Value,
-        force: bool,
-        timeout: Duration,
-    ) -> Result<(u16, Value), HttpError> {
+    fn update_app(&self, id: &str, body: &Value, force: bool, timeout: Duration) -> Updated {
         let query = if force { "?force=true" } else { "" };
         let target = format!("{}{query}", app_path(id));
         http::put_json(&self.client, self.service, &target, body, timeout)
