@@ -628,8 +628,10 @@ fn redirect_target(
         .get(LOCATION)
         .and_then(|l| l.to_str().ok())
         .ok_or_else(|| unusable("a redirect without a Location".into()))?;
-    url.join(location)
-        .map_err(|_| unusable(format!("a redirect to an unusable Location {location:?}")))
+    url.join(location).map_err(|_| {
+        let location = redact::url(location);
+        unusable(format!("a redirect to an unusable Location {location:?}"))
+    })
 }
 
 fn transport_error(method: Method, url: &str, e: &reqwest::Error) -> HttpError {
