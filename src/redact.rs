@@ -280,4 +280,24 @@ mod tests {
         assert_eq!(value_of("SPARK_INIT_MESOS_AUTH_TOKEN", "abc"), "***");
         assert_eq!(value_of("SPARK_INIT_JAVA_OPTS", "-Dx=1"), "-Dx=1");
     }
+
+    #[test]
+    fn urls_keep_the_user_and_lose_the_password() {
+        assert_eq!(
+            url_passwords("https://ops:hunter2@m1:8080/v2/apps?x=a@b"),
+            "https://ops:***@m1:8080/v2/apps?x=a@b"
+        );
+        assert_eq!(url_passwords("//ops:p:w@m2:5050"), "//ops:***@m2:5050");
+        assert_eq!(
+            url_passwords("ftp://ops:pw@bad url"),
+            "ftp://ops:***@bad url"
+        );
+        for unchanged in [
+            "http://m1:8080/x@y",
+            "spark://CoarseGrainedScheduler@10.0.0.2:31000",
+            "not a url",
+        ] {
+            assert_eq!(url_passwords(unchanged), unchanged);
+        }
+    }
 }

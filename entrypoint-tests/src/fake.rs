@@ -24,8 +24,11 @@ fn fixture(rel: &str) -> Value {
 #[derive(Debug, Clone)]
 pub enum Reply {
     Json(u16, Value),
-    /// A body as it is (invalid JSON, an HTML error page).
+    /// A body as it is (invalid JSON, an HTML error page). tiny_http sends a body of 32 KiB
+    /// or more chunked, without a `Content-Length`.
     Raw(u16, String),
+    /// Bytes as they are, not UTF-8 perhaps.
+    Bytes(u16, Vec<u8>),
     /// A redirect to `location` (e.g. `//127.0.0.1:5051/master/frameworks`).
     Redirect(u16, String),
     /// Answer after a pause (a slow service).
@@ -252,15 +255,16 @@ fn serve(mut request: tiny_http::Request, state: &Mutex<State>, started: Instant
 
 fn respond(request: tiny_http::Request, reply: Reply) {
     let (status, body, location) = match reply {
-        Reply::Json(status, value) => (status, value.to_string(), None),
-        Reply::Raw(status, body) => (status, body, None),
-        Reply::Redirect(status, location) => (status, String::new(), Some(location)),
+        Reply::Json(status, value) => (status, value.to_string().into_bytes(), None),
+        Reply::Raw(status, body) => (status, body.into_bytes(), None),
+        Reply::Bytes(status, body) => (status, body, None),
+        Reply::Redirect(status, location) => (status, Vec::new(), Some(location)),
         Reply::Slow(pause, inner) => {
             std::thread::sleep(pause);
             return respond(request, *inner);
         }
     };
-    let mut response = tiny_http::Response::from_string(body).with_status_code(status);
+    let mut response = tiny_http::Response::from_data(body).with_status_code(status);
     response.add_header(
         tiny_http::Header::from_bytes("Content-Type", "application/json").expect("header"),
     );
@@ -268,6 +272,45 @@ fn respond(request: tiny_http::Request, reply: Reply) {
         response.add_header(tiny_http::Header::from_bytes("Location", location).expect("header"));
     }
     let _ = request.respond(response);
+}
+
+/// A server that answers every connection with the same bytes, as they are, and closes it:
+/// for what tiny_http will not send, such as a body shorter than its `Content-Length`. Its
+/// thread waits for connections until the test ends.
+pub struct RawServer {
+    pub port: u16,
+    connections: Arc<Mutex<usize>>,
+}
+
+impl RawServer {
+    pub fn start(answer: Vec<u8>) -> Self {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        let port = listener.local_addr().expect("address").port();
+        let connections = Arc::new(Mutex::new(0));
+        let counted = connections.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                *counted.lock().unwrap() += 1;
+                let mut reader = BufReader::new(stream);
+                // The request's head, to its empty line (the lookups send no body).
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let _ = reader.get_mut().write_all(&answer);
+            }
+        });
+        Self { port, connections }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn connections(&self) -> usize {
+        *self.connections.lock().unwrap()
+    }
 }
 
 /// The normal answers of Marathon (`/v2/apps/{id}`, `/v2/apps/{id}/tasks`, `/v2/info`,

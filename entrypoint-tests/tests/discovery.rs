@@ -7,7 +7,7 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use entrypoint_tests::fake::{AppSpec, FakeServer, Reply, TaskSpec};
+use entrypoint_tests::fake::{AppSpec, FakeServer, RawServer, Reply, TaskSpec};
 use entrypoint_tests::{poll, status_field, Finished, Init, HANG};
 use serde_json::Value;
 
@@ -176,10 +176,11 @@ fn credentials_are_sent_kept_across_redirects_and_never_shown() {
     leader.app(APP, driver_app(vec![driver.task("t1")]));
     leader.require_auth("Basic b3BzOmh1bnRlcjI="); // ops:hunter2
     let follower = FakeServer::start();
-    // A non-leader answers 307 with a protocol-relative Location.
+    // A non-leader answers 307 with a protocol-relative Location, to a URL configured for
+    // Marathon too: the credentials go along.
     follower.redirect_all_to(&format!("//127.0.0.1:{}", leader.port));
-    let (plan, out) =
-        dry_run(executor(&follower.url()).env("SPARK_INIT_MARATHON_AUTH", "ops:hunter2"));
+    let both = format!("{},{}", follower.url(), leader.url());
+    let (plan, out) = dry_run(executor(&both).env("SPARK_INIT_MARATHON_AUTH", "ops:hunter2"));
     assert!(
         resolved(&plan, "driver_url").0.starts_with("spark://"),
         "{plan}"
@@ -200,6 +201,72 @@ fn credentials_are_sent_kept_across_redirects_and_never_shown() {
         .run();
     assert_eq!(out.code, 99, "{}", out.stderr);
     assert!(!out.stderr.contains("eyJhbGciOi"));
+}
+
+const BASIC_OPS_HUNTER2: &str = "Basic b3BzOmh1bnRlcjI=";
+
+/// Regression: every redirect kept the credentials, to any host, even from https to http.
+#[test]
+fn credentials_go_only_to_the_same_origin_or_a_configured_url() {
+    let driver = Driver::start("app-1");
+    let path = format!("/v2/apps{APP}");
+    // Same origin: Marathon's PathId drops the empty segment, so this is the same app.
+    let marathon = FakeServer::start();
+    marathon.app(APP, driver_app(vec![driver.task("t1")]));
+    marathon.require_auth(BASIC_OPS_HUNTER2);
+    let same_origin = "/v2/apps//spark/orders/driver";
+    marathon.script(&path, vec![Reply::Redirect(307, same_origin.into())]);
+    let (plan, _) =
+        dry_run(executor(&marathon.url()).env("SPARK_INIT_MARATHON_AUTH", "ops:hunter2"));
+    assert!(resolved(&plan, "driver_url").0.starts_with("spark://"));
+    let redirected = (same_origin.to_string(), Some(BASIC_OPS_HUNTER2.to_string()));
+    assert!(marathon.requests().contains(&redirected));
+
+    // Another host, not in SPARK_INIT_MARATHON_URL: followed, without the credentials (here
+    // written into the URL), and a warning says so with the password masked.
+    let stranger = FakeServer::start();
+    stranger.app(APP, driver_app(vec![driver.task("t1")]));
+    let first = FakeServer::start();
+    first.redirect_all_to(&stranger.url());
+    let with_password = first.url().replace("http://", "http://ops:hunter2@");
+    let (plan, out) = dry_run(executor(&with_password));
+    assert!(resolved(&plan, "driver_url").0.starts_with("spark://"));
+    assert_eq!(first.requests()[0].1.as_deref(), Some(BASIC_OPS_HUNTER2));
+    assert!(stranger.requests().iter().all(|(_, auth)| auth.is_none()));
+    let warning = format!(
+        "GET http://ops:***@127.0.0.1:{}{path} is redirected to {}{path}",
+        first.port,
+        stranger.url()
+    );
+    assert!(out.stderr.contains(&warning), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("without the credentials"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("hunter2") && !out.stdout.contains("hunter2"));
+}
+
+#[test]
+fn a_redirect_from_https_to_http_is_refused_with_78() {
+    let (ca, cert, key) = private_ca();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &ca).unwrap();
+    let plain = FakeServer::start();
+    let marathon = FakeServer::start_tls(&cert, &key);
+    marathon.redirect_all_to(&plain.url());
+    let url = format!("https://127.0.0.1:{}", marathon.port);
+    let out = executor(&url)
+        .env("SPARK_INIT_CA_FILE", &ca_file)
+        .env("SPARK_INIT_MARATHON_AUTH", "ops:hunter2")
+        .run();
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    let path = format!("/v2/apps{APP}");
+    let refused = format!("GET {url}{path}: redirected to {}{path}", plain.url());
+    assert!(out.stderr.contains(&refused), "{}", out.stderr);
+    assert!(out.stderr.contains("clear text"), "{}", out.stderr);
+    assert!(plain.requests().is_empty(), "{:?}", plain.requests());
 }
 
 #[test]
@@ -251,6 +318,86 @@ fn invalid_json_is_69_naming_the_url() {
         "{}",
         out.stderr
     );
+}
+
+/// Regression: a 50 MB JSON array was read whole (the lookup process grew to 873 MB).
+#[test]
+fn an_answer_over_4_mib_is_69_at_once_naming_the_url_and_the_limit() {
+    let marathon = FakeServer::start();
+    let path = format!("/v2/apps{APP}");
+    // Sent chunked, without a Content-Length: the cap holds while reading.
+    let array = format!("[{}0]", "0,".repeat(5 << 19));
+    marathon.script(&path, vec![Reply::Raw(200, array)]);
+    let out = executor(&marathon.url()).run();
+    assert_eq!(out.code, 69, "{}", out.stderr);
+    let refused = format!(
+        "GET {}{path}: the answer is larger than 4 MiB",
+        marathon.url()
+    );
+    assert!(out.stderr.contains(&refused), "{}", out.stderr);
+    assert_eq!(marathon.requests().len(), 1, "not retried");
+}
+
+/// Regression: an answer cut short was reported as "cannot connect".
+#[test]
+fn a_truncated_answer_is_an_incomplete_answer() {
+    let marathon = RawServer::start(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\
+          Connection: close\r\n\r\n{\"app\": {\"id\": \"/spark"
+            .to_vec(),
+    );
+    let out = executor(&marathon.url())
+        .env("SPARK_INIT_RESOLVE_TIMEOUT", "1")
+        .run();
+    assert_eq!(out.code, 69, "{}", out.stderr);
+    let incomplete = format!("incomplete answer from GET {}/v2/apps{APP}", marathon.url());
+    assert!(out.stderr.contains(&incomplete), "{}", out.stderr);
+    assert!(!out.stderr.contains("cannot connect"), "{}", out.stderr);
+    assert!(marathon.connections() > 1, "retried");
+}
+
+/// Regression: a \xff inside a JSON string was decoded as U+FFFD and accepted.
+#[test]
+fn invalid_utf8_in_a_json_string_is_invalid_json() {
+    let driver = Driver::start("app-1");
+    let marathon = FakeServer::start();
+    marathon.app(APP, driver_app(vec![driver.task("t1")]));
+    let body = b"{\"app\": {\"id\": \"/spark/orders/driv\xffer\", \"portDefinitions\": []}}";
+    marathon.script(
+        &format!("/v2/apps{APP}"),
+        vec![Reply::Bytes(200, body.to_vec())],
+    );
+    let out = executor(&marathon.url()).run();
+    assert_eq!(out.code, 69, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("not the JSON expected"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Regression: with SPARK_INIT_RESOLVE_TIMEOUT=5 and SPARK_INIT_HTTP_TIMEOUT=4, a hanging
+/// Marathon was given up on after 8.3 s: the last request had its full 4 s.
+#[test]
+fn a_hanging_marathon_is_given_up_on_at_the_deadline() {
+    let marathon = FakeServer::start();
+    let hang = || {
+        Reply::Slow(
+            Duration::from_secs(30),
+            Box::new(Reply::Raw(500, "late".into())),
+        )
+    };
+    marathon.script(&format!("/v2/apps{APP}"), (0..5).map(|_| hang()).collect());
+    let out = executor(&marathon.url())
+        .env("SPARK_INIT_RESOLVE_TIMEOUT", "5")
+        .env("SPARK_INIT_HTTP_TIMEOUT", "4")
+        .run();
+    assert_eq!(out.code, 69, "{}", out.stderr);
+    assert!(out.stderr.contains("no answer in time"), "{}", out.stderr);
+    // A deadline, not a speed: requests at 0 s (4 s) and 4.25 s (the 0.75 s left, raised to
+    // the 1 s last look) end by 5.25 s; the other 1.75 s cover starting and stopping the
+    // processes. One request too many would take it past 8 s.
+    assert!(out.elapsed < Duration::from_secs(7), "{:?}", out.elapsed);
 }
 
 /// Waits that cannot succeed end at the deadline with exit 69 and what was seen last.

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::clients::framework_store::{FrameworkStore, StoreError, StoreUrl, Stored};
 use crate::clients::http::{HttpError, Service};
-use crate::clients::marathon::{App, MarathonApi, Task};
+use crate::clients::marathon::{App, MarathonApi, Task, Updated};
 use crate::clients::mesos::{Frameworks, MesosApi};
 use crate::clients::retry::Clock;
 use crate::clients::spark_rest::{Listed, SparkRestApi, SparkRestError};
@@ -78,9 +78,11 @@ pub struct FakeMarathon {
     pub app: Script<Result<Option<App>, HttpError>>,
     pub tasks: Script<Result<Option<Vec<Task>>, HttpError>>,
     pub env: Script<Result<Option<Map<String, Value>>, HttpError>>,
-    pub update: Script<Result<(u16, Value), HttpError>>,
+    pub update: Script<Updated>,
     /// Each update: the app, the body and whether it was forced.
     pub updates: RefCell<Vec<(String, Value, bool)>>,
+    /// The timeout each call was given, in turn.
+    pub timeouts: RefCell<Vec<Duration>>,
 }
 
 impl Default for FakeMarathon {
@@ -92,24 +94,29 @@ impl Default for FakeMarathon {
             env: Script::new([Ok(Some(Map::new()))]),
             update: Script::new([Ok((200, Value::Null))]),
             updates: RefCell::new(Vec::new()),
+            timeouts: RefCell::new(Vec::new()),
         }
     }
 }
 
 impl MarathonApi for FakeMarathon {
-    fn app(&self, _: &str) -> Result<Option<App>, HttpError> {
+    fn app(&self, _: &str, timeout: Duration) -> Result<Option<App>, HttpError> {
+        self.timeouts.borrow_mut().push(timeout);
         self.app.next()
     }
 
-    fn tasks(&self, _: &str) -> Result<Option<Vec<Task>>, HttpError> {
+    fn tasks(&self, _: &str, timeout: Duration) -> Result<Option<Vec<Task>>, HttpError> {
+        self.timeouts.borrow_mut().push(timeout);
         self.tasks.next()
     }
 
-    fn app_env(&self, _: &str) -> Result<Option<Map<String, Value>>, HttpError> {
+    fn app_env(&self, _: &str, timeout: Duration) -> Result<Option<Map<String, Value>>, HttpError> {
+        self.timeouts.borrow_mut().push(timeout);
         self.env.next()
     }
 
-    fn update_app(&self, id: &str, body: &Value, force: bool) -> Result<(u16, Value), HttpError> {
+    fn update_app(&self, id: &str, body: &Value, force: bool, timeout: Duration) -> Updated {
+        self.timeouts.borrow_mut().push(timeout);
         let update = (id.to_string(), body.clone(), force);
         self.updates.borrow_mut().push(update);
         self.update.next()
@@ -120,7 +127,7 @@ impl MarathonApi for FakeMarathon {
 pub struct FakeMesos(pub Script<Result<Frameworks, HttpError>>);
 
 impl MesosApi for FakeMesos {
-    fn frameworks(&self) -> Result<Frameworks, HttpError> {
+    fn frameworks(&self, _: Duration) -> Result<Frameworks, HttpError> {
         self.0.next()
     }
 }
@@ -140,7 +147,7 @@ impl FakeSparkRest {
 }
 
 impl SparkRestApi for FakeSparkRest {
-    fn applications(&self, _: &Service) -> Result<Option<Listed>, SparkRestError> {
+    fn applications(&self, _: &Service, _: Duration) -> Result<Option<Listed>, SparkRestError> {
         self.0.next()
     }
 }

@@ -6,12 +6,14 @@
 //!
 //! Redirects are followed here, not by reqwest: a Mesos master that is not the leader answers
 //! 307 with a protocol-relative `Location` (`//host:5050/master/frameworks`), and reqwest drops
-//! the `Authorization` header when a redirect changes host, which would turn the leader's
-//! answer into a 401.
+//! the `Authorization` header whenever a redirect changes host, which would turn the leader's
+//! answer into a 401. Credentials follow a redirect only where they belong ([`redirect_rule`]):
+//! the same origin, or another URL the operator gave for the same service.
 
 use std::fmt;
+use std::io::Read;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::blocking::Client;
 use reqwest::header::{HeaderValue, AUTHORIZATION, LOCATION};
@@ -19,11 +21,17 @@ use reqwest::Url;
 use serde_json::Value;
 
 use crate::config::Problem;
+use crate::redact;
 
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The default for `SPARK_INIT_HTTP_TIMEOUT`: the whole request, connect to last byte.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_REDIRECTS: usize = 5;
+/// The most of an answer spark-init reads: 4 MiB. What it asks for is small (a driver app and
+/// its tasks, a master's frameworks, the driver's application list: kilobytes); an answer
+/// without a cap is held whole in memory, and a 50 MB JSON array made the lookup process grow
+/// to 873 MB. Larger answers are refused, by their `Content-Length` or while reading.
+pub const MAX_BODY: u64 = 4 * 1024 * 1024;
 
 /// Credentials for one service. `Debug` and `Display` never show them.
 #[derive(Clone, PartialEq, Eq)]
@@ -120,13 +128,39 @@ impl Auth {
     }
 }
 
-/// One service: its base URLs, tried in turn, and its credentials.
-#[derive(Debug, Clone)]
+/// One service: its base URLs, tried in turn, and its credentials. `Debug` and `Display`
+/// mask a password written into a URL (`http://ops:***@m1:8080/`).
+#[derive(Clone)]
 pub struct Service {
     /// "Marathon", "Mesos", "the driver".
     pub name: String,
+    /// The variable the base URLs come from (`SPARK_INIT_MARATHON_URL`), for messages.
+    pub var: String,
     pub bases: Vec<Url>,
     pub auth: Option<Auth>,
+}
+
+/// The base URLs, passwords masked: `http://m1:8080/, http://ops:***@m2:8080/`.
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let bases: Vec<String> = self.bases.iter().map(shown).collect();
+        f.write_str(&bases.join(", "))
+    }
+}
+
+impl fmt::Debug for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Service")
+            .field("name", &self.name)
+            .field("bases", &self.to_string())
+            .field("auth", &self.auth)
+            .finish()
+    }
+}
+
+/// A URL as spark-init shows it, in errors and logs: its password masked.
+pub fn shown(url: &Url) -> String {
+    redact::url_passwords(url.as_str()).into_owned()
 }
 
 impl Service {
@@ -146,7 +180,7 @@ impl Service {
                 }
                 _ => problems.push(Problem {
                     name: var.into(),
-                    value: Some(part.into()),
+                    value: Some(redact::url_passwords(part).into_owned()),
                     message: "is not an http:// or https:// URL such as http://marathon.mesos:8080"
                         .into(),
                 }),
@@ -157,6 +191,7 @@ impl Service {
         }
         Some(Service {
             name: name.into(),
+            var: var.into(),
             bases,
             auth,
         })
@@ -196,6 +231,12 @@ pub enum HttpError {
         status: u16,
         message: String,
     },
+    #[error("incomplete answer from {method} {url}: {reason}")]
+    Incomplete {
+        method: Method,
+        url: String,
+        reason: String,
+    },
     #[error("{method} {url}: the answer is not the JSON expected: {reason}")]
     InvalidJson {
         method: Method,
@@ -208,8 +249,16 @@ pub enum HttpError {
         url: String,
         reason: String,
     },
+    #[error("{method} {url}: the answer is larger than {} MiB, the most spark-init reads", MAX_BODY >> 20)]
+    TooLarge { method: Method, url: String },
     #[error("{method} {url}: more than {MAX_REDIRECTS} redirects")]
     TooManyRedirects { method: Method, url: String },
+    #[error("{method} {url}: redirected to {to}, from https to plain http; refused: the request and its credentials would travel in clear text")]
+    InsecureRedirect {
+        method: Method,
+        url: String,
+        to: String,
+    },
 }
 
 fn message_suffix(message: &str) -> String {
@@ -221,16 +270,21 @@ fn message_suffix(message: &str) -> String {
 }
 
 impl HttpError {
-    /// Connect errors, timeouts and 5xx (Marathon's 502 "Could not determine the current
-    /// leader", a master's 503 while it has no leader) may pass; other 4xx never will.
+    /// Connect errors, timeouts, answers cut short and 5xx (Marathon's 502 "Could not
+    /// determine the current leader", a master's 503 while it has no leader) may pass; other
+    /// 4xx never will, nor an answer over [`MAX_BODY`].
     pub fn retryable(&self) -> bool {
         match self {
-            HttpError::Connect { .. } | HttpError::Timeout { .. } => true,
+            HttpError::Connect { .. }
+            | HttpError::Timeout { .. }
+            | HttpError::Incomplete { .. } => true,
             HttpError::Status { status, .. } => *status >= 500,
             // A certificate does not become trusted by waiting.
             HttpError::InvalidJson { .. }
             | HttpError::Tls { .. }
-            | HttpError::TooManyRedirects { .. } => false,
+            | HttpError::TooLarge { .. }
+            | HttpError::TooManyRedirects { .. }
+            | HttpError::InsecureRedirect { .. } => false,
         }
     }
 }
@@ -266,17 +320,19 @@ pub fn client(ca_file: Option<&Path>, timeout: Duration) -> Result<Client, Probl
     })
 }
 
-/// GETs `path` from the service's bases in turn; the first that answers decides. `Ok(None)`
-/// is a 404: the thing is absent.
+/// GETs `path` from the service's bases in turn, all within `timeout`; the first that
+/// answers decides. `Ok(None)` is a 404: the thing is absent.
 pub fn get_json(
     client: &Client,
     service: &Service,
     path: &str,
+    timeout: Duration,
 ) -> Result<Option<(Value, String)>, HttpError> {
+    let deadline = Instant::now() + timeout;
     let mut last = None;
     for base in &service.bases {
         let url = join(base, path);
-        match get_one(client, service.auth.as_ref(), url) {
+        match get_one(client, service, url, deadline) {
             Err(e) if e.retryable() => last = Some(e),
             other => return other,
         }
@@ -293,14 +349,16 @@ pub fn decode<T: serde::de::DeserializeOwned>(value: Value, url: String) -> Resu
     })
 }
 
-/// PUTs a JSON body (Marathon's app updates), redirects followed like GETs. Returns the
-/// status and the body's JSON (or `null`).
+/// PUTs a JSON body (Marathon's app updates) within `timeout`, redirects followed like GETs.
+/// Returns the status and the body's JSON (or `null`).
 pub fn put_json(
     client: &Client,
     service: &Service,
     path_and_query: &str,
     body: &Value,
+    timeout: Duration,
 ) -> Result<(u16, Value), HttpError> {
+    let deadline = Instant::now() + timeout;
     let (path, query) = match path_and_query.split_once('?') {
         Some((p, q)) => (p, Some(q)),
         None => (path_and_query, None),
@@ -309,7 +367,7 @@ pub fn put_json(
     for base in &service.bases {
         let mut url = join(base, path);
         url.set_query(query);
-        match put_one(client, service.auth.as_ref(), url, body) {
+        match put_one(client, service, url, body, deadline) {
             Err(e) if e.retryable() => last = Some(e),
             other => return other,
         }
@@ -319,13 +377,14 @@ pub fn put_json(
 
 fn put_one(
     client: &Client,
-    auth: Option<&Auth>,
+    service: &Service,
     url: Url,
     body: &Value,
+    deadline: Instant,
 ) -> Result<(u16, Value), HttpError> {
-    let reply = send(client, auth, url, Some(body))?;
+    let reply = send(client, service, url, Some(body), deadline)?;
     if (200..300).contains(&reply.status) || reply.status == 409 {
-        let answer = serde_json::from_str(&reply.body).unwrap_or(Value::Null);
+        let answer = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
         return Ok((reply.status, answer));
     }
     Err(reply.refused(Method::Put))
@@ -334,7 +393,8 @@ fn put_one(
 /// The final answer to one request, after its redirects.
 struct Reply {
     status: u16,
-    body: String,
+    /// At most [`MAX_BODY`] bytes.
+    body: Vec<u8>,
     /// The URL that answered.
     url: String,
 }
@@ -346,25 +406,28 @@ impl Reply {
             method,
             url: self.url,
             status: self.status,
-            message: error_message(&self.body),
+            message: error_message(&String::from_utf8_lossy(&self.body)),
         }
     }
 }
 
-/// One request (a GET, or a PUT of `body`), redirects followed with the credentials kept.
+/// One request (a GET, or a PUT of `body`) to `url`, one of `service`'s, redirects followed
+/// under [`redirect_rule`], each exchange given the time left before `deadline`.
 fn send(
     client: &Client,
-    auth: Option<&Auth>,
+    service: &Service,
     mut url: Url,
     body: Option<&Value>,
+    deadline: Instant,
 ) -> Result<Reply, HttpError> {
     let method = if body.is_some() {
         Method::Put
     } else {
         Method::Get
     };
+    let mut auth = service.auth.as_ref();
     for _ in 0..=MAX_REDIRECTS {
-        let shown = url.to_string();
+        let shown = shown(&url);
         let mut request = match body {
             Some(body) => client
                 .put(url.clone())
@@ -372,7 +435,8 @@ fn send(
                 .body(body.to_string()),
             None => client.get(url.clone()),
         }
-        .header("Accept", "application/json");
+        .header("Accept", "application/json")
+        .timeout(deadline.saturating_duration_since(Instant::now()));
         if let Some(auth) = auth {
             request = request.header(AUTHORIZATION, auth.header());
         }
@@ -381,22 +445,93 @@ fn send(
             .map_err(|e| transport_error(method, &shown, &e))?;
         let status = response.status();
         if status.is_redirection() {
-            url = redirect_target(method, &url, &response)?;
+            let to = redirect_target(method, &url, &response)?;
+            (url, auth) = follow(method, service, url, to, auth)?;
             continue;
         }
-        let text = response
-            .text()
-            .map_err(|e| transport_error(method, &shown, &e))?;
         return Ok(Reply {
             status: status.as_u16(),
-            body: text,
+            body: read_body(method, &shown, response)?,
             url: shown,
         });
     }
     Err(HttpError::TooManyRedirects {
         method,
-        url: url.to_string(),
+        url: shown(&url),
     })
+}
+
+/// Where a redirect may take a request's credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Redirect {
+    /// The same origin, or another URL configured for the service: they go along.
+    WithCredentials,
+    /// Anywhere else: followed, but the credentials stay behind.
+    WithoutCredentials,
+    /// From https to http: not followed at all.
+    Refused,
+}
+
+/// The rule browsers and curl follow (the Fetch standard removes `Authorization` on a
+/// cross-origin redirect; curl sends credentials only to the host first asked), widened to the
+/// other URLs the operator gave for the same service (a Mesos master that is not the leader
+/// answers 307 with the leader's address; list every master in `SPARK_INIT_MESOS_URL`). An
+/// origin is scheme, host and port (RFC 6454). A downgrade from https to http is refused
+/// whatever the host: the request would travel in clear text.
+fn redirect_rule(from: &Url, to: &Url, service: &Service) -> Redirect {
+    if from.scheme() == "https" && to.scheme() != "https" {
+        return Redirect::Refused;
+    }
+    let origin = to.origin();
+    if from.origin() == origin || service.bases.iter().any(|b| b.origin() == origin) {
+        Redirect::WithCredentials
+    } else {
+        Redirect::WithoutCredentials
+    }
+}
+
+/// The next hop of a redirect from `from` to `to` under [`redirect_rule`], with the
+/// credentials it may carry: `auth`, and a user and password written into the URL (which a
+/// protocol-relative `Location` does not repeat). Credentials left behind stay behind for the
+/// rest of the redirects, and a warning says so.
+fn follow<'a>(
+    method: Method,
+    service: &Service,
+    from: Url,
+    mut to: Url,
+    auth: Option<&'a Auth>,
+) -> Result<(Url, Option<&'a Auth>), HttpError> {
+    let in_url = !from.username().is_empty() || from.password().is_some();
+    match redirect_rule(&from, &to, service) {
+        Redirect::Refused => Err(HttpError::InsecureRedirect {
+            method,
+            url: shown(&from),
+            to: shown(&to),
+        }),
+        Redirect::WithCredentials => {
+            if to.username().is_empty() && to.password().is_none() {
+                // Both are already percent-encoded; setting them again leaves them so.
+                let _ = to.set_username(from.username());
+                let _ = to.set_password(from.password());
+            }
+            Ok((to, auth))
+        }
+        Redirect::WithoutCredentials => {
+            let _ = to.set_username("");
+            let _ = to.set_password(None);
+            if auth.is_some() || in_url {
+                tracing::warn!(
+                    "{method} {} is redirected to {}, which is neither its origin nor one of \
+                     {}'s URLs ({}): following it without the credentials",
+                    shown(&from),
+                    shown(&to),
+                    service.name,
+                    service.var,
+                );
+            }
+            Ok((to, None))
+        }
+    }
 }
 
 /// `base` + `path`, keeping a base path (`http://host/marathon` + `/v2/apps`).
@@ -409,10 +544,11 @@ pub fn join(base: &Url, path: &str) -> Url {
 
 fn get_one(
     client: &Client,
-    auth: Option<&Auth>,
+    service: &Service,
     url: Url,
+    deadline: Instant,
 ) -> Result<Option<(Value, String)>, HttpError> {
-    let reply = send(client, auth, url, None)?;
+    let reply = send(client, service, url, None, deadline)?;
     if reply.status == 404 {
         return Ok(None);
     }
@@ -420,16 +556,57 @@ fn get_one(
         return Err(reply.refused(Method::Get));
     }
     let Reply { body, url, .. } = reply;
-    match serde_json::from_str(&body) {
+    // From the bytes: invalid UTF-8 is invalid JSON (RFC 8259 §8.1), not a U+FFFD to accept.
+    match serde_json::from_slice(&body) {
         Ok(value) => Ok(Some((value, url))),
         Err(e) => Err(HttpError::InvalidJson {
             method: Method::Get,
             url,
             reason: format!(
                 "{e} (starts {:?})",
-                body.chars().take(60).collect::<String>()
+                String::from_utf8_lossy(&body[..body.len().min(60)])
             ),
         }),
+    }
+}
+
+/// The body of a final answer, at most [`MAX_BODY`] bytes: a larger `Content-Length` is
+/// refused before reading, a longer body (chunked, or lying about its length) while reading.
+fn read_body(
+    method: Method,
+    url: &str,
+    response: reqwest::blocking::Response,
+) -> Result<Vec<u8>, HttpError> {
+    let too_large = || HttpError::TooLarge {
+        method,
+        url: url.to_string(),
+    };
+    if response.content_length().is_some_and(|n| n > MAX_BODY) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    if let Err(e) = response.take(MAX_BODY + 1).read_to_end(&mut body) {
+        return Err(body_error(method, url, &e));
+    }
+    if body.len() as u64 > MAX_BODY {
+        return Err(too_large());
+    }
+    Ok(body)
+}
+
+/// A failure while reading a body: the answer began, so it is not "cannot connect"; it ran
+/// out of time, or it stopped short (the connection closed before `Content-Length` bytes, or
+/// before the last chunk).
+fn body_error(method: Method, url: &str, e: &std::io::Error) -> HttpError {
+    let url = url.to_string();
+    let inner = e.get_ref().and_then(|i| i.downcast_ref::<reqwest::Error>());
+    if e.kind() == std::io::ErrorKind::TimedOut || inner.is_some_and(reqwest::Error::is_timeout) {
+        return HttpError::Timeout { method, url };
+    }
+    HttpError::Incomplete {
+        method,
+        url,
+        reason: innermost(e),
     }
 }
 
@@ -442,7 +619,7 @@ fn redirect_target(
 ) -> Result<Url, HttpError> {
     let unusable = |message: String| HttpError::Status {
         method,
-        url: url.to_string(),
+        url: shown(url),
         status: response.status().as_u16(),
         message,
     };
@@ -451,8 +628,10 @@ fn redirect_target(
         .get(LOCATION)
         .and_then(|l| l.to_str().ok())
         .ok_or_else(|| unusable("a redirect without a Location".into()))?;
-    url.join(location)
-        .map_err(|_| unusable(format!("a redirect to an unusable Location {location:?}")))
+    url.join(location).map_err(|_| {
+        let location = redact::url_passwords(location);
+        unusable(format!("a redirect to an unusable Location {location:?}"))
+    })
 }
 
 fn transport_error(method: Method, url: &str, e: &reqwest::Error) -> HttpError {
@@ -461,12 +640,7 @@ fn transport_error(method: Method, url: &str, e: &reqwest::Error) -> HttpError {
         return HttpError::Timeout { method, url };
     }
     // The innermost cause says what happened ("Connection refused", a TLS failure).
-    let mut reason = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(inner) = source {
-        reason = inner.to_string();
-        source = inner.source();
-    }
+    let reason = innermost(e);
     // rustls' certificate errors ("invalid peer certificate: UnknownIssuer", ...).
     if reason.contains("certificate") || reason.to_ascii_lowercase().contains("tls") {
         return HttpError::Tls {
@@ -480,6 +654,18 @@ fn transport_error(method: Method, url: &str, e: &reqwest::Error) -> HttpError {
         url,
         reason,
     }
+}
+
+/// What the innermost cause of `e` says ("Connection refused", "end of file before message
+/// length reached").
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut reason = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        reason = inner.to_string();
+        source = inner.source();
+    }
+    reason
 }
 
 /// Marathon's error bodies: `{"message": …, "details": [{"path", "errors"}]}`; anything else
@@ -508,6 +694,8 @@ pub fn error_message(body: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const WAIT: Duration = Duration::from_secs(5);
 
     #[test]
     fn auth_forms_and_redaction() {
@@ -578,16 +766,27 @@ mod tests {
         .retryable());
     }
 
-    /// Serves `answer` to each of `requests` requests on a local port, reading each request
-    /// whole first (a PUT's body too), so the client sees the answer and not a reset.
-    fn serve(answer: &'static str, requests: usize) -> (Service, std::thread::JoinHandle<()>) {
+    /// An HTTP/1.1 answer that closes its connection.
+    fn answer(status: &str, headers: &str, body: &[u8]) -> Vec<u8> {
+        let head = format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\n{headers}Connection: close\r\n\r\n",
+            body.len()
+        );
+        [head.as_bytes(), body].concat()
+    }
+
+    /// Serves `answers` in turn, one a connection, on a local port, reading each request whole
+    /// first (a PUT's body too), so the client sees the answer and not a reset. Returns the
+    /// base URL (`http://127.0.0.1:port`) and the server, which hands back each request's head.
+    fn serve(answers: Vec<Vec<u8>>) -> (String, std::thread::JoinHandle<Vec<String>>) {
         use std::io::{BufRead, BufReader, Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let server = std::thread::spawn(move || {
-            for stream in listener.incoming().take(requests) {
+            let mut heads = Vec::new();
+            for (answer, stream) in answers.into_iter().zip(listener.incoming()) {
                 let mut reader = BufReader::new(stream.unwrap());
-                let mut length = 0;
+                let (mut head, mut length) = (String::new(), 0);
                 loop {
                     let mut line = String::new();
                     reader.read_line(&mut line).unwrap();
@@ -599,33 +798,40 @@ mod tests {
                     if line.trim().is_empty() {
                         break;
                     }
+                    head.push_str(&line);
                 }
                 reader
                     .by_ref()
                     .take(length)
                     .read_to_end(&mut Vec::new())
                     .unwrap();
-                reader.get_mut().write_all(answer.as_bytes()).unwrap();
+                // A client that refuses a long answer closes without reading it all.
+                let _ = reader.get_mut().write_all(&answer);
+                heads.push(head);
             }
+            heads
         });
-        let service = Service::parse("Marathon", "URL", &url, None, &mut Vec::new()).unwrap();
-        (service, server)
+        (url, server)
+    }
+
+    fn service(urls: &str) -> Service {
+        Service::parse("Marathon", "URL", urls, None, &mut Vec::new()).unwrap()
     }
 
     #[test]
     fn an_http_failure_names_the_real_method() {
         // Regression: every HttpError said GET, a failed PUT (publishing the driver) too.
-        let answer = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\
-                      Connection: close\r\n\r\noops";
-        let (service, server) = serve(answer, 2);
+        let oops = || answer("500 Internal Server Error", "", b"oops");
+        let (base, server) = serve(vec![oops(), oops()]);
+        let service = service(&base);
         let client = client(None, Duration::from_secs(5)).unwrap();
-        let base = service.bases[0].as_str().trim_end_matches('/').to_string();
-        let put = put_json(&client, &service, "/v2/apps/x", &serde_json::json!({})).unwrap_err();
+        let empty = serde_json::json!({});
+        let put = || put_json(&client, &service, "/v2/apps/x", &empty, WAIT).unwrap_err();
         assert_eq!(
-            put.to_string(),
+            put().to_string(),
             format!("PUT {base}/v2/apps/x: HTTP 500: oops")
         );
-        let get = get_json(&client, &service, "/v2/apps/x").unwrap_err();
+        let get = get_json(&client, &service, "/v2/apps/x", WAIT).unwrap_err();
         assert_eq!(
             get.to_string(),
             format!("GET {base}/v2/apps/x: HTTP 500: oops")
@@ -633,11 +839,163 @@ mod tests {
         server.join().unwrap();
 
         // Nothing listens on the port any more: the connection is refused.
-        let put = put_json(&client, &service, "/v2/apps/x", &serde_json::json!({})).unwrap_err();
+        let put = put();
         assert!(
             put.to_string()
                 .starts_with(&format!("PUT {base}/v2/apps/x: cannot connect")),
             "{put}"
         );
+    }
+
+    #[test]
+    fn url_passwords_are_masked_wherever_a_url_is_shown() {
+        let mut problems = Vec::new();
+        let urls = "http://ops:hunter2@m1:8080,ftp://ops:hunter2@m2";
+        let parsed = Service::parse("Marathon", "URL", urls, None, &mut problems).unwrap();
+        assert_eq!(parsed.to_string(), "http://ops:***@m1:8080/");
+        assert!(!format!("{parsed:?}").contains("hunter2"), "{parsed:?}");
+        assert_eq!(problems[0].value.as_deref(), Some("ftp://ops:***@m2"));
+
+        let (base, server) = serve(vec![answer("502 Bad Gateway", "", b"")]);
+        let with_password = base.replace("http://", "http://ops:hunter2@");
+        let client = client(None, Duration::from_secs(5)).unwrap();
+        let e = get_json(&client, &service(&with_password), "/v2/info", WAIT).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "GET {}/v2/info: HTTP 502",
+                base.replace("http://", "http://ops:***@")
+            )
+        );
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn credentials_go_only_to_the_same_origin_or_a_configured_url() {
+        let service = service("https://m1:8443/marathon,http://m2:8080");
+        let url = |text: &str| Url::parse(text).unwrap();
+        let rule = |from: &str, to: &str| redirect_rule(&url(from), &url(to), &service);
+        let from = "https://m1:8443/marathon/v2/info";
+        assert_eq!(
+            rule(from, "https://m1:8443/v2/info"),
+            Redirect::WithCredentials
+        );
+        assert_eq!(rule(from, "https://M1:8443/"), Redirect::WithCredentials);
+        let from_m2 = "http://m2:8080/v2/info";
+        assert_eq!(rule(from_m2, "https://m1:8443/"), Redirect::WithCredentials);
+        assert_eq!(rule(from_m2, "http://m2:80/"), Redirect::WithoutCredentials);
+        assert_eq!(
+            rule(from_m2, "https://m2:8080/"),
+            Redirect::WithoutCredentials
+        );
+        assert_eq!(rule(from, "https://m3:8443/"), Redirect::WithoutCredentials);
+        // A default port is the same port.
+        let from = "http://m4/v2/info";
+        assert_eq!(rule(from, "http://m4:80/x"), Redirect::WithCredentials);
+        // Down to http: never, not even to a configured URL.
+        for to in ["http://m2:8080/v2/info", "http://m1:8443/", "http://m3/"] {
+            assert_eq!(rule("https://m1:8443/", to), Redirect::Refused, "{to}");
+        }
+    }
+
+    /// The Authorization header of each request in `heads`, if any.
+    fn authorizations(heads: &[String]) -> Vec<Option<String>> {
+        heads
+            .iter()
+            .map(|head| {
+                head.lines().find_map(|line| {
+                    let (name, value) = line.split_once(':')?;
+                    name.eq_ignore_ascii_case("authorization")
+                        .then(|| value.trim().to_string())
+                })
+            })
+            .collect()
+    }
+
+    /// Asks a first server twice for `/v2/info`, with the service `configure` makes of its base
+    /// URL and a peer's: it redirects to itself, then to the peer; then to a stranger. The
+    /// Authorization headers that the first, the peer and the stranger saw.
+    fn redirected(configure: impl Fn(&str, &str) -> Service) -> [Vec<Option<String>>; 3] {
+        let ok = || answer("200 OK", "", b"{}");
+        let (peer, peer_server) = serve(vec![ok()]);
+        let (stranger, stranger_server) = serve(vec![ok()]);
+        let to = |base: &str| {
+            let location = format!("Location: {}/v2/info\r\n", base.replace("http:", ""));
+            answer("307 Temporary Redirect", &location, b"")
+        };
+        let (first, first_server) = serve(vec![
+            answer("307 Temporary Redirect", "Location: /v2/leader\r\n", b""),
+            to(&peer),
+            to(&stranger),
+        ]);
+        let service = configure(&first, &peer);
+        let client = client(None, Duration::from_secs(5)).unwrap();
+        get_json(&client, &service, "/v2/info", WAIT).unwrap();
+        get_json(&client, &service, "/v2/info", WAIT).unwrap();
+        [first_server, peer_server, stranger_server].map(|s| authorizations(&s.join().unwrap()))
+    }
+
+    #[test]
+    fn a_redirect_elsewhere_is_followed_without_the_credentials() {
+        let given = |first: &str, peer: &str| {
+            let mut service = service(&format!("{first},{peer}"));
+            service.auth = Auth::parse("ops:hunter2");
+            service
+        };
+        let in_url = |first: &str, peer: &str| {
+            service(&format!(
+                "{},{peer}",
+                first.replace("http://", "http://ops:hunter2@")
+            ))
+        };
+        let basic = || Some("Basic b3BzOmh1bnRlcjI=".to_string());
+        let expected = [vec![basic(), basic(), basic()], vec![basic()], vec![None]];
+        assert_eq!(redirected(given), expected);
+        assert_eq!(redirected(in_url), expected);
+    }
+
+    #[test]
+    fn answers_over_the_cap_are_refused_by_their_length_or_while_reading() {
+        let over = vec![b' '; MAX_BODY as usize + 1];
+        let chunked = [
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".to_vec(),
+            format!("{:x}\r\n", over.len()).into_bytes(),
+            over.clone(),
+            b"\r\n0\r\n\r\n".to_vec(),
+        ]
+        .concat();
+        let (base, server) = serve(vec![answer("200 OK", "", &over), chunked]);
+        let client = client(None, Duration::from_secs(5)).unwrap();
+        for _ in 0..2 {
+            let e = get_json(&client, &service(&base), "/v2/info", WAIT).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!("GET {base}/v2/info: the answer is larger than 4 MiB, the most spark-init reads")
+            );
+            assert!(!e.retryable());
+        }
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn a_truncated_answer_is_incomplete_and_invalid_utf8_is_invalid_json() {
+        // Regression: a body cut short was "cannot connect"; a \xff in a JSON string was read
+        // as U+FFFD and accepted.
+        let truncated =
+            b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{\"app\":"
+                .to_vec();
+        let invalid = answer("200 OK", "", b"{\"app\": {\"id\": \"/a\xffb\"}}");
+        let (base, server) = serve(vec![truncated, invalid]);
+        let client = client(None, Duration::from_secs(5)).unwrap();
+        let e = get_json(&client, &service(&base), "/v2/info", WAIT).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with(&format!("incomplete answer from GET {base}/v2/info: ")),
+            "{e}"
+        );
+        assert!(e.retryable());
+        let e = get_json(&client, &service(&base), "/v2/info", WAIT).unwrap_err();
+        assert!(matches!(e, HttpError::InvalidJson { .. }), "{e}");
+        server.join().unwrap();
     }
 }

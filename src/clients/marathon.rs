@@ -2,6 +2,8 @@
 //! (`{"app": {...}}`, AppsResource.scala) and `GET /v2/apps/{id}/tasks` (`{"tasks": [...]}`),
 //! with field names as in docs/docs/rest-api/public/api/v2/types/{app,task}.raml.
 
+use std::time::Duration;
+
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -92,17 +94,21 @@ impl App {
 
 /// The narrow view of Marathon that spark-init needs: an executor finds its driver
 /// (`app`, `tasks`); a driver publishes itself to its executors' app (`app_env`,
-/// `update_app`). `None` is a 404.
+/// `update_app`). `None` is a 404. Each call is one request, given up after `timeout`.
 pub trait MarathonApi {
-    fn app(&self, id: &str) -> Result<Option<App>, HttpError>;
-    fn tasks(&self, id: &str) -> Result<Option<Vec<Task>>, HttpError>;
+    fn app(&self, id: &str, timeout: Duration) -> Result<Option<App>, HttpError>;
+    fn tasks(&self, id: &str, timeout: Duration) -> Result<Option<Vec<Task>>, HttpError>;
     /// The app's `env` as Marathon holds it (secrets as `{"secret": …}` objects), to merge
     /// into rather than replace.
-    fn app_env(&self, id: &str) -> Result<Option<Map<String, Value>>, HttpError>;
+    fn app_env(&self, id: &str, timeout: Duration)
+        -> Result<Option<Map<String, Value>>, HttpError>;
     /// `PUT /v2/apps/{id}` of a partial app, with `?force=true` past a deployment's lock: the
     /// status (2xx, or 409 "locked by one or more deployments") and Marathon's answer.
-    fn update_app(&self, id: &str, body: &Value, force: bool) -> Result<(u16, Value), HttpError>;
+    fn update_app(&self, id: &str, body: &Value, force: bool, timeout: Duration) -> Updated;
 }
+
+/// What Marathon answered an app update: the status and its JSON (or `null`).
+pub type Updated = Result<(u16, Value), HttpError>;
 
 /// The real one. A reqwest `Client` is a handle: clones share one connection pool.
 pub struct HttpMarathon<'a> {
@@ -126,30 +132,34 @@ fn app_path(id: &str) -> String {
 }
 
 impl MarathonApi for HttpMarathon<'_> {
-    fn app(&self, id: &str) -> Result<Option<App>, HttpError> {
-        match http::get_json(&self.client, self.service, &app_path(id))? {
+    fn app(&self, id: &str, timeout: Duration) -> Result<Option<App>, HttpError> {
+        match http::get_json(&self.client, self.service, &app_path(id), timeout)? {
             Some((value, url)) => http::decode::<AppEnvelope>(value, url).map(|e| Some(e.app)),
             None => Ok(None),
         }
     }
 
-    fn tasks(&self, id: &str) -> Result<Option<Vec<Task>>, HttpError> {
+    fn tasks(&self, id: &str, timeout: Duration) -> Result<Option<Vec<Task>>, HttpError> {
         let path = format!("{}/tasks", app_path(id));
-        match http::get_json(&self.client, self.service, &path)? {
+        match http::get_json(&self.client, self.service, &path, timeout)? {
             Some((value, url)) => http::decode::<TasksEnvelope>(value, url).map(|e| Some(e.tasks)),
             None => Ok(None),
         }
     }
 
-    fn app_env(&self, id: &str) -> Result<Option<Map<String, Value>>, HttpError> {
-        let found = http::get_json(&self.client, self.service, &app_path(id))?;
+    fn app_env(
+        &self,
+        id: &str,
+        timeout: Duration,
+    ) -> Result<Option<Map<String, Value>>, HttpError> {
+        let found = http::get_json(&self.client, self.service, &app_path(id), timeout)?;
         Ok(found.map(|(app, _)| app["app"]["env"].as_object().cloned().unwrap_or_default()))
     }
 
-    fn update_app(&self, id: &str, body: &Value, force: bool) -> Result<(u16, Value), HttpError> {
+    fn update_app(&self, id: &str, body: &Value, force: bool, timeout: Duration) -> Updated {
         let query = if force { "?force=true" } else { "" };
         let target = format!("{}{query}", app_path(id));
-        http::put_json(&self.client, self.service, &target, body)
+        http::put_json(&self.client, self.service, &target, body, timeout)
     }
 }
 

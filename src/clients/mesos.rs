@@ -3,6 +3,8 @@
 //! look a framework up by ID, or by name and host, and tell active, inactive (disconnected,
 //! within its failover timeout) and completed (removed for good) ones apart.
 
+use std::time::Duration;
+
 use serde::Deserialize;
 
 use crate::clients::http::{self, HttpError, Service};
@@ -79,9 +81,9 @@ impl Frameworks {
     }
 }
 
-/// The narrow view of Mesos that discovery needs.
+/// The narrow view of Mesos that discovery needs: one request, given up after `timeout`.
 pub trait MesosApi {
-    fn frameworks(&self) -> Result<Frameworks, HttpError>;
+    fn frameworks(&self, timeout: Duration) -> Result<Frameworks, HttpError>;
 }
 
 /// The real one. A reqwest `Client` is a handle: clones share one connection pool.
@@ -91,13 +93,13 @@ pub struct HttpMesos<'a> {
 }
 
 impl MesosApi for HttpMesos<'_> {
-    fn frameworks(&self) -> Result<Frameworks, HttpError> {
+    fn frameworks(&self, timeout: Duration) -> Result<Frameworks, HttpError> {
         let path = "/master/frameworks";
-        match http::get_json(&self.client, self.service, path)? {
+        match http::get_json(&self.client, self.service, path, timeout)? {
             Some((value, url)) => http::decode(value, url),
             None => Err(HttpError::Status {
                 method: http::Method::Get,
-                url: http::join(&self.service.bases[0], path).to_string(),
+                url: http::shown(&http::join(&self.service.bases[0], path)),
                 status: 404,
                 message: "not a Mesos master (no /master/frameworks)".into(),
             }),

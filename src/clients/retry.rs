@@ -22,6 +22,11 @@ pub const LOOKUP: &[Duration] = &[
 /// How often a long wait says what it waits for (the first time at the first miss).
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
+/// The least time a request in a wait gets: the schedule's last pause ends at the deadline, and
+/// the look made there still deserves an answer, not a timeout, as the last reason reported. A
+/// wait therefore ends at most this long after its deadline.
+pub const LAST_LOOK: Duration = Duration::from_secs(1);
+
 /// Walks a schedule; the last step repeats.
 #[derive(Debug, Clone)]
 pub struct Backoff {
@@ -66,6 +71,24 @@ impl Backoff {
                 true
             }
         }
+    }
+}
+
+/// The time requests inside a wait may take: each gets `per_request` (`SPARK_INIT_HTTP_TIMEOUT`)
+/// cut to the time left before the deadline, so that a hanging service ends the wait on time
+/// rather than one request late; but at least [`LAST_LOOK`].
+#[derive(Clone, Copy)]
+pub struct Budget<'a> {
+    pub per_request: Duration,
+    pub deadline: Instant,
+    pub clock: &'a dyn Clock,
+}
+
+impl Budget<'_> {
+    /// The timeout for a request starting now.
+    pub fn request_timeout(&self) -> Duration {
+        let left = self.deadline.saturating_duration_since(self.clock.now());
+        self.per_request.min(left.max(LAST_LOOK))
     }
 }
 
@@ -221,5 +244,25 @@ mod tests {
         });
         assert_eq!(once, Err(Waited::LookedOnce("absent".into())));
         assert!(clock.slept().is_empty());
+    }
+
+    #[test]
+    fn a_request_gets_at_most_the_time_left_but_a_last_look() {
+        let clock = FakeClock::default();
+        let budget = Budget {
+            per_request: Duration::from_secs(4),
+            deadline: clock.now() + Duration::from_secs(5),
+            clock: &clock,
+        };
+        let mut timeouts = Vec::new();
+        for pause in [0, 250, 750, 2750, 1000] {
+            clock.sleep(Duration::from_millis(pause));
+            timeouts.push(budget.request_timeout());
+        }
+        let ms = Duration::from_millis;
+        assert_eq!(
+            timeouts,
+            [ms(4000), ms(4000), ms(4000), ms(1250), LAST_LOOK]
+        );
     }
 }

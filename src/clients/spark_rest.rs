@@ -2,6 +2,8 @@
 //! (Spark's `ApplicationListResource`: a list of `ApplicationInfo`, each with its `attempts`),
 //! to learn the running application's ID; on Mesos that ID is the framework ID.
 
+use std::time::Duration;
+
 use reqwest::blocking::Client;
 use serde::Deserialize;
 
@@ -26,9 +28,14 @@ pub enum SparkRestError {
     NotAList { url: String, reason: String },
 }
 
-/// The narrow view of a driver's REST API; `None` is a 404 (the API is not up yet).
+/// The narrow view of a driver's REST API; `None` is a 404 (the API is not up yet). One
+/// request, given up after `timeout`.
 pub trait SparkRestApi {
-    fn applications(&self, driver: &Service) -> Result<Option<Listed>, SparkRestError>;
+    fn applications(
+        &self,
+        driver: &Service,
+        timeout: Duration,
+    ) -> Result<Option<Listed>, SparkRestError>;
 }
 
 /// The real one. A reqwest `Client` is a handle: clones share one connection pool.
@@ -37,8 +44,13 @@ pub struct HttpSparkRest {
 }
 
 impl SparkRestApi for HttpSparkRest {
-    fn applications(&self, driver: &Service) -> Result<Option<Listed>, SparkRestError> {
-        let Some((answer, url)) = http::get_json(&self.client, driver, APPLICATIONS)? else {
+    fn applications(
+        &self,
+        driver: &Service,
+        timeout: Duration,
+    ) -> Result<Option<Listed>, SparkRestError> {
+        let Some((answer, url)) = http::get_json(&self.client, driver, APPLICATIONS, timeout)?
+        else {
             return Ok(None);
         };
         match running_application(answer) {

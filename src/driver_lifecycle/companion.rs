@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::clients::framework_store::{is_framework_id, FrameworkStore, Store};
 use crate::clients::http::{self, Service};
 use crate::clients::marathon::MarathonApi;
-use crate::clients::retry::{self, Attempt, Backoff, Clock, SystemClock, Waited, LOOKUP};
+use crate::clients::retry::{self, Attempt, Backoff, Budget, Clock, SystemClock, Waited, LOOKUP};
 use crate::clients::spark_rest::{HttpSparkRest, SparkRestApi};
 use crate::plan::{Publish, StoreDuty};
 
@@ -67,13 +67,20 @@ pub fn learn_framework_id(duty: &StoreDuty) {
 fn accompany(duty: &StoreDuty, world: &World<'_>) {
     let mut backoff = Backoff::starting_at(LOOKUP, duty.timeout, world.clock.now());
     let deadline = backoff.deadline;
+    let budget = Budget {
+        per_request: http::READ_TIMEOUT,
+        deadline,
+        clock: world.clock,
+    };
     let mut learned: Option<String> = None;
     let mut stored = world.store.is_none();
     let mut published = world.publish.is_none();
     let waited: Result<(), Waited<Infallible>> =
         retry::until(&mut backoff, world.clock, false, None, || {
             if learned.is_none() {
-                let listed = world.driver.applications(world.driver_api);
+                let listed = world
+                    .driver
+                    .applications(world.driver_api, budget.request_timeout());
                 learned = listed.ok().flatten().and_then(|l| l.running);
             }
             let Some(id) = &learned else {

@@ -76,7 +76,8 @@ fn scale_down(publish: &Publish, blocked: &SignalSet) {
     let owned = publish.clone();
     let result = child::in_child(blocked, move || {
         let api = publish::marathon_for(&owned)?;
-        api.update_app(&owned.app, &serde_json::json!({"instances": 0}), true)
+        let instances = serde_json::json!({"instances": 0});
+        api.update_app(&owned.app, &instances, true, owned.http_timeout)
             .map(|_| ())
             .map_err(|e| e.to_string())
     });

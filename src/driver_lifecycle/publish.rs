@@ -2,11 +2,11 @@
 //! `SPARK_APPLICATION_ID` merged into the app's `env` (never replacing it), and `instances`
 //! when asked, with `PUT /v2/apps/{id}`.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::clients::http;
 use crate::clients::marathon::{HttpMarathon, MarathonApi};
-use crate::clients::retry::{self, Attempt, Backoff, Clock, SystemClock, Waited, LOOKUP};
+use crate::clients::retry::{self, Attempt, Backoff, Budget, Clock, SystemClock, Waited, LOOKUP};
 use crate::plan::Publish;
 
 /// Publishes the driver to its executors' app. A 409 ("locked by one or more deployments") is
@@ -27,7 +27,7 @@ pub(super) fn marathon_for(publish: &Publish) -> Result<HttpMarathon<'_>, String
     })
 }
 
-/// [`publish_driver`] on any Marathon and clock, until `deadline`.
+/// [`publish_driver`] on any Marathon and clock, until `deadline`: no request outlasts it.
 pub(super) fn publish_with(
     api: &dyn MarathonApi,
     clock: &dyn Clock,
@@ -35,8 +35,13 @@ pub(super) fn publish_with(
     app_id: &str,
     deadline: Instant,
 ) -> Result<(), String> {
+    let budget = Budget {
+        per_request: publish.http_timeout,
+        deadline,
+        clock,
+    };
     let mut env = api
-        .app_env(&publish.app)
+        .app_env(&publish.app, budget.request_timeout())
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("Marathon has no app {}", publish.app))?;
     env.insert(
@@ -51,7 +56,7 @@ pub(super) fn publish_with(
     let now = clock.now();
     let give_up_polite = now + deadline.saturating_duration_since(now) / 2;
     let mut polite = Backoff::starting_at(LOOKUP, give_up_polite - now, now);
-    let put = |force| update(api, publish, app_id, &body, force);
+    let put = |force| update(api, publish, app_id, &body, force, budget.request_timeout());
     match retry::until(&mut polite, clock, false, None, || {
         put(clock.now() >= give_up_polite)
     }) {
@@ -72,8 +77,9 @@ fn update(
     app_id: &str,
     body: &serde_json::Value,
     force: bool,
+    timeout: Duration,
 ) -> Attempt<(), String> {
-    let (status, answer) = match api.update_app(&publish.app, body, force) {
+    let (status, answer) = match api.update_app(&publish.app, body, force, timeout) {
         Ok(answer) => answer,
         Err(e) => return Attempt::Fail(e.to_string()),
     };
@@ -101,8 +107,6 @@ fn update(
 
 #[cfg(test)]
 pub(super) mod tests {
-    use std::time::Duration;
-
     use super::*;
     use crate::clients::fake::{FakeClock, FakeMarathon, Script};
     use crate::clients::http::Service;

@@ -19,7 +19,7 @@ use crate::clients::framework_store::{
 use crate::clients::http::{self, HttpError, Service};
 use crate::clients::marathon::{self, AddressMode, DriverTask, HttpMarathon, MarathonApi};
 use crate::clients::mesos::{Frameworks, HttpMesos, MesosApi};
-use crate::clients::retry::{self, Attempt, Backoff, Clock, SystemClock, Waited, LOOKUP};
+use crate::clients::retry::{self, Attempt, Backoff, Budget, Clock, SystemClock, Waited, LOOKUP};
 use crate::clients::spark_rest::{HttpSparkRest, Listed, SparkRestApi, SparkRestError};
 use crate::clients::tcp_probe::{TcpConnect, TcpProbe};
 use crate::sourced::Sourced;
@@ -91,7 +91,9 @@ pub enum DiscoveryError {
 
 fn refused_or_unavailable(e: HttpError, what: &str) -> DiscoveryError {
     match &e {
-        HttpError::Tls { .. } => DiscoveryError::Refused(format!("{what}: {e}")),
+        HttpError::Tls { .. } | HttpError::InsecureRedirect { .. } => {
+            DiscoveryError::Refused(format!("{what}: {e}"))
+        }
         HttpError::Status { status, .. } if (400..500).contains(status) => DiscoveryError::Refused(
             format!("{what}: {e}; check the URL and the credentials (SPARK_INIT_*_AUTH)"),
         ),
@@ -254,18 +256,14 @@ fn find_driver(
     backoff: &mut Backoff,
 ) -> Result<Found<(FoundDriver, Vec<String>)>, DiscoveryError> {
     let service = lookups.marathon.as_ref().expect("checked by the caller");
-    let where_ = service
-        .bases
-        .iter()
-        .map(|b| b.to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let where_ = service.to_string();
+    let budget = budget(world, lookups, backoff);
     let waited = retry::until(
         backoff,
         world.clock,
         lookups.once,
         Some("the driver"),
-        || driver_attempt(api, world.probe, app, lookups, &where_),
+        || driver_attempt(api, world.probe, app, lookups, &where_, &budget),
     );
     settle(waited, |last| {
         format!(
@@ -276,6 +274,15 @@ fn find_driver(
     })
 }
 
+/// The time each request of a wait on `backoff` may take.
+fn budget<'a>(world: &World<'a>, lookups: &Lookups, backoff: &Backoff) -> Budget<'a> {
+    Budget {
+        per_request: lookups.http_timeout,
+        deadline: backoff.deadline,
+        clock: world.clock,
+    }
+}
+
 /// One look: Marathon's driver task, then whether its driver port accepts connections.
 fn driver_attempt(
     api: &dyn MarathonApi,
@@ -283,8 +290,9 @@ fn driver_attempt(
     app: &str,
     lookups: &Lookups,
     where_: &str,
+    budget: &Budget<'_>,
 ) -> Attempt<(FoundDriver, Vec<String>), DiscoveryError> {
-    let task = match driver_task(api, app, lookups, where_) {
+    let task = match driver_task(api, app, lookups, where_, budget) {
         Ok(Ok(task)) => task,
         Ok(Err(reason)) => return Attempt::Retry(reason),
         Err(e) if e.retryable() => return Attempt::Retry(e.to_string()),
@@ -319,11 +327,14 @@ fn driver_task(
     app: &str,
     lookups: &Lookups,
     where_: &str,
+    budget: &Budget<'_>,
 ) -> Result<Found<DriverTask>, HttpError> {
-    let Some(found) = api.app(app)? else {
+    let Some(found) = api.app(app, budget.request_timeout())? else {
         return Ok(Err(format!("Marathon ({where_}) has no app {app}")));
     };
-    let tasks = api.tasks(app)?.unwrap_or_default();
+    let tasks = api
+        .tasks(app, budget.request_timeout())?
+        .unwrap_or_default();
     Ok(marathon::pick_driver(
         &found,
         &tasks,
@@ -358,12 +369,13 @@ fn find_app_id(
                 .into(),
         ));
     }
+    let budget = budget(world, lookups, backoff);
     let waited = retry::until(
         backoff,
         world.clock,
         lookups.once,
         Some("the application ID"),
-        || app_id_attempt(world, lookups, host, driver_api.as_ref()),
+        || app_id_attempt(world, lookups, host, driver_api.as_ref(), &budget),
     );
     settle(waited, |last| {
         format!(
@@ -379,10 +391,11 @@ fn app_id_attempt(
     lookups: &Lookups,
     host: &str,
     driver_api: Option<&Service>,
+    budget: &Budget<'_>,
 ) -> Attempt<Sourced<String>, DiscoveryError> {
     let mut last = String::new();
     if let Some(service) = driver_api {
-        match world.driver.applications(service) {
+        match world.driver.applications(service, budget.request_timeout()) {
             Ok(Some(Listed {
                 running: Some(id),
                 url,
@@ -403,7 +416,7 @@ fn app_id_attempt(
     let Some(mesos) = world.mesos else {
         return Attempt::Retry(last);
     };
-    match mesos.frameworks() {
+    match mesos.frameworks(budget.request_timeout()) {
         Ok(all) => active_framework(&all, lookups.framework_name.as_deref(), host, &last),
         Err(e) if e.retryable() => Attempt::Retry(format!("{last}; {e}")),
         Err(e) => Attempt::Fail(refused_or_unavailable(e, "looking up frameworks in Mesos")),
@@ -627,6 +640,35 @@ mod tests {
         );
         let waited: Duration = fakes.clock.slept().iter().sum();
         assert_eq!(waited, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn each_request_gets_at_most_the_time_left_before_the_deadline() {
+        // Regression: with SPARK_INIT_RESOLVE_TIMEOUT=5 and SPARK_INIT_HTTP_TIMEOUT=4, a
+        // hanging Marathon was given up on after 8.3 s: the last request had its full 4 s.
+        let fakes = Fakes {
+            marathon: FakeMarathon::default(),
+            ..Fakes::default()
+        };
+        let hurried = Lookups {
+            timeout: Duration::from_secs(5),
+            http_timeout: Duration::from_secs(4),
+            ..lookups()
+        };
+        assert!(fakes.discover(&hurried).is_err());
+        // Asked at 0, 0.25, 0.75, 1.75, 3.75 and 5 s (the deadline: a last look).
+        let ms = Duration::from_millis;
+        assert_eq!(
+            *fakes.marathon.timeouts.borrow(),
+            [
+                ms(4000),
+                ms(4000),
+                ms(4000),
+                ms(3250),
+                ms(1250),
+                retry::LAST_LOOK
+            ]
+        );
     }
 
     #[test]

@@ -75,7 +75,8 @@ fn read_stored<'a, M: MesosApi>(
             "the framework store {url} holds {id:?}, which is not a framework ID"
         ))
     } else if let Some(service) = lookup.mesos {
-        mesos_verdict(&connect_mesos(service)?, &id, &mut out)
+        let api = connect_mesos(service)?;
+        mesos_verdict(&api, &id, lookup.http_timeout, &mut out)
     } else {
         None
     };
@@ -92,9 +93,14 @@ fn read_stored<'a, M: MesosApi>(
 }
 
 /// What the master says of the stored ID: why it cannot be used (completed), or `None` to use
-/// it, with a warning when it is still active or the master cannot say.
-fn mesos_verdict(api: &dyn MesosApi, id: &str, out: &mut BeforeLaunch) -> Option<String> {
-    match api.frameworks() {
+/// it, with a warning when it is still active or the master cannot say (within `timeout`).
+fn mesos_verdict(
+    api: &dyn MesosApi,
+    id: &str,
+    timeout: Duration,
+    out: &mut BeforeLaunch,
+) -> Option<String> {
+    match api.frameworks(timeout) {
         Ok(all) => match all.by_id(id) {
             Some((_, Status::Completed)) => {
                 return Some(format!(
