@@ -32,7 +32,7 @@ impl StubSpark {
         // Waits for the test to write its exit code (a condition, polled).
         std::fs::write(
             &submit,
-            "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$STUB_DIR/args\"\n\
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$STUB_DIR/args.tmp\" && mv \"$STUB_DIR/args.tmp\" \"$STUB_DIR/args\"\n\
              while [ ! -s \"$STUB_DIR/exit\" ]; do sleep 0.02; done\nexit \"$(cat \"$STUB_DIR/exit\")\"\n",
         )
         .unwrap();
@@ -45,6 +45,8 @@ impl StubSpark {
         self.dir.path().join("spark")
     }
 
+    /// Written aside and renamed by the stub: `>` creates the file before printf writes it,
+    /// and a reader once saw it empty.
     fn args(&self) -> String {
         let path = self.dir.path().join("args");
         poll("spark-submit to start", HANG, || {
