@@ -63,6 +63,45 @@ impl RawSparkInitVars {
     }
 }
 
+/// Every `SPARK_INIT_*` variable spark-init reads; any other is reported as a likely typo. A
+/// unit test keeps it in step with the names the code reads.
+pub const SPARK_INIT_VARIABLES: &[&str] = &[
+    "SPARK_INIT_CA_FILE",
+    "SPARK_INIT_CGROUP_ROOT",
+    "SPARK_INIT_DRIVER_ADDRESS",
+    "SPARK_INIT_DRIVER_APP",
+    "SPARK_INIT_DRIVER_PORT_NAME",
+    "SPARK_INIT_DRY_RUN",
+    "SPARK_INIT_ENCODING",
+    "SPARK_INIT_EXECUTOR_APP",
+    "SPARK_INIT_EXECUTOR_INSTANCES",
+    "SPARK_INIT_EXIT_REMAP",
+    "SPARK_INIT_FAILOVER_TIMEOUT",
+    "SPARK_INIT_FRAMEWORK_NAME",
+    "SPARK_INIT_FRAMEWORK_STORE",
+    "SPARK_INIT_GRACE_SECONDS",
+    "SPARK_INIT_HOSTNAME",
+    "SPARK_INIT_HTTP_TIMEOUT",
+    "SPARK_INIT_JAVA_OPTS",
+    "SPARK_INIT_LOCALE",
+    "SPARK_INIT_LOG",
+    "SPARK_INIT_LOG_FORMAT",
+    "SPARK_INIT_MARATHON_AUTH",
+    "SPARK_INIT_MARATHON_AUTH_FILE",
+    "SPARK_INIT_MARATHON_URL",
+    "SPARK_INIT_MESOS_AUTH",
+    "SPARK_INIT_MESOS_AUTH_FILE",
+    "SPARK_INIT_MESOS_CONSTRAINTS",
+    "SPARK_INIT_MESOS_URL",
+    "SPARK_INIT_REREGISTER_WINDOW",
+    "SPARK_INIT_RESOLVE_TIMEOUT",
+    "SPARK_INIT_ROLE",
+    "SPARK_INIT_SCALE_DOWN_ON_EXIT",
+    "SPARK_INIT_SIGNAL_GROUP",
+    "SPARK_INIT_STORE_REQUIRED",
+    "SPARK_INIT_TIMEZONE",
+];
+
 pub const DEFAULT_ENCODING: &str = "UTF-8";
 /// Spark jobs here historically ran with China Standard Time; `PRC` is the JDK's alias of
 /// `Asia/Shanghai`.
@@ -142,6 +181,7 @@ impl Config {
             raw.signal_group.as_deref(),
         );
         let exit_remap = exit_remap(raw.exit_remap.as_deref(), &mut problems);
+        unknown_variables(env, &mut warnings);
         let role_config = role
             .as_ref()
             .map(|role| RoleConfig::read(env, role.value, &cli.command, &mut problems));
@@ -232,6 +272,33 @@ fn locale(raw: Option<String>, env: &EnvSnapshot) -> Sourced<Option<(&'static st
             "default: no LC_ALL, LC_CTYPE or LANG, so the JVM would take file names as ASCII",
         ),
     }
+}
+
+/// A `SPARK_INIT_*` variable spark-init does not read is most likely a typo
+/// (`SPARK_INIT_ROLES`, `SPARK_INIT_GRACE_SECOND`): said, with the closest known name.
+fn unknown_variables(env: &EnvSnapshot, warnings: &mut Vec<String>) {
+    for (name, _) in env.vars() {
+        let Some(name) = name.to_str().filter(|n| n.starts_with("SPARK_INIT_")) else {
+            continue;
+        };
+        if !SPARK_INIT_VARIABLES.contains(&name) {
+            warnings.push(format!(
+                "{name} is not a variable spark-init reads (a typo?): did you mean {}?",
+                closest_variable(name)
+            ));
+        }
+    }
+}
+
+/// The known variable a typo most likely meant: one it extends or shortens (`..._ROLES`,
+/// `..._GRACE_SECOND`, `..._LOG_LEVEL`), else the fewest edits away.
+fn closest_variable(name: &str) -> &'static str {
+    SPARK_INIT_VARIABLES
+        .iter()
+        .copied()
+        .filter(|known| name.starts_with(known) || known.starts_with(name))
+        .max_by_key(|known| known.len().min(name.len()))
+        .unwrap_or_else(|| log::closest(name, SPARK_INIT_VARIABLES))
 }
 
 /// `--role` beats `SPARK_INIT_ROLE`.
@@ -573,5 +640,67 @@ mod tests {
             "--add-opens java.base/x=ALL-UNNAMED"
         )])
         .is_ok());
+    }
+
+    /// Issue 11: an unknown `SPARK_INIT_*` variable is a warning naming the closest known one.
+    #[test]
+    fn unknown_spark_init_variables_are_warned_about_with_the_closest() {
+        let config = parse(&[
+            ("SPARK_INIT_ROLES", "driver"),
+            ("SPARK_INIT_GRACE_SECOND", "30"),
+            ("SPARK_INIT_LOG_LEVEL", "debug"),
+        ])
+        .unwrap();
+        let all = config.warnings.join("\n");
+        for (typo, near) in [
+            ("SPARK_INIT_ROLES", "SPARK_INIT_ROLE"),
+            ("SPARK_INIT_GRACE_SECOND", "SPARK_INIT_GRACE_SECONDS"),
+            ("SPARK_INIT_LOG_LEVEL", "SPARK_INIT_LOG"),
+        ] {
+            assert!(all.contains(&format!("{typo} is not a variable")), "{all}");
+            assert!(
+                all.contains(&format!("did you mean {near}?")),
+                "{typo}: {all}"
+            );
+        }
+        assert!(parse(&[("SPARK_INIT_ROLE", "")])
+            .unwrap()
+            .warnings
+            .is_empty());
+    }
+
+    /// The list of known variables is every `SPARK_INIT_*` name the code reads.
+    #[test]
+    fn the_known_variables_are_the_ones_the_code_reads() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut found = std::collections::BTreeSet::new();
+        let mut dirs = vec![src];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                // The code's names, not the typos its tests make on purpose.
+                let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+                for piece in code.split('"').skip(1).step_by(2) {
+                    let read = piece.starts_with("SPARK_INIT_")
+                        && piece.len() > "SPARK_INIT_".len()
+                        && piece.bytes().all(|b| b.is_ascii_uppercase() || b == b'_');
+                    if read {
+                        found.insert(piece.to_string());
+                    }
+                }
+            }
+        }
+        let known: std::collections::BTreeSet<String> =
+            SPARK_INIT_VARIABLES.iter().map(|s| s.to_string()).collect();
+        let missing: Vec<_> = found.difference(&known).collect();
+        assert!(
+            missing.is_empty(),
+            "read but not in SPARK_INIT_VARIABLES: {missing:?}"
+        );
     }
 }
