@@ -89,7 +89,10 @@ fn run(args: Vec<OsString>, env: EnvSnapshot, blocked: &SignalSet) -> Result<i32
     // is parsed, since it may set the variables spark-init reads.
     let executor = match cli.role {
         Some(role) => role == Role::Executor,
-        None => env.get("SPARK_INIT_ROLE").and_then(|r| r.to_str()) == Some("executor"),
+        None => {
+            env.get("SPARK_INIT_ROLE").and_then(|r| r.to_str()) == Some("executor")
+                || cli.command.first().and_then(|a| a.to_str()) == Some("executor")
+        }
     };
     let env = if executor {
         config::spark_env::load(env).map_err(|p| ConfigErrors::new(vec![p]))?

@@ -681,3 +681,48 @@ fn spark_env_sh_is_loaded_for_executors() {
         out.stderr
     );
 }
+
+/// Issue 11: the official image's habits. `executor` as the first argument chooses the role
+/// (it was exit 127, "executor" not found); `driver ...` repeating SPARK_INIT_ROLE=driver is
+/// consumed, not given to spark-submit as the application; a program given to an image whose
+/// role comes from SPARK_INIT_ROLE runs as a plain command, with a warning saying why.
+#[test]
+fn the_official_images_subcommands_and_pass_through() {
+    let out = run_plain(&executor_env(), &["executor"]);
+    assert_eq!(out.code, 99, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("CoarseGrainedExecutorBackend"),
+        "{}",
+        out.stderr
+    );
+    let mut env = with(&[("SPARK_DRIVER_URL", ""), ("SPARK_APPLICATION_ID", "")]);
+    env.push(("SPARK_INIT_ROLE".into(), "driver".into()));
+    let out = run_plain(&env, &["driver", "app.jar"]);
+    assert_eq!(out.code, 99, "{}", out.stderr);
+    let submitted = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("fixture stand-in"))
+        .unwrap();
+    assert!(
+        submitted.ends_with(" app.jar") && !submitted.contains(" driver "),
+        "{submitted}"
+    );
+    let out = run_plain(&env, &["sh", "-c", "exit 7"]);
+    assert_eq!(out.code, 7, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("sh is a program, so it runs as a plain command"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// spark-init with no `--role` and no `--` before the arguments, as Marathon starts it.
+fn run_plain(env: &[(String, String)], args: &[&str]) -> entrypoint_tests::Finished {
+    let mut init = Init::new(["--"].iter().chain(args.iter()));
+    for (k, v) in env {
+        init = init.env(k, v);
+    }
+    init.run()
+}

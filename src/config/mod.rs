@@ -12,6 +12,7 @@ pub mod lookups;
 mod problems;
 pub mod role;
 pub mod spark_env;
+mod subcommand;
 pub mod task_env;
 pub mod vars;
 
@@ -157,10 +158,12 @@ impl Config {
     /// Reads every variable once, generic and role ones alike, and returns the configuration
     /// (with defaults in place of bad values) with every problem found, so that a role can add
     /// what its installation and resolving find and one run reports all of them.
-    pub fn gather(cli: Cli, env: &EnvSnapshot) -> (Config, Vec<Problem>) {
+    pub fn gather(mut cli: Cli, env: &EnvSnapshot) -> (Config, Vec<Problem>) {
         let mut problems = Vec::new();
+        let mut warnings = Vec::new();
         let raw = RawSparkInitVars::read(env, &mut problems);
         let role = role(cli.role, raw.role.as_deref(), &mut problems);
+        let role = subcommand::apply(role, &mut cli.command, env, &mut problems, &mut warnings);
         let dry_run = if cli.dry_run {
             Sourced::new(true, "--dry-run")
         } else {
@@ -171,7 +174,6 @@ impl Config {
             vars::default_property(raw.encoding, "SPARK_INIT_ENCODING", DEFAULT_ENCODING);
         let timezone = timezone(raw.timezone, env);
         let locale = locale(raw.locale, env);
-        let mut warnings = Vec::new();
         let java_sources =
             java::java_sources(env, raw.java_opts.as_deref(), &mut problems, &mut warnings);
         let grace = grace(raw.grace_seconds.as_deref(), &mut problems);
