@@ -5,17 +5,14 @@
 //! spark-submit loads it itself.)
 
 use std::ffi::OsString;
-use std::io::{Read, Seek};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use crate::config::role::DEFAULT_SPARK_HOME;
 use crate::config::{EnvSnapshot, Problem};
-use crate::facts::child::memory_file;
-use crate::supervise::signals;
+use crate::facts::child::{run_bounded, Ran};
 
 /// How long spark-env.sh may take.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
@@ -52,7 +49,11 @@ pub fn load(env: EnvSnapshot) -> Result<EnvSnapshot, Problem> {
             ),
         )
     };
-    let (out, err, status) = run(&env, &path).map_err(&fail)?;
+    let Ran {
+        status,
+        stdout: out,
+        stderr: err,
+    } = run(&env, &path).map_err(&fail)?;
     if !status.success() {
         let last = err
             .lines()
@@ -80,46 +81,14 @@ pub fn load(env: EnvSnapshot) -> Result<EnvSnapshot, Problem> {
 }
 
 /// `sh -c 'set -a; . <script>; env -0'` with the snapshot's environment, bounded.
-fn run(
-    env: &EnvSnapshot,
-    path: &Path,
-) -> Result<(Vec<u8>, String, std::process::ExitStatus), String> {
-    let out_file = memory_file(c"spark-env-out").map_err(|e| e.to_string())?;
-    let err_file = memory_file(c"spark-env-err").map_err(|e| e.to_string())?;
+fn run(env: &EnvSnapshot, path: &Path) -> Result<Ran, String> {
     let mut command = Command::new("/bin/sh");
     command
         .args(["-c", "set -a; . \"$1\" && env -0", "spark-env.sh"])
         .arg(path)
         .env_clear()
-        .envs(env.vars().iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(out_file.try_clone().map_err(|e| e.to_string())?)
-        .stderr(err_file.try_clone().map_err(|e| e.to_string())?);
-    // SAFETY: reset_in_child makes only async-signal-safe calls and allocates nothing.
-    unsafe { command.pre_exec(|| signals::reset_in_child()) };
-    let mut child = command
-        .spawn()
-        .map_err(|e| format!("cannot be run by /bin/sh ({e})"))?;
-    let deadline = Instant::now() + TIMEOUT;
-    let status = loop {
-        match child.try_wait().map_err(|e| e.to_string())? {
-            Some(status) => break status,
-            None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-            None => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("did not finish within {} s", TIMEOUT.as_secs()));
-            }
-        }
-    };
-    let read = |mut file: std::fs::File| {
-        let mut bytes = Vec::new();
-        let _ = file.rewind().and_then(|()| file.read_to_end(&mut bytes));
-        bytes
-    };
-    let out = read(out_file);
-    let err = String::from_utf8_lossy(&read(err_file)).into_owned();
-    Ok((out, err, status))
+        .envs(env.vars().iter().map(|(k, v)| (k, v)));
+    run_bounded(command, TIMEOUT)
 }
 
 impl EnvSnapshot {

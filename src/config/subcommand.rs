@@ -150,6 +150,9 @@ mod tests {
         assert_eq!(run(env_driver, &["--class", "A"]).0, Some(Role::Driver));
         assert_eq!(run(None, &["sh", "-c", "x"]).0, None);
         // A role with no arguments at all stays.
-        assert_eq!(run(Some((Role::Driver, "--role")), &[]).0, Some(Role::Driver));
+        assert_eq!(
+            run(Some((Role::Driver, "--role")), &[]).0,
+            Some(Role::Driver)
+        );
     }
 }

@@ -102,3 +102,56 @@ pub fn memory_file(name: &std::ffi::CStr) -> std::io::Result<std::fs::File> {
     // SAFETY: fd is a fresh descriptor nothing else owns.
     Ok(unsafe { std::fs::File::from_raw_fd(fd) })
 }
+
+/// What a bounded run of a program gave: its exit status, stdout and stderr.
+pub struct Ran {
+    pub status: std::process::ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+/// Runs `command` to its end or `timeout` (then kills it), its signals back to normal and its
+/// output in memory files, so a large output cannot block it while nobody reads. For short
+/// programs spark-init needs before it resolves (`hadoop classpath`, spark-env.sh).
+pub fn run_bounded(
+    mut command: std::process::Command,
+    timeout: std::time::Duration,
+) -> Result<Ran, String> {
+    use std::io::{Read, Seek};
+    use std::os::unix::process::CommandExt;
+    let out = memory_file(c"spark-init-out").map_err(|e| e.to_string())?;
+    let err = memory_file(c"spark-init-err").map_err(|e| e.to_string())?;
+    command
+        .stdin(std::process::Stdio::null())
+        .stdout(out.try_clone().map_err(|e| e.to_string())?)
+        .stderr(err.try_clone().map_err(|e| e.to_string())?);
+    // SAFETY: reset_in_child makes only async-signal-safe calls and allocates nothing.
+    unsafe { command.pre_exec(|| crate::supervise::signals::reset_in_child()) };
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot be run ({e})"))?;
+    let deadline = std::time::Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait().map_err(|e| e.to_string())? {
+            Some(status) => break status,
+            None if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("did not finish within {} s", timeout.as_secs()));
+            }
+        }
+    };
+    let read = |mut file: std::fs::File| {
+        let mut bytes = Vec::new();
+        let _ = file.rewind().and_then(|()| file.read_to_end(&mut bytes));
+        bytes
+    };
+    Ok(Ran {
+        status,
+        stdout: read(out),
+        stderr: String::from_utf8_lossy(&read(err)).into_owned(),
+    })
+}
