@@ -49,19 +49,11 @@ pub fn load(env: EnvSnapshot) -> Result<EnvSnapshot, Problem> {
             ),
         )
     };
-    let Ran {
-        status,
-        stdout: out,
-        stderr: err,
-    } = run(&env, &path).map_err(&fail)?;
-    if !status.success() {
-        let last = err
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("");
-        return Err(fail(format!("failed ({status}): {last}")));
+    let ran = run(&env, &path).map_err(&fail)?;
+    if let Some(why) = ran.failure() {
+        return Err(fail(why));
     }
+    let out = ran.stdout;
     let mut vars: Vec<(OsString, OsString)> = env.vars().to_vec();
     for entry in out.split(|&b| b == 0).filter(|e| !e.is_empty()) {
         let Some(eq) = entry.iter().position(|&b| b == b'=') else {

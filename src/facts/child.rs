@@ -110,6 +110,21 @@ pub struct Ran {
     pub stderr: String,
 }
 
+impl Ran {
+    /// "failed (exit status: 3): <the last line it wrote to stderr>", when it did not succeed.
+    pub fn failure(&self) -> Option<String> {
+        if self.status.success() {
+            return None;
+        }
+        let lines = self.stderr.lines().rev();
+        let last = lines
+            .into_iter()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        Some(format!("failed ({}): {last}", self.status))
+    }
+}
+
 /// Runs `command` to its end or `timeout` (then kills it), its signals back to normal and its
 /// output in memory files, so a large output cannot block it while nobody reads. For short
 /// programs spark-init needs before it resolves (`hadoop classpath`, spark-env.sh).

@@ -28,15 +28,10 @@ pub fn classpath(home: &Sourced<String>) -> Result<Sourced<String>, Problem> {
     let mut command = Command::new(&program);
     command.arg("classpath");
     let ran = run_bounded(command, TIMEOUT).map_err(&fail)?;
-    let (status, out, err) = (ran.status, String::from_utf8_lossy(&ran.stdout), ran.stderr);
-    if !status.success() {
-        let last = err
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("");
-        return Err(fail(format!("failed ({status}): {last}")));
+    if let Some(why) = ran.failure() {
+        return Err(fail(why));
     }
+    let out = String::from_utf8_lossy(&ran.stdout);
     Ok(Sourced::new(
         out.trim().to_string(),
         format!("{program} classpath"),
