@@ -4,14 +4,14 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::Problem;
+use crate::sourced::Sourced;
 use crate::spark::version::SparkVersion;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SparkInstall {
     pub home: PathBuf,
-    pub version: SparkVersion,
-    /// How the version was found: `RELEASE` or the jar's name.
-    pub version_source: String,
+    /// The version, and how it was found: `RELEASE` or the jar's name.
+    pub version: Sourced<SparkVersion>,
     /// The classpath entry for Spark's own jars: `jars/*` (2.x, 3.x) or the assembly jar (1.6).
     pub jars: String,
 }
@@ -88,8 +88,7 @@ pub fn discover_spark(home: &Path, home_source: &str) -> Result<SparkInstall, Pr
     };
     Ok(SparkInstall {
         home: home.to_path_buf(),
-        version,
-        version_source,
+        version: Sourced::new(version, version_source),
         jars,
     })
 }
@@ -109,11 +108,9 @@ fn list(dir: &Path) -> Vec<String> {
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct JavaInstall {
-    pub java: PathBuf,
-    pub java_source: String,
+    pub java: Sourced<PathBuf>,
     /// The feature version (8, 11, 17, ...), `None` when the installation has no `release`.
-    pub feature: Option<u32>,
-    pub feature_source: String,
+    pub feature: Sourced<Option<u32>>,
 }
 
 /// `$JAVA_HOME/bin/java`, else `java` on `PATH`; the feature version from the `release` file
@@ -171,10 +168,8 @@ pub fn discover_java(java_home: Option<&Path>, path: Option<&str>) -> Result<Jav
         ),
     };
     Ok(JavaInstall {
-        java,
-        java_source,
-        feature,
-        feature_source,
+        java: Sourced::new(java, java_source),
+        feature: Sourced::new(feature, feature_source),
     })
 }
 

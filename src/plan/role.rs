@@ -84,10 +84,10 @@ pub fn common_resolved(config: &RoleConfig, facts: &LocalFacts) -> BTreeMap<Stri
         ),
         (
             "spark_version",
-            sourced(spark.version.to_string(), &spark.version_source),
+            spark.version.as_ref().map(|v| v.to_string().into()),
         ),
-        ("java", sourced(shown(&java.java), &java.java_source)),
-        ("java_version", sourced(java.feature, &java.feature_source)),
+        ("java", java.java.as_ref().map(|p| shown(p).into())),
+        ("java_version", java.feature.clone().map(Into::into)),
     ]
     .into_iter()
     .map(|(name, value)| (name.to_string(), value))

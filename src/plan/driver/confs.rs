@@ -25,15 +25,13 @@ pub const MAX_FAILOVER_TIMEOUT_SECONDS: f64 = 31_536_000.0;
 /// A conf spark-init wants: its value (none when the port it needs is not mapped) and why.
 pub struct Wanted {
     pub key: String,
-    pub value: Option<String>,
-    pub source: String,
+    pub value: Sourced<Option<String>>,
 }
 
 fn conf(key: &str, value: Option<String>, source: impl Into<String>) -> Wanted {
     Wanted {
         key: key.into(),
-        value,
-        source: source.into(),
+        value: Sourced::new(value, source),
     }
 }
 
@@ -83,7 +81,7 @@ fn network_confs(
     facts: &LocalFacts,
     hostname: Option<&Sourced<String>>,
 ) -> Vec<Wanted> {
-    let version = facts.spark.version;
+    let version = facts.spark.version.value;
     let mut confs = Vec::new();
     if let Some(host) = hostname {
         confs.push(conf(
@@ -192,7 +190,11 @@ pub fn apply(
     found: &mut Findings,
 ) -> Vec<String> {
     let mut added = Vec::new();
-    for Wanted { key, value, source } in confs {
+    for Wanted {
+        key,
+        value: Sourced { value, source },
+    } in confs
+    {
         let entry = format!("conf.{key}");
         if let Some(set) = user.get(&key) {
             let shown = sourced(set.value, format!("{}; kept over spark-init's", set.source));

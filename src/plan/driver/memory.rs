@@ -20,7 +20,7 @@ pub fn driver_memory(
     found: &mut Findings,
 ) -> Option<Sourced<u64>> {
     let get = |key: &str| user.get(key);
-    let overhead = Overhead::read(&get, "driver", facts.spark.version, found)?;
+    let overhead = Overhead::read(&get, "driver", facts.spark.version.value, found)?;
     let beside = Beside::read(&get, "driver", found)?;
     let (limit, name) = container_mib(role, facts)?;
     let set = user

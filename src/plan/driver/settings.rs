@@ -51,7 +51,7 @@ impl UserSettings<'_> {
     /// which `--driver-java-options` beats.
     pub fn java_confs(&self) -> Vec<(&'static str, Option<Sourced<String>>)> {
         let mut confs = Vec::new();
-        if self.facts.spark.version.at_least(3, 0) {
+        if self.facts.spark.version.value.at_least(3, 0) {
             let key = "spark.driver.defaultJavaOptions";
             confs.push((key, self.get(key)));
         }

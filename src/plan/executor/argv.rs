@@ -11,21 +11,21 @@ use crate::spark::version::SparkVersion;
 /// Whether the JVM needs Spark's module options: Spark ≥ 3.3 on Java ≥ 17, as `spark-class`
 /// adds them. An unknown Java version is a problem there: Java 8 refuses those options.
 pub fn module_options_needed(facts: &LocalFacts, findings: &mut Findings) -> bool {
-    let version = facts.spark.version;
+    let version = facts.spark.version.value;
     if !version.at_least(3, 3) {
         return false;
     }
-    match facts.java.feature {
+    match facts.java.feature.value {
         Some(feature) => feature >= 17,
         None => {
             findings.problem(
                 "JAVA_HOME",
-                Some(&facts.java.java.display().to_string()),
+                Some(&facts.java.java.value.display().to_string()),
                 format!(
                     "the Java version is unknown ({}); Spark {version} on Java 17 needs module \
                      options that Java 8 refuses: point JAVA_HOME at an installation with a \
                      release file",
-                    facts.java.feature_source
+                    facts.java.feature.source
                 ),
             );
             false
@@ -75,9 +75,9 @@ pub struct ExecutorArgs<'a> {
 }
 
 pub fn executor_argv(facts: &LocalFacts, a: &ExecutorArgs<'_>) -> Vec<String> {
-    let version = facts.spark.version;
+    let version = facts.spark.version.value;
     let mut argv: Vec<String> = vec![
-        facts.java.java.display().to_string(),
+        facts.java.java.value.display().to_string(),
         "-cp".into(),
         a.classpath.to_string(),
         format!("-Xms{}m", a.heap_mib),

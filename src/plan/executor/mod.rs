@@ -32,7 +32,7 @@ pub fn resolve(
     remote: &RemoteFacts,
 ) -> Result<ModePlan, Vec<Problem>> {
     let mut found = Findings::default();
-    let version = facts.spark.version;
+    let version = facts.spark.version.value;
     let dry_run = config.dry_run.value;
     let executor_id = identity::executor_id(role, remote, version, &mut found);
     found.warnings.extend(remote.warnings.iter().cloned());
@@ -106,7 +106,7 @@ pub fn resolve(
 /// `spark.executor.defaultJavaOptions` (Spark ≥ 3.0) and `spark.executor.extraJavaOptions`.
 fn java_confs(facts: &LocalFacts) -> Vec<(&'static str, Option<Sourced<String>>)> {
     let mut confs = Vec::new();
-    if facts.spark.version.at_least(3, 0) {
+    if facts.spark.version.value.at_least(3, 0) {
         let key = "spark.executor.defaultJavaOptions";
         confs.push((key, from_defaults(facts, key)));
     }
@@ -149,10 +149,11 @@ fn module_options_shown(facts: &LocalFacts, needed: bool) -> Resolved {
         needed,
         format!(
             "Spark {} on Java {}: {}",
-            facts.spark.version,
+            facts.spark.version.value,
             facts
                 .java
                 .feature
+                .value
                 .map_or("?".to_string(), |f| f.to_string()),
             if needed {
                 "JavaModuleOptions as spark-class adds them"
