@@ -491,3 +491,29 @@ fn by_default_a_stop_waits_for_the_command_however_long_it_takes() {
     );
     assert!(!out.stderr.contains("SIGKILL"), "{}", out.stderr);
 }
+
+/// Review finding: with stderr a closed pipe (a log collector gone), each log line raised a
+/// SIGPIPE on spark-init itself, which it forwarded as if sent from outside: the command died
+/// of it before it ran, or PID 1 span forever forwarding them. Its own SIGPIPE is not a signal
+/// for the command: the command runs and its code comes back.
+#[test]
+fn a_closed_stderr_does_not_signal_the_command() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let mark = dir.path().join("ran");
+    let script = format!("echo ran > {}; exit 5", mark.display());
+    let mut child = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc"])
+        .arg(entrypoint_tests::spark_init_bin())
+        .args(["--", "sh", "-c", &script])
+        .env("SPARK_INIT_LOG", "debug")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the read end at once: every line spark-init writes meets a broken pipe.
+    drop(child.stderr.take());
+    let status = poll("spark-init to exit", HANG, || child.try_wait().unwrap());
+    assert_eq!(status.code(), Some(5));
+    assert_eq!(std::fs::read_to_string(&mark).unwrap(), "ran\n");
+}

@@ -180,18 +180,28 @@ pub fn wait(set: SignalSet, timeout: Option<Duration>) -> Wake {
         .as_ref()
         .map_or(std::ptr::null(), |t| t.as_ref() as *const libc::timespec);
     let bits = set.bits();
-    // SAFETY: a valid 64-bit kernel signal set and timespec that outlive the call; a null
-    // siginfo pointer is allowed.
+    // SAFETY: siginfo_t is plain data the kernel fills; zeroes are a valid start.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid 64-bit kernel signal set, siginfo buffer and timespec that outlive the
+    // call.
     let sig = unsafe {
         libc::syscall(
             libc::SYS_rt_sigtimedwait,
             &bits as *const u64,
-            std::ptr::null_mut::<libc::siginfo_t>(),
+            &mut info as *mut libc::siginfo_t,
             ts_ptr,
             KERNEL_SIGSET_BYTES,
         )
     };
     if sig > 0 {
+        // A write of spark-init's own to a closed pipe (its stderr, once a log collector is
+        // gone) raises SIGPIPE on itself, with its own pid as the sender: that is not a signal
+        // for the command, and forwarding it would make the next log line raise another.
+        // SAFETY: the kernel filled `info` for this signal.
+        let sender = unsafe { info.si_pid() };
+        if sig as i32 == libc::SIGPIPE && sender == std::process::id() as i32 {
+            return Wake::Interrupted;
+        }
         return Wake::Signal(sig as i32);
     }
     match nix::errno::Errno::last() {
