@@ -108,6 +108,24 @@ pub fn url_passwords(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A value meant to be a URL that did not parse: its password may hold `/`, `?` or `#`, or the
+/// scheme may be missing (`ops:pw@host:8080`), so everything from the first `:` of the
+/// user-info (after `//`, if any) to the last `@` is masked.
+pub fn url_lenient(text: &str) -> Cow<'_, str> {
+    let start = text.find("//").map_or(0, |i| i + 2);
+    let Some(at) = text.rfind('@').filter(|&at| at > start) else {
+        return url_passwords(text);
+    };
+    match text[start..at].find(':') {
+        Some(colon) => Cow::Owned(format!(
+            "{}{MASK}{}",
+            &text[..start + colon + 1],
+            &text[at..]
+        )),
+        None => url_passwords(text),
+    }
+}
+
 /// An argument vector: `key=value` arguments, and the argument after a secret-named flag
 /// (`--password hunter2`), are masked.
 pub fn argv<S: AsRef<str>>(args: &[S]) -> Vec<String> {
@@ -115,6 +133,12 @@ pub fn argv<S: AsRef<str>>(args: &[S]) -> Vec<String> {
     let mut mask_next = false;
     for arg in args {
         let arg = arg.as_ref();
+        if arg.contains(char::is_whitespace) && !mask_next {
+            // An option string (`--conf k=-Da=1 -Db.password=x -Dc=2`): word by word, so
+            // what follows a secret is still shown.
+            out.push(text(arg));
+            continue;
+        }
         if mask_next {
             out.push(MASK.to_string());
             mask_next = false;
@@ -254,6 +278,32 @@ mod tests {
         assert_eq!(
             argv(&["--url", "https://a:b@h", "x://c:d@e"]),
             ["--url", "https://a:***@h", "x://c:***@e"]
+        );
+    }
+
+    /// Review finding: a URL that did not parse showed its password.
+    #[test]
+    fn a_url_that_does_not_parse_loses_its_password_too() {
+        assert_eq!(
+            url_lenient("http://ops:p#SEC2@127.0.0.1:1/"),
+            "http://ops:***@127.0.0.1:1/"
+        );
+        assert_eq!(url_lenient("ops:SEC7@127.0.0.1:1"), "ops:***@127.0.0.1:1");
+        assert_eq!(url_lenient("ftp://m:8080/x"), "ftp://m:8080/x");
+    }
+
+    /// Review finding: `-Dz=1` after a masked option vanished from the shown argv.
+    #[test]
+    fn an_option_string_argument_is_masked_word_by_word() {
+        assert_eq!(
+            argv(&[
+                "--conf",
+                "spark.driver.extraJavaOptions=-Dk=v -Ddb.password=x -Dz=1"
+            ]),
+            [
+                "--conf",
+                "spark.driver.extraJavaOptions=-Dk=v -Ddb.password=*** -Dz=1"
+            ]
         );
     }
 

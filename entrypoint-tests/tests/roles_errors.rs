@@ -726,3 +726,29 @@ fn run_plain(env: &[(String, String)], args: &[&str]) -> entrypoint_tests::Finis
     }
     init.run()
 }
+
+/// Review finding: with the installation missing, bad cores, heap and driver URL came out only
+/// in a second run. What does not depend on the Spark version is reported with it.
+#[test]
+fn a_missing_installation_comes_with_the_other_problems() {
+    let env = with(&[
+        ("SPARK_HOME", "/nonexistent"),
+        ("SPARK_EXECUTOR_CORES", "0"),
+        ("SPARK_EXECUTOR_MEMORY", "lots"),
+        ("SPARK_DRIVER_URL", "http://x"),
+    ]);
+    let out = run(&env, &[], "executor");
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    for name in [
+        "SPARK_HOME=",
+        "SPARK_EXECUTOR_CORES=",
+        "SPARK_EXECUTOR_MEMORY=",
+        "SPARK_DRIVER_URL=",
+    ] {
+        assert!(
+            out.stderr.contains(&format!("- {name}")),
+            "{name}: {}",
+            out.stderr
+        );
+    }
+}

@@ -180,7 +180,7 @@ impl Service {
                 }
                 _ => problems.push(Problem {
                     name: var.into(),
-                    value: Some(redact::url_passwords(part).into_owned()),
+                    value: Some(redact::url_lenient(part).into_owned()),
                     message: "is not an http:// or https:// URL such as http://marathon.mesos:8080"
                         .into(),
                 }),

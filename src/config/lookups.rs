@@ -13,6 +13,7 @@ use crate::clients::marathon::AddressMode;
 use crate::config::task_env;
 use crate::config::{vars, EnvSnapshot, Problem};
 use crate::facts::remote::{self, Lookups};
+use crate::redact;
 use crate::sourced::Sourced;
 
 /// The role variables the lookups depend on, already read (each variable is read once).
@@ -64,7 +65,11 @@ pub fn read_lookups(env: &EnvSnapshot, known: &Known<'_>, problems: &mut Vec<Pro
     let store = store.and_then(|v| match framework_store::parse_url(&v.value) {
         Ok(url) => Some(url),
         Err(why) => {
-            problems.push(Problem::new(&v.source, Some(&v.value), why));
+            problems.push(Problem::new(
+                &v.source,
+                Some(&redact::url_lenient(&v.value)),
+                why,
+            ));
             None
         }
     });

@@ -121,7 +121,12 @@ impl Ran {
             .into_iter()
             .find(|l| !l.trim().is_empty())
             .unwrap_or("");
-        Some(format!("failed ({}): {last}", self.status))
+        // The line may quote a secret (a script's credentials): masked like any value.
+        Some(format!(
+            "failed ({}): {}",
+            self.status,
+            crate::redact::text(last)
+        ))
     }
 }
 

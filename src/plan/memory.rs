@@ -129,18 +129,33 @@ pub fn container_mib(config: &RoleConfig, facts: &LocalFacts) -> Option<(Sourced
 pub struct Beside {
     pub mib: u64,
     /// "off-heap 1024 MiB (file (key)) and PySpark 512 MiB (file (key))", empty for none.
-    shown: String,
+    pub shown: String,
 }
 
 impl Beside {
     /// What `role` puts beside its heap (PySpark memory is the executors' only).
     pub fn read(get: &Lookup<'_>, role: &str, findings: &mut Findings) -> Option<Beside> {
         let mut terms: Vec<(u64, String)> = Vec::new();
-        let enabled = get("spark.memory.offHeap.enabled")
-            .is_some_and(|v| v.value.eq_ignore_ascii_case("true"));
+        // A Spark boolean conf: "true" or "false" (any case); anything else Spark refuses.
+        let enabled = match get("spark.memory.offHeap.enabled") {
+            None => false,
+            Some(v) if v.value.eq_ignore_ascii_case("true") => true,
+            Some(v) if v.value.eq_ignore_ascii_case("false") => false,
+            Some(v) => {
+                findings.problem(
+                    &v.source,
+                    Some(&v.value),
+                    "spark.memory.offHeap.enabled is not true or false, as Spark requires",
+                );
+                return None;
+            }
+        };
         if enabled {
             let size = get("spark.memory.offHeap.size");
-            match size.as_ref().map(|s| memory::planned_mib(&s.value)) {
+            match size
+                .as_ref()
+                .map(|s| memory::planned_mib_from_bytes(&s.value))
+            {
                 Some(Ok(mib)) if mib > 0 => {
                     let source = size.map(|s| s.source).unwrap_or_default();
                     terms.push((mib, format!("off-heap {mib} MiB ({source})")));
@@ -155,9 +170,9 @@ impl Beside {
                     findings.problem(
                         &name,
                         value.as_deref(),
-                        "spark.memory.offHeap.size must be a size above 0 when \
-                         spark.memory.offHeap.enabled is true, as Spark requires: set it such \
-                         as 1g",
+                        "spark.memory.offHeap.size must be at least 1 MiB when \
+                         spark.memory.offHeap.enabled is true, as Spark requires (a bare number \
+                         is bytes): set it such as 1g",
                     );
                     return None;
                 }

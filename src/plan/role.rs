@@ -7,12 +7,16 @@ use std::path::Path;
 use crate::clients::framework_store::StoreUrl;
 use crate::config::cli::Role;
 use crate::config::role::RoleConfig;
+use crate::config::task_env::MAX_CPUS;
 use crate::config::Problem;
 use crate::facts::LocalFacts;
 use crate::plan::{sourced, Findings, Resolved};
 use crate::redact;
 use crate::sourced::Sourced;
 use crate::spark::java_options::{self, OptionSource};
+use crate::spark::memory::planned_mib;
+use crate::spark::rpc::check_driver_url;
+use crate::spark::version::SparkVersion;
 
 /// A required input that is missing: the variable and the message that says how to set it.
 pub type Missing = (&'static str, &'static str);
@@ -56,8 +60,38 @@ pub fn missing_inputs(role: Role, config: &RoleConfig) -> Vec<Problem> {
         if config.executor_id.is_none() && config.task.task_id.is_none() && !zk_store {
             findings.missing(MISSING_EXECUTOR_ID);
         }
+        checked_without_spark(config, &mut findings);
     }
     findings.problems
+}
+
+/// What can be checked without knowing the Spark version: the cores, the heap's size, and a
+/// driver URL that is not Spark 1.6's Akka form.
+fn checked_without_spark(config: &RoleConfig, findings: &mut Findings) {
+    if let Some(cores) = &config.executor_cores {
+        if cores
+            .value
+            .parse::<u32>()
+            .map_or(true, |n| n == 0 || f64::from(n) > MAX_CPUS)
+        {
+            let why = format!("is not a whole number of cores from 1 to {MAX_CPUS}");
+            findings.problem(&cores.source, Some(&cores.value), why);
+        }
+    }
+    if let Some(memory) = &config.executor_memory {
+        if let Err(why) = planned_mib(&memory.value) {
+            findings.problem(&memory.source, Some(&memory.value), why);
+        }
+    }
+    if let Some(url) = config
+        .driver_url
+        .as_ref()
+        .filter(|u| !u.value.starts_with("akka"))
+    {
+        if let Err(why) = check_driver_url(&url.value, SparkVersion::new(3, 0, 0)) {
+            findings.problem(&url.source, Some(&url.value), why);
+        }
+    }
 }
 
 /// The resolved values every role shows.

@@ -20,13 +20,52 @@ pub const MAX_MIB: u64 = 16 * 1024 * 1024;
 /// The largest `spark.executor.memoryOverheadFactor` taken (Spark asks only for > 0).
 pub const MAX_OVERHEAD_FACTOR: f64 = 100.0;
 
-/// A Spark size (`4g`, `512m`) in MiB, at most [`MAX_MIB`].
+/// A Spark size (`4g`, `512m`; a bare number is MiB) in MiB, at most [`MAX_MIB`].
 pub fn planned_mib(text: &str) -> Result<u64, String> {
-    let mib = crate::spark::size::parse_mib(text)?;
+    checked(crate::spark::size::parse_mib(text))
+}
+
+/// A Spark size whose bare number is bytes (`spark.memory.offHeap.size`, a `bytesConf`:
+/// `1073741824` is 1 GiB, as `Utils.executorOffHeapMemorySizeAsMb` reads it), in MiB.
+pub fn planned_mib_from_bytes(text: &str) -> Result<u64, String> {
+    let bare = text.trim().bytes().all(|b| b.is_ascii_digit());
+    if bare {
+        checked(crate::spark::size::parse_mib(&format!("{}b", text.trim())))
+    } else {
+        planned_mib(text)
+    }
+}
+
+fn checked(mib: Result<u64, String>) -> Result<u64, String> {
+    let too_large =
+        format!("is more than 16 TiB ({MAX_MIB} MiB), the most spark-init plans for one JVM");
+    let mib = mib.map_err(|e| {
+        if e == "is too large" {
+            too_large.clone()
+        } else {
+            e
+        }
+    })?;
     if mib > MAX_MIB {
-        return Err(format!(
-            "is more than 16 TiB ({MAX_MIB} MiB), the most spark-init plans for one JVM"
-        ));
+        return Err(too_large);
     }
     Ok(mib)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Review finding: a bare `spark.memory.offHeap.size` is bytes to Spark, not MiB.
+    #[test]
+    fn off_heap_sizes_without_a_unit_are_bytes() {
+        assert_eq!(planned_mib_from_bytes("1073741824"), Ok(1024));
+        assert_eq!(planned_mib_from_bytes("1048576"), Ok(1));
+        assert_eq!(planned_mib_from_bytes("1024"), Ok(0));
+        assert_eq!(planned_mib_from_bytes("1g"), Ok(1024));
+        assert_eq!(planned_mib("1024"), Ok(1024));
+        assert!(planned_mib("99999999999999999999g")
+            .unwrap_err()
+            .contains("16 TiB"));
+    }
 }

@@ -75,7 +75,14 @@ pub fn executor_memory(
         let heap = overhead.heap_within(limit.value.saturating_sub(beside.mib));
         let source = format!("{} minus the overhead{}", limit.source, plus(&beside));
         let least = MIN_HEAP_MIB + overhead.for_heap(MIN_HEAP_MIB).value + beside.mib;
-        let fix = format!("give the app at least {least} MiB of memory (mem in the Marathon app)");
+        let mut fix =
+            format!("give the app at least {least} MiB of memory (mem in the Marathon app)");
+        if !beside.shown.is_empty() {
+            fix.push_str(&format!(
+                ", or lower what goes beside the heap: {}",
+                beside.shown
+            ));
+        }
         let extra = overhead.for_heap(heap);
         return check_heap(
             Sourced::new(heap, source),
