@@ -442,7 +442,7 @@ fn numbers_out_of_range_are_78_stating_the_range() {
         (
             "SPARK_EXECUTOR_MEMORY",
             "18446744073709551615g",
-            "too large",
+            "16 TiB",
         ),
         ("SPARK_EXECUTOR_MEMORY", "17t", "16 TiB"),
         (
