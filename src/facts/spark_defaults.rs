@@ -46,6 +46,12 @@ pub fn load_file(path: &Path, name: &str) -> Result<SparkDefaults, Problem> {
         value: Some(path.display().to_string()),
         message: format!("cannot read {}: {e}", path.display()),
     })?;
+    // An encoding Spark would read as garbage is said as it is, with its own fix.
+    check_encoding(&bytes).map_err(|why| Problem {
+        name: name.into(),
+        value: Some(path.display().to_string()),
+        message: format!("{}: {why}", path.display()),
+    })?;
     let entries = parse(&bytes).map_err(|why| Problem {
         name: name.into(),
         value: Some(path.display().to_string()),
