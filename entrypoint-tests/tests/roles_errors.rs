@@ -439,11 +439,7 @@ fn numbers_out_of_range_are_78_stating_the_range() {
         ("SPARK_EXECUTOR_CORES", "4294967295", "from 1 to 65536"),
         ("MARATHON_APP_RESOURCE_CPUS", "1.0E308", "at most 65536"),
         ("MARATHON_APP_RESOURCE_MEM", "1e308", "at most 16777216"),
-        (
-            "SPARK_EXECUTOR_MEMORY",
-            "18446744073709551615g",
-            "16 TiB",
-        ),
+        ("SPARK_EXECUTOR_MEMORY", "18446744073709551615g", "16 TiB"),
         ("SPARK_EXECUTOR_MEMORY", "17t", "16 TiB"),
         (
             "SPARK_INIT_EXECUTOR_INSTANCES",
