@@ -502,8 +502,9 @@ fn a_closed_stderr_does_not_signal_the_command() {
     let dir = tempfile::tempdir().unwrap();
     let mark = dir.path().join("ran");
     let script = format!("echo ran > {}; exit 5", mark.display());
-    let mut child = Command::new("unshare")
-        .args(["--pid", "--fork", "--mount-proc"])
+    // --kill-child: if spark-init spins (the bug this pins), the guard below ends it too.
+    let child = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "--kill-child"])
         .arg(entrypoint_tests::spark_init_bin())
         .args(["--", "sh", "-c", &script])
         .env("SPARK_INIT_LOG", "debug")
@@ -511,9 +512,10 @@ fn a_closed_stderr_does_not_signal_the_command() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let mut child = entrypoint_tests::Killed(child);
     // Close the read end at once: every line spark-init writes meets a broken pipe.
-    drop(child.stderr.take());
-    let status = poll("spark-init to exit", HANG, || child.try_wait().unwrap());
+    drop(child.0.stderr.take());
+    let status = poll("spark-init to exit", HANG, || child.0.try_wait().unwrap());
     assert_eq!(status.code(), Some(5));
     assert_eq!(std::fs::read_to_string(&mark).unwrap(), "ran\n");
 }
