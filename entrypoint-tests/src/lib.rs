@@ -28,6 +28,34 @@ pub fn spark_init_bin() -> PathBuf {
     path
 }
 
+/// A valid executor environment over the fixtures (Spark 3.5.7, Java 17, no cgroup limits,
+/// Marathon's task variables, the driver's address and application ID given). Its `java` is
+/// the fixture's stand-in, which says so on stderr and exits 99 when started.
+pub fn executor_env() -> Vec<(String, String)> {
+    let f = |rel: &str| fixture(rel).display().to_string();
+    [
+        ("SPARK_HOME", f("spark/3.5.7")),
+        ("JAVA_HOME", f("java/17")),
+        ("SPARK_INIT_CGROUP_ROOT", f("cgroup/none")),
+        (
+            "MESOS_TASK_ID",
+            "spark_orders_executor.instance-6e7a5b2c-1f3d-11ef-9a4b-0242ac120002._app.1".into(),
+        ),
+        ("MARATHON_APP_RESOURCE_CPUS", "2.0".into()),
+        ("MARATHON_APP_RESOURCE_MEM", "2048.0".into()),
+        ("HOST", "10.0.0.7".into()),
+        ("PORT0", "31005".into()),
+        (
+            "SPARK_DRIVER_URL",
+            "spark://CoarseGrainedScheduler@10.0.0.2:31000".into(),
+        ),
+        ("SPARK_APPLICATION_ID", "app-20261125-0001".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
 /// A file or folder under `entrypoint-tests/fixtures/`.
 pub fn fixture(rel: &str) -> PathBuf {
     workspace_root().join("entrypoint-tests/fixtures").join(rel)

@@ -6,7 +6,7 @@
 
 use std::os::unix::ffi::OsStrExt;
 
-use entrypoint_tests::{fixture, free_port, Finished, Init};
+use entrypoint_tests::{executor_env, fixture, free_port, Finished, Init};
 
 /// Every secret, each findable on its own.
 const SECRETS: &[&str] = &[
@@ -50,24 +50,9 @@ fn setup(marathon_port: u16) -> Setup {
     .unwrap();
     let auth_file = dir.path().join("mesos-auth");
     std::fs::write(&auth_file, "ops:Hunter2File\n").unwrap();
-    let env = [
-        ("SPARK_HOME", f("spark/3.5.7")),
-        ("JAVA_HOME", f("java/17")),
+    let mut env = executor_env();
+    let secrets = [
         ("SPARK_CONF_DIR", conf.display().to_string()),
-        ("SPARK_INIT_CGROUP_ROOT", f("cgroup/none")),
-        (
-            "MESOS_TASK_ID",
-            "spark_orders_executor.0f1e2d3c-4b5a-6978-8a9b-acbdcedf0011".into(),
-        ),
-        ("MARATHON_APP_RESOURCE_CPUS", "2.0".into()),
-        ("MARATHON_APP_RESOURCE_MEM", "2048.0".into()),
-        ("HOST", "10.0.0.7".into()),
-        ("PORT0", "31005".into()),
-        (
-            "SPARK_DRIVER_URL",
-            "spark://CoarseGrainedScheduler@10.0.0.2:31000".into(),
-        ),
-        ("SPARK_APPLICATION_ID", "app-20261125-0001".into()),
         (
             "SPARK_INIT_MARATHON_URL",
             format!("http://ops:Hunter2Url@127.0.0.1:{marathon_port}"),
@@ -91,10 +76,8 @@ fn setup(marathon_port: u16) -> Setup {
             "SPARK_INIT_JAVA_OPTS",
             r"-Dapp.token=abc\ Hunter2Tail -Dapi.token='x Hunter2Over'".into(),
         ),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    ];
+    env.extend(secrets.into_iter().map(|(k, v)| (k.to_string(), v)));
     Setup { _dir: dir, env }
 }
 

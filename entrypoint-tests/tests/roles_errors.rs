@@ -2,36 +2,10 @@
 //! fix, every problem reported at once, and nothing started. Each case changes one thing of a
 //! valid executor (or driver) environment, which is checked to work first.
 
-use entrypoint_tests::Init;
+use entrypoint_tests::{executor_env, Init};
 
 fn fixture(rel: &str) -> String {
     entrypoint_tests::fixture(rel).display().to_string()
-}
-
-/// A valid executor environment. Its `java` is the fixture's stand-in, which says so on stderr
-/// and exits 99 when started.
-fn executor_env() -> Vec<(String, String)> {
-    [
-        ("SPARK_HOME", fixture("spark/3.5.7")),
-        ("JAVA_HOME", fixture("java/17")),
-        ("SPARK_INIT_CGROUP_ROOT", fixture("cgroup/none")),
-        (
-            "MESOS_TASK_ID",
-            "spark_orders_executor.instance-6e7a5b2c-1f3d-11ef-9a4b-0242ac120002._app.1".into(),
-        ),
-        ("MARATHON_APP_RESOURCE_CPUS", "2.0".into()),
-        ("MARATHON_APP_RESOURCE_MEM", "2048.0".into()),
-        ("HOST", "10.0.0.7".into()),
-        ("PORT0", "31005".into()),
-        (
-            "SPARK_DRIVER_URL",
-            "spark://CoarseGrainedScheduler@10.0.0.2:31000".into(),
-        ),
-        ("SPARK_APPLICATION_ID", "app-20261125-0001".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect()
 }
 
 fn with(changes: &[(&str, &str)]) -> Vec<(String, String)> {
