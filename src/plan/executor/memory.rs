@@ -72,26 +72,7 @@ pub fn executor_memory(
         return check_heap(heap, &given.source, &given.value, extra, &fix, findings);
     }
     if let Some((limit, name)) = container {
-        let heap = overhead.heap_within(limit.value.saturating_sub(beside.mib));
-        let source = format!("{} minus the overhead{}", limit.source, plus(&beside));
-        let least = MIN_HEAP_MIB + overhead.for_heap(MIN_HEAP_MIB).value + beside.mib;
-        let mut fix =
-            format!("give the app at least {least} MiB of memory (mem in the Marathon app)");
-        if !beside.shown.is_empty() {
-            fix.push_str(&format!(
-                ", or lower what goes beside the heap: {}",
-                beside.shown
-            ));
-        }
-        let extra = overhead.for_heap(heap);
-        return check_heap(
-            Sourced::new(heap, source),
-            &name,
-            &limit.value.to_string(),
-            extra,
-            &fix,
-            findings,
-        );
+        return container_heap(&limit, &name, &overhead, &beside, findings);
     }
     findings.problem(
         "SPARK_EXECUTOR_MEMORY",
@@ -100,6 +81,36 @@ pub fn executor_memory(
          cgroup limit, no spark.executor.memory); set SPARK_EXECUTOR_MEMORY such as 4g",
     );
     None
+}
+
+/// The heap that fills the container with what goes beside it.
+fn container_heap(
+    limit: &Sourced<u64>,
+    name: &str,
+    overhead: &Overhead,
+    beside: &Beside,
+    findings: &mut Findings,
+) -> Option<Memory> {
+    let heap = overhead.heap_within(limit.value.saturating_sub(beside.mib));
+    let source = format!("{} minus the overhead{}", limit.source, plus(beside));
+    let least = MIN_HEAP_MIB + overhead.for_heap(MIN_HEAP_MIB).value + beside.mib;
+    let mut fix = format!("give the app at least {least} MiB of memory (mem in the Marathon app)");
+    if !beside.shown.is_empty() {
+        fix.push_str(&format!(
+            ", or lower what goes beside the heap: {}",
+            beside.shown
+        ));
+    }
+    let extra = overhead.for_heap(heap);
+    let raw = limit.value.to_string();
+    check_heap(
+        Sourced::new(heap, source),
+        name,
+        &raw,
+        extra,
+        &fix,
+        findings,
+    )
 }
 
 /// Spark refuses a heap under `MIN_HEAP_MIB`: name what to change, and how.
