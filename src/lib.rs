@@ -99,7 +99,18 @@ fn run(args: Vec<OsString>, env: EnvSnapshot, blocked: &SignalSet) -> Result<i32
     } else {
         env
     };
-    let (config, problems) = Config::gather(cli, &env);
+    let (config, mut problems) = Config::gather(cli, &env);
+    let identity = plan::user::resolve(
+        &config.user,
+        config.role_config.is_some(),
+        config
+            .role_config
+            .as_ref()
+            .map(|r| r.spark_home.value.as_path()),
+        &facts::accounts::System,
+    )
+    .map_err(|problem| problems.push(problem))
+    .unwrap_or_default();
     let plan = match (&config.role, &config.role_config) {
         (Some(role), Some(role_config)) => {
             role_plan(&config, role.value, role_config, problems, blocked)?
@@ -115,6 +126,8 @@ fn run(args: Vec<OsString>, env: EnvSnapshot, blocked: &SignalSet) -> Result<i32
         }
         _ => plan::resolve(&config),
     };
+    let ld_preload = env.get("LD_PRELOAD").and_then(|p| p.to_str());
+    let plan = plan.with_identity(identity, ld_preload);
     if config.dry_run.value {
         let out = match config.output {
             OutputFormat::Text => plan.to_text(),

@@ -47,6 +47,8 @@ test_deps() {
     command -v unshare >/dev/null || need+=(util-linux)
     [ -f /usr/share/java/zookeeper.jar ] || need+=(zookeeper)
     command -v python3 >/dev/null || need+=(python3 python3-pip)
+    # tests/users.rs: an anonymous uid gets its passwd entry through nss_wrapper.
+    dpkg -s libnss-wrapper >/dev/null 2>&1 || need+=(libnss-wrapper)
     if [ ${#need[@]} -gt 0 ]; then apt_install "${need[@]}"; fi
 }
 

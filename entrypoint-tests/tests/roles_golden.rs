@@ -283,6 +283,9 @@ fn run(case: &Case) -> String {
         .args(&case.args)
         .env_clear()
         .envs(case.env.iter().map(|(k, v)| (k, v)))
+        // Who runs the tests is not the plan's business: the user stays the test's own, and
+        // its name is replaced below (tests/users.rs covers the choice).
+        .env("SPARK_INIT_USER", own_ids())
         // The working directory goes on an executor's classpath: make it the fixtures'.
         .current_dir(fixtures())
         .output()
@@ -295,7 +298,18 @@ fn run(case: &Case) -> String {
         case.name,
         out.status.code()
     );
-    stdout.replace(&fixtures().display().to_string(), "$FIXTURES")
+    let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let who = serde_json::to_string(&plan["resolved"]["user"]["value"]).unwrap();
+    stdout
+        .replace(&fixtures().display().to_string(), "$FIXTURES")
+        .replace(&format!("\"value\": {who}"), "\"value\": \"$TEST_USER\"")
+}
+
+/// `uid:gid` of the process running the tests.
+fn own_ids() -> String {
+    use std::os::unix::fs::MetadataExt;
+    let me = std::fs::metadata("/proc/self").unwrap();
+    format!("{}:{}", me.uid(), me.gid())
 }
 
 #[test]

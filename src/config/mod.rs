@@ -14,6 +14,7 @@ pub mod role;
 pub mod spark_env;
 mod subcommand;
 pub mod task_env;
+pub mod user;
 pub mod vars;
 
 pub use self::env::EnvSnapshot;
@@ -43,6 +44,7 @@ pub(crate) struct RawSparkInitVars {
     pub(crate) exit_remap: Option<String>,
     pub(crate) log: Option<String>,
     pub(crate) log_format: Option<String>,
+    pub(crate) user: Option<String>,
 }
 
 impl RawSparkInitVars {
@@ -60,6 +62,7 @@ impl RawSparkInitVars {
             exit_remap: var("SPARK_INIT_EXIT_REMAP"),
             log: var("SPARK_INIT_LOG"),
             log_format: var("SPARK_INIT_LOG_FORMAT"),
+            user: var("SPARK_INIT_USER"),
         }
     }
 }
@@ -101,6 +104,7 @@ pub const SPARK_INIT_VARIABLES: &[&str] = &[
     "SPARK_INIT_SIGNAL_GROUP",
     "SPARK_INIT_STORE_REQUIRED",
     "SPARK_INIT_TIMEZONE",
+    "SPARK_INIT_USER",
 ];
 
 pub const DEFAULT_ENCODING: &str = "UTF-8";
@@ -137,6 +141,8 @@ pub struct Config {
     pub grace: Sourced<Option<Duration>>,
     pub signal_group: Sourced<bool>,
     pub exit_remap: Sourced<BTreeMap<u8, u8>>,
+    /// `SPARK_INIT_USER`: who the command runs as (`None`: the default rule, README "Users").
+    pub user: Sourced<Option<user::UserSpec>>,
     pub log: LogConfig,
     /// A Spark role's own variables (with a role only).
     pub role_config: Option<RoleConfig>,
@@ -183,6 +189,7 @@ impl Config {
             raw.signal_group.as_deref(),
         );
         let exit_remap = exit_remap(raw.exit_remap.as_deref(), &mut problems);
+        let user = user::parse(raw.user.as_deref(), &mut problems);
         unknown_variables(env, &mut warnings);
         let role_config = role
             .as_ref()
@@ -199,6 +206,7 @@ impl Config {
             grace,
             signal_group,
             exit_remap,
+            user,
             log,
             role_config,
             warnings,

@@ -5,6 +5,7 @@
 //! [`discover_stored`]: the driver's stored framework ID). The answers are plain serialisable
 //! values, so the dry run shows them and tests replay them.
 
+pub mod accounts;
 pub mod cgroup;
 pub mod child;
 pub mod hadoop;

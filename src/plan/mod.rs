@@ -7,6 +7,7 @@ mod java_options;
 pub mod memory;
 mod render;
 pub mod role;
+pub mod user;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -59,6 +60,8 @@ pub struct Plan {
     pub supervision: Supervision,
     /// The driver's framework-store work around the run, if any.
     pub store_duty: Option<StoreDuty>,
+    /// Who the command runs as, and the passwd entry it gets (README "Users").
+    pub identity: user::Identity,
 }
 
 /// What a driver does with the framework store around its run (README "Framework store").
@@ -217,6 +220,41 @@ pub fn assemble(config: &Config, mode: ModePlan) -> Plan {
             exit_remap: config.exit_remap.value.clone(),
         },
         store_duty,
+        identity: user::Identity::default(),
+    }
+}
+
+/// Where the passwd copy for nss_wrapper goes (readable by the command's user).
+pub const NSS_WRAPPER_PASSWD: &str = "/tmp/spark-init.passwd";
+
+impl Plan {
+    /// Adds who the command runs as: the dry run's `user`, its warnings, and the variables
+    /// the switch sets (`HOME`) or nss_wrapper needs (`LD_PRELOAD` before any the image has).
+    pub fn with_identity(mut self, identity: user::Identity, ld_preload: Option<&str>) -> Self {
+        if let Some(resolved) = &identity.resolved {
+            self.resolved.insert("user".into(), resolved.clone());
+        }
+        self.warnings.extend(identity.warnings.iter().cloned());
+        if let Some(run_as) = &identity.switch {
+            self.env
+                .insert("HOME".into(), run_as.home.to_string_lossy().into_owned());
+        }
+        if let Some(user::PasswdFix::NssWrapper { library, .. }) = &identity.passwd {
+            let library = library.to_string_lossy().into_owned();
+            let preload = match ld_preload.filter(|p| !p.trim().is_empty()) {
+                Some(theirs) => format!("{library} {theirs}"),
+                None => library,
+            };
+            self.env.insert("LD_PRELOAD".into(), preload);
+            self.env
+                .insert("NSS_WRAPPER_PASSWD".into(), NSS_WRAPPER_PASSWD.into());
+            self.env.insert(
+                "NSS_WRAPPER_GROUP".into(),
+                crate::facts::accounts::GROUP.into(),
+            );
+        }
+        self.identity = identity;
+        self
     }
 }
 

@@ -17,6 +17,7 @@ mod pages;
 mod processes;
 pub mod signals;
 mod state;
+mod user;
 
 use std::ffi::OsString;
 use std::io;
@@ -133,8 +134,18 @@ fn spawn(plan: &Plan, env: &[(OsString, OsString)]) -> Result<i32, SuperviseErro
     for (name, value) in &plan.env {
         command.env(name, value);
     }
-    // SAFETY: reset_in_child makes only async-signal-safe calls and allocates nothing.
-    unsafe { command.pre_exec(|| signals::reset_in_child()) };
+    if let Some(fix) = &plan.identity.passwd {
+        user::give_passwd_entry(fix);
+    }
+    let switch = plan.identity.switch.as_ref().map(user::Switch::new);
+    // SAFETY: reset_in_child and Switch::apply make only async-signal-safe calls and
+    // allocate nothing.
+    unsafe {
+        command.pre_exec(move || {
+            signals::reset_in_child()?;
+            switch.as_ref().map_or(Ok(()), user::Switch::apply)
+        })
+    };
     let child = command.spawn().map_err(|source| SuperviseError::Spawn {
         program: program.to_string_lossy().into_owned(),
         source,
