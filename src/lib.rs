@@ -88,11 +88,11 @@ fn run(args: Vec<OsString>, env: EnvSnapshot, blocked: &SignalSet) -> Result<i32
     // An executor's JVM gets what spark-env.sh sets, as spark-class gives it; before anything
     // is parsed, since it may set the variables spark-init reads.
     let executor = match cli.role {
-        Some(role) => role == Role::Executor,
-        None => {
-            env.get("SPARK_INIT_ROLE").and_then(|r| r.to_str()) == Some("executor")
-                || cli.command.first().and_then(|a| a.to_str()) == Some("executor")
-        }
+        Some(role) => role != Role::Driver,
+        None => ["executor", "master"].iter().any(|word| {
+            env.get("SPARK_INIT_ROLE").and_then(|r| r.to_str()) == Some(word)
+                || cli.command.first().and_then(|a| a.to_str()) == Some(word)
+        }),
     };
     let env = if executor {
         config::spark_env::load(env).map_err(|p| ConfigErrors::new(vec![p]))?
@@ -119,7 +119,7 @@ fn run(args: Vec<OsString>, env: EnvSnapshot, blocked: &SignalSet) -> Result<i32
         _ if config.command.is_empty() => {
             return Err(Error::Usage(format!(
                 "nothing to run: give a command after the options (spark-init -- java ...), \
-                 or a role (--role driver|executor, or SPARK_INIT_ROLE for Marathon apps, \
+                 or a role (--role driver|executor|master, or SPARK_INIT_ROLE for Marathon apps, \
                  which cannot pass flags)\n\n{}",
                 cli::usage()
             )))
@@ -185,6 +185,7 @@ fn role_plan(
         local,
         remote: RemoteFacts::default(),
         stored: BeforeLaunch::default(),
+        master: Default::default(),
     };
     if !problems.is_empty() {
         // Report what resolving would also find, without looking anything up.
@@ -194,7 +195,11 @@ fn role_plan(
     }
     match role {
         Role::Executor => facts.remote = facts::discover_remote(config, role_config, blocked)?,
-        Role::Driver => facts.stored = facts::discover_stored(config, role_config, blocked)?,
+        Role::Driver => {
+            facts.master = facts::discover_master(config, role_config, blocked)?;
+            facts.stored = facts::discover_stored(config, role_config, blocked)?;
+        }
+        Role::Master => {}
     }
     let mode = plan::resolve_role(config, role, role_config, &facts).map_err(ConfigErrors::new)?;
     Ok(plan::assemble(config, mode))

@@ -73,6 +73,21 @@ impl ZooKeeper {
         });
     }
 
+    /// Runs ZooKeeper's own command-line client (`ZooKeeperMain`) once, e.g. `ls /path`;
+    /// returns what it printed.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new("java")
+            .args(["-XX:-UsePerfData", "-Xmx64m", "-cp", CLASSPATH])
+            .arg("org.apache.zookeeper.ZooKeeperMain")
+            .args(["-server", &self.connect_string()])
+            .args(args)
+            .env_remove("JAVA_TOOL_OPTIONS")
+            .stdin(Stdio::null())
+            .output()
+            .expect("ZooKeeperMain");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();

@@ -261,6 +261,31 @@ fn cases() -> Vec<Case> {
             .to_vec(),
     });
     cases.push(Case {
+        name: "master-spark3.5.7-zookeeper-recovery".into(),
+        role: "master",
+        env: [
+            install("3.5.7", "17"),
+            [
+                ("MESOS_TASK_ID", "spark_orders_master.instance-5c6d._app.1"),
+                ("MARATHON_APP_ID", "/spark/orders/master"),
+                ("HOST", "agent-3.example.internal"),
+                ("PORT_MASTER", "31500"),
+                ("PORT_WEBUI", "31501"),
+                ("PORT_REST", "31502"),
+                ("SPARK_DAEMON_MEMORY", "512m"),
+                ("SPARK_MASTER_OPTS", "-Dspark.deploy.retainedApplications=10"),
+                (
+                    "SPARK_INIT_FRAMEWORK_STORE",
+                    "zk://zk1:2181,zk2:2181/spark-init/orders",
+                ),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .to_vec(),
+        ]
+        .concat(),
+        args: vec![],
+    });
+    cases.push(Case {
         name: "driver-spark1.6.3-mesos".into(),
         role: "driver",
         env: [install("1.6.3", "8"), marathon_driver_env()].concat(),
@@ -376,6 +401,13 @@ fn golden_plans_say_what_spark_needs() {
             let xmx = argv.iter().find(|a| a.starts_with("-Xmx")).unwrap();
             let heap: u64 = xmx[4..xmx.len() - 1].parse().unwrap();
             assert!(heap >= 450, "{}: {xmx}", case.name);
+        } else if case.role == "master" {
+            let class = argv.iter().position(|a| *a == "org.apache.spark.deploy.master.Master");
+            let class = class.expect("the Master class");
+            assert_eq!(argv[class + 1..class + 3], ["--host", "agent-3.example.internal"]);
+            assert!(argv.contains(&"-Xmx512m"), "{}", case.name);
+            let opens = argv.iter().any(|a| a.starts_with("--add-opens="));
+            assert_eq!(opens, java >= 17, "{}", case.name);
         } else {
             assert!(argv[0].ends_with("/bin/spark-submit"), "{}", case.name);
             assert!(

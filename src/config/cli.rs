@@ -12,6 +12,23 @@ use clap::{Parser, ValueEnum};
 pub enum Role {
     Driver,
     Executor,
+    /// A Spark standalone master with no workers: the driver's cluster manager on Spark 4,
+    /// which removed Mesos (README "Spark 4: the Mesos-free deployment").
+    Master,
+}
+
+impl Role {
+    /// The role's word: `--role`, `SPARK_INIT_ROLE` and the first argument use it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Driver => "driver",
+            Role::Executor => "executor",
+            Role::Master => "master",
+        }
+    }
+
+    /// Every role, for messages.
+    pub const ALL: [Role; 3] = [Role::Driver, Role::Executor, Role::Master];
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]

@@ -93,6 +93,7 @@ pub const SPARK_INIT_VARIABLES: &[&str] = &[
     "SPARK_INIT_MARATHON_AUTH",
     "SPARK_INIT_MARATHON_AUTH_FILE",
     "SPARK_INIT_MARATHON_URL",
+    "SPARK_INIT_MASTER_APP",
     "SPARK_INIT_MESOS_AUTH",
     "SPARK_INIT_MESOS_AUTH_FILE",
     "SPARK_INIT_MESOS_CONSTRAINTS",
@@ -320,16 +321,18 @@ fn role(
     match (cli, var) {
         (Some(role), _) => Some(Sourced::new(role, "--role")),
         (None, None | Some("")) => None,
-        (None, Some("driver")) => Some(Sourced::new(Role::Driver, "SPARK_INIT_ROLE")),
-        (None, Some("executor")) => Some(Sourced::new(Role::Executor, "SPARK_INIT_ROLE")),
-        (None, Some(other)) => {
-            problems.push(Problem {
-                name: "SPARK_INIT_ROLE".into(),
-                value: Some(other.into()),
-                message: "is not a role; set it to driver or executor, or unset it".into(),
-            });
-            None
-        }
+        (None, Some(word)) => match Role::ALL.into_iter().find(|r| r.name() == word) {
+            Some(role) => Some(Sourced::new(role, "SPARK_INIT_ROLE")),
+            None => {
+                problems.push(Problem {
+                    name: "SPARK_INIT_ROLE".into(),
+                    value: Some(word.into()),
+                    message: "is not a role; set it to driver, executor or master, or unset it"
+                        .into(),
+                });
+                None
+            }
+        },
     }
 }
 

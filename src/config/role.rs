@@ -53,6 +53,12 @@ pub struct RoleConfig {
     pub scale_down_on_exit: bool,
     /// The driver's spark-submit options (drivers only).
     pub submit: SubmitArgs,
+    /// `SPARK_INIT_MASTER_APP`: the driver's master is this Marathon app's task (drivers only).
+    pub master_app: Option<Sourced<String>>,
+    /// `SPARK_DAEMON_MEMORY` (the master's heap, as spark-class reads it).
+    pub daemon_memory: Option<Sourced<String>>,
+    /// `SPARK_DAEMON_JAVA_OPTS`, `SPARK_MASTER_OPTS` (the master's options, in that order).
+    pub daemon_opts: Vec<Sourced<String>>,
 }
 
 impl RoleConfig {
@@ -97,12 +103,29 @@ impl RoleConfig {
             executor_id: executor_id.as_ref(),
             task_id: task.task_id.as_ref(),
         };
-        let lookups = read_lookups(env, &known, problems);
-        let publishing = Publishing::read(env, problems);
+        let master_app = match role {
+            Role::Driver => var("SPARK_INIT_MASTER_APP"),
+            _ => None,
+        };
+        let (daemon_memory, daemon_opts) = match role {
+            Role::Master => (
+                var("SPARK_DAEMON_MEMORY"),
+                ["SPARK_DAEMON_JAVA_OPTS", "SPARK_MASTER_OPTS"]
+                    .into_iter()
+                    .filter_map(&mut var)
+                    .collect(),
+            ),
+            _ => (None, Vec::new()),
+        };
         let submit = match role {
             Role::Driver => SubmitArgs::parse(command, problems),
-            Role::Executor => SubmitArgs::default(),
+            Role::Executor | Role::Master => SubmitArgs::default(),
         };
+        let lookups = read_lookups(env, &known, problems);
+        if let Some(app) = &master_app {
+            master_app_problems(app, &submit, &lookups, problems);
+        }
+        let publishing = Publishing::read(env, problems);
         RoleConfig {
             spark_home,
             conf_dir,
@@ -129,7 +152,39 @@ impl RoleConfig {
             executor_instances: publishing.executor_instances,
             scale_down_on_exit: publishing.scale_down_on_exit,
             submit,
+            master_app,
+            daemon_memory,
+            daemon_opts,
         }
+    }
+}
+
+/// `SPARK_INIT_MASTER_APP` needs Marathon to look in, and is the only way the master is
+/// chosen (spark-defaults.conf's `spark.master` gives way to it; the app's `--master` cannot).
+fn master_app_problems(
+    app: &Sourced<String>,
+    submit: &SubmitArgs,
+    lookups: &Lookups,
+    problems: &mut Vec<Problem>,
+) {
+    if let Some(theirs) = &submit.master {
+        problems.push(Problem::new(
+            "args",
+            Some(&format!("--master {theirs}")),
+            format!(
+                "and SPARK_INIT_MASTER_APP ({}) both choose the master: remove --master from \
+                 the app's args, or unset SPARK_INIT_MASTER_APP",
+                app.value
+            ),
+        ));
+    }
+    if lookups.marathon.is_none() {
+        problems.push(Problem::new(
+            "SPARK_INIT_MASTER_APP",
+            Some(&app.value),
+            "needs SPARK_INIT_MARATHON_URL to find the master's task; set it, or give the \
+             master with --master in the app's args",
+        ));
     }
 }
 

@@ -20,11 +20,8 @@ use crate::config::{EnvSnapshot, Problem};
 use crate::sourced::Sourced;
 
 fn role_word(arg: &OsString) -> Option<Role> {
-    match arg.to_str()? {
-        "driver" => Some(Role::Driver),
-        "executor" => Some(Role::Executor),
-        _ => None,
-    }
+    let word = arg.to_str()?;
+    Role::ALL.into_iter().find(|role| role.name() == word)
 }
 
 /// Applies the rule to the role chosen so far and the command; returns the role to run.
@@ -78,10 +75,7 @@ pub fn apply(
 }
 
 fn name(role: Role) -> &'static str {
-    match role {
-        Role::Driver => "driver",
-        Role::Executor => "executor",
-    }
+    role.name()
 }
 
 /// An executable on `PATH`, or a path to one; never an option or a Spark application.

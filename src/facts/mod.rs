@@ -52,6 +52,8 @@ pub struct Facts {
     pub remote: RemoteFacts,
     /// The driver's stored framework ID (empty for an executor).
     pub stored: BeforeLaunch,
+    /// The driver's master, found through Marathon (`SPARK_INIT_MASTER_APP`).
+    pub master: remote::FoundMaster,
 }
 
 /// Reads the installations, the Spark configuration (the driver's `--properties-file` when
@@ -130,6 +132,24 @@ pub fn discover_stored(
     };
     in_child(blocked, "reading the framework store", || {
         stored::before_launch(&lookup)
+    })
+}
+
+/// The driver's master through Marathon, waited for in a child process.
+pub fn discover_master(
+    config: &Config,
+    role: &RoleConfig,
+    blocked: &SignalSet,
+) -> Result<remote::FoundMaster, Error> {
+    let (Some(app), Some(_)) = (&role.master_app, &role.lookups.marathon) else {
+        return Ok(remote::FoundMaster::default());
+    };
+    let lookups = Lookups {
+        once: config.dry_run.value,
+        ..role.lookups.clone()
+    };
+    in_child(blocked, "looking up the master", || {
+        remote::run_master(&lookups, &app.value)
     })
 }
 

@@ -148,7 +148,7 @@ fn discover(lookups: &Lookups, world: &World<'_>) -> Result<RemoteFacts, Discove
     }
     if lookups.need_driver {
         if let (Some(api), Some(app)) = (world.marathon, &lookups.driver_app) {
-            match find_driver(world, api, app, lookups, &mut backoff)? {
+            match find_driver(world, api, app, lookups, &mut backoff, "the driver")? {
                 Ok((driver, mut warnings)) => {
                     facts.driver = Some(driver);
                     facts.warnings.append(&mut warnings);
@@ -254,24 +254,93 @@ fn find_driver(
     app: &str,
     lookups: &Lookups,
     backoff: &mut Backoff,
+    what: &str,
 ) -> Result<Found<(FoundDriver, Vec<String>)>, DiscoveryError> {
     let service = lookups.marathon.as_ref().expect("checked by the caller");
     let where_ = service.to_string();
     let budget = budget(world, lookups, backoff);
-    let waited = retry::until(
-        backoff,
-        world.clock,
-        lookups.once,
-        Some("the driver"),
-        || driver_attempt(api, world.probe, app, lookups, &where_, &budget),
-    );
+    let look = Look {
+        app,
+        what,
+        where_: &where_,
+    };
+    let waited = retry::until(backoff, world.clock, lookups.once, Some(what), || {
+        driver_attempt(api, world.probe, &look, lookups, &budget)
+    });
     settle(waited, |last| {
         format!(
-            "the driver was not reachable within {} s (SPARK_INIT_RESOLVE_TIMEOUT); \
+            "{what} was not reachable within {} s (SPARK_INIT_RESOLVE_TIMEOUT); \
              last seen: {last}",
             lookups.timeout.as_secs_f64()
         )
     })
+}
+
+/// What a wait looks for: the app, its name in messages, and which Marathon.
+struct Look<'a> {
+    app: &'a str,
+    what: &'a str,
+    where_: &'a str,
+}
+
+/// The master a driver registers with (`SPARK_INIT_MASTER_APP`), found through Marathon as
+/// an executor finds its driver: a task whose port named `master` accepts connections.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FoundMaster {
+    pub master: Option<FoundDriver>,
+    /// Why it is missing (dry run only: it does not wait).
+    pub not_found: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Looks for the master (in this process; see [`crate::facts::child::in_child`]).
+pub fn run_master(lookups: &Lookups, app: &str) -> Result<FoundMaster, DiscoveryError> {
+    let client = http::client(lookups.ca_file.as_deref(), lookups.http_timeout)
+        .map_err(|p| DiscoveryError::Refused(p.to_string()))?;
+    let Some(service) = lookups.marathon.as_ref() else {
+        return Ok(FoundMaster::default());
+    };
+    let marathon = HttpMarathon {
+        client: client.clone(),
+        service,
+    };
+    let world = World {
+        marathon: Some(&marathon),
+        mesos: None,
+        driver: &HttpSparkRest { client },
+        store: None,
+        probe: &TcpConnect {
+            timeout: TCP_PROBE_TIMEOUT,
+        },
+        clock: &SystemClock,
+    };
+    find_master(&world, lookups, app)
+}
+
+fn find_master(
+    world: &World<'_>,
+    lookups: &Lookups,
+    app: &str,
+) -> Result<FoundMaster, DiscoveryError> {
+    let api = world.marathon.expect("run_master gives one");
+    let lookups = Lookups {
+        port_name: "master".into(),
+        ..lookups.clone()
+    };
+    let mut backoff = Backoff::starting_at(LOOKUP, lookups.timeout, world.clock.now());
+    Ok(
+        match find_driver(world, api, app, &lookups, &mut backoff, "the master")? {
+            Ok((master, warnings)) => FoundMaster {
+                master: Some(master),
+                not_found: None,
+                warnings,
+            },
+            Err(reason) => FoundMaster {
+                not_found: Some(reason),
+                ..FoundMaster::default()
+            },
+        },
+    )
 }
 
 /// The time each request of a wait on `backoff` may take.
@@ -287,11 +356,11 @@ fn budget<'a>(world: &World<'a>, lookups: &Lookups, backoff: &Backoff) -> Budget
 fn driver_attempt(
     api: &dyn MarathonApi,
     probe: &dyn TcpProbe,
-    app: &str,
+    look: &Look<'_>,
     lookups: &Lookups,
-    where_: &str,
     budget: &Budget<'_>,
 ) -> Attempt<(FoundDriver, Vec<String>), DiscoveryError> {
+    let Look { app, what, where_ } = *look;
     let task = match driver_task(api, app, lookups, where_, budget) {
         Ok(Ok(task)) => task,
         Ok(Err(reason)) => return Attempt::Retry(reason),
@@ -299,13 +368,13 @@ fn driver_attempt(
         Err(e) => {
             return Attempt::Fail(refused_or_unavailable(
                 e,
-                "looking up the driver in Marathon",
+                &format!("looking up {what} in Marathon"),
             ))
         }
     };
     if let Err(e) = probe.connect(&task.host, task.port) {
         return Attempt::Retry(format!(
-            "the driver task {} at {}:{} does not accept connections yet ({e})",
+            "{what}'s task {} at {}:{} does not accept connections yet ({e})",
             task.task_id, task.host, task.port
         ));
     }

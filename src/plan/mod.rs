@@ -4,6 +4,7 @@
 pub mod driver;
 pub mod executor;
 mod java_options;
+pub mod master;
 pub mod memory;
 mod render;
 pub mod role;
@@ -158,7 +159,8 @@ pub fn resolve_role(
 ) -> Result<ModePlan, Vec<Problem>> {
     match role {
         Role::Executor => executor::resolve(config, role_config, &facts.local, &facts.remote),
-        Role::Driver => driver::resolve(config, role_config, &facts.local, &facts.stored),
+        Role::Driver => driver::resolve(config, role_config, facts),
+        Role::Master => master::resolve(config, role_config, &facts.local),
     }
 }
 

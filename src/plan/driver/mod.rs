@@ -15,22 +15,19 @@ use serde_json::Value;
 use crate::config::role::RoleConfig;
 use crate::config::{lossy, Config, Problem};
 use crate::facts::install;
-use crate::facts::stored::BeforeLaunch;
-use crate::facts::LocalFacts;
+use crate::facts::remote::FoundMaster;
+use crate::facts::{Facts, LocalFacts};
 use crate::plan::role::{common_resolved, spark_java_sources, MISSING_HOSTNAME};
 use crate::plan::{sourced, Findings, ModePlan};
+use crate::sourced::Sourced;
 
 use self::settings::UserSettings;
 
 pub use self::confs::{DEFAULT_FAILOVER_TIMEOUT_SECONDS, DEFAULT_MESOS_CONSTRAINTS};
 
 /// Resolves the driver's plan; every problem found is reported together.
-pub fn resolve(
-    config: &Config,
-    role: &RoleConfig,
-    facts: &LocalFacts,
-    stored: &BeforeLaunch,
-) -> Result<ModePlan, Vec<Problem>> {
+pub fn resolve(config: &Config, role: &RoleConfig, all: &Facts) -> Result<ModePlan, Vec<Problem>> {
+    let (facts, stored) = (&all.local, &all.stored);
     let mut found = Findings {
         warnings: stored.warnings.clone(),
         ..Findings::default()
@@ -41,7 +38,13 @@ pub fn resolve(
         args: &role.submit,
         facts,
     };
-    let master = user.master();
+    let (master, master_from_marathon) = match &role.master_app {
+        Some(_) => {
+            let from_marathon = master_from_marathon(role, &user, &all.master, &mut found);
+            (from_marathon.clone(), from_marathon.map(|m| m.value))
+        }
+        None => (user.master(), None),
+    };
     if user.deploy_mode().as_deref() == Some("cluster") {
         found.problem(
             "args",
@@ -69,7 +72,10 @@ pub fn resolve(
         "master".into(),
         match master {
             Some(m) => m.map(Into::into),
-            None => sourced(Value::Null, "not set: spark-submit's default (local[*])"),
+            None => match (&role.master_app, &all.master.not_found) {
+                (Some(_), Some(why)) => sourced(Value::Null, format!("not found yet: {why}")),
+                _ => sourced(Value::Null, "not set: spark-submit's default (local[*])"),
+            },
         },
     );
     if let Some(host) = &hostname {
@@ -92,6 +98,7 @@ pub fn resolve(
         argv: submit_argv(
             &submit,
             role,
+            master_from_marathon,
             driver_memory.map(|m| m.value),
             added,
             &config.command,
@@ -101,6 +108,33 @@ pub fn resolve(
         warnings: found.warnings,
         store_duty: duties::store_duty(role, publish, reused, ui_port),
     })
+}
+
+/// `SPARK_INIT_MASTER_APP`: the master's task found through Marathon, as
+/// `spark://<host>:<port>`. The app's own `--master` would contradict it.
+fn master_from_marathon(
+    role: &RoleConfig,
+    user: &UserSettings<'_>,
+    master: &FoundMaster,
+    found: &mut Findings,
+) -> Option<Sourced<String>> {
+    // RoleConfig::read refused `--master` with it, and it without Marathon.
+    if role.submit.master.is_some() || role.lookups.marathon.is_none() {
+        return None;
+    }
+    if let Some(theirs) = user.get("spark.master") {
+        found.warn(format!(
+            "spark.master {} ({}) is replaced by the master found through \
+             SPARK_INIT_MASTER_APP",
+            theirs.value, theirs.source
+        ));
+    }
+    found.warnings.extend(master.warnings.iter().cloned());
+    let task = master.master.as_ref()?;
+    Some(Sourced::new(
+        format!("spark://{}:{}", task.host, task.port),
+        task.source.clone(),
+    ))
 }
 
 /// `$SPARK_HOME/bin/spark-submit`, which must be there.
@@ -123,11 +157,15 @@ fn spark_submit(facts: &LocalFacts, found: &mut Findings) -> PathBuf {
 fn submit_argv(
     submit: &Path,
     role: &RoleConfig,
+    master: Option<String>,
     driver_memory: Option<u64>,
     added: Vec<String>,
     command: &[OsString],
 ) -> Vec<OsString> {
     let mut argv: Vec<String> = vec![submit.display().to_string()];
+    if let Some(master) = master {
+        argv.extend(["--master".into(), master]);
+    }
     if role.submit.deploy_mode.is_none() {
         argv.extend(["--deploy-mode".into(), "client".into()]);
     }

@@ -2,7 +2,7 @@
 //! --hostname ... --cores ... --app-id ...`, as a hand-tuned operator would write it, from
 //! Marathon's task environment, the installations, `spark-defaults.conf` and the lookups.
 
-mod argv;
+pub(crate) mod argv;
 mod classpath;
 mod cores;
 mod identity;
