@@ -20,7 +20,7 @@ fn app(name: &str) -> Value {
 #[test]
 fn the_python_marathon_client_reads_the_examples() {
     let lib = workspace_root().join(".cache/python-marathon-0.13.0");
-    for name in ["driver.json", "executors.json"] {
+    for name in ["driver.json", "executors.json", "master.json"] {
         let script = "import json,sys\nfrom marathon.models.app import MarathonApp\n\
                       a = MarathonApp.from_json(json.load(open(sys.argv[1])))\nprint(a.id)";
         let out = Command::new("python3")
@@ -177,4 +177,17 @@ fn spark_init_resolves_both_examples() {
     );
     assert_eq!(plan["resolved"]["cores"]["value"], 2);
     assert_eq!(plan["resolved"]["ports"]["value"]["blockmanager"], 31005);
+}
+
+#[test]
+fn spark_init_resolves_the_master_example() {
+    let master = app("master.json");
+    let env = task_env(&master, &[31500, 31501], &[]);
+    let plan = dry_run(&master, env);
+    assert_eq!(plan["role"], "master");
+    assert_eq!(plan["resolved"]["master_port"]["value"], 31500);
+    assert_eq!(plan["resolved"]["webui_port"]["value"], 31501);
+    let argv = plan["argv"].to_string();
+    assert!(argv.contains("-Dspark.deploy.recoveryMode=ZOOKEEPER"), "{argv}");
+    assert!(argv.contains("-Dspark.master.rest.enabled=false"), "{argv}");
 }
