@@ -9,6 +9,8 @@ pub mod cgroup;
 pub mod child;
 pub mod hadoop;
 pub mod install;
+pub mod mesos_library;
+pub mod prerequisites;
 pub mod remote;
 pub mod spark_defaults;
 pub mod stored;
@@ -23,6 +25,7 @@ use crate::error::Error;
 use crate::facts::cgroup::CgroupLimits;
 use crate::facts::child::ChildError;
 use crate::facts::install::{JavaInstall, SparkInstall};
+use crate::facts::prerequisites::Prerequisites;
 use crate::facts::remote::{DiscoveryError, Lookups, RemoteFacts};
 use crate::facts::spark_defaults::SparkDefaults;
 use crate::facts::stored::BeforeLaunch;
@@ -51,6 +54,8 @@ pub struct Facts {
     pub remote: RemoteFacts,
     /// The driver's stored framework ID (empty for an executor).
     pub stored: BeforeLaunch,
+    /// What the driver needs in the image (empty for an executor).
+    pub prerequisites: Prerequisites,
 }
 
 /// Reads the installations, the Spark configuration (the driver's `--properties-file` when

@@ -155,7 +155,7 @@ pub fn resolve_role(
 ) -> Result<ModePlan, Vec<Problem>> {
     match role {
         Role::Executor => executor::resolve(config, role_config, &facts.local, &facts.remote),
-        Role::Driver => driver::resolve(config, role_config, &facts.local, &facts.stored),
+        Role::Driver => driver::resolve(config, role_config, facts),
     }
 }
 

@@ -5,6 +5,7 @@
 mod confs;
 mod duties;
 mod memory;
+mod prerequisites;
 mod settings;
 
 use std::ffi::OsString;
@@ -15,22 +16,18 @@ use serde_json::Value;
 use crate::config::role::RoleConfig;
 use crate::config::{lossy, Config, Problem};
 use crate::facts::install;
-use crate::facts::stored::BeforeLaunch;
-use crate::facts::LocalFacts;
+use crate::facts::{Facts, LocalFacts};
 use crate::plan::role::{common_resolved, spark_java_sources, MISSING_HOSTNAME};
 use crate::plan::{sourced, Findings, ModePlan};
+use crate::spark::submit::is_mesos_master;
 
 use self::settings::UserSettings;
 
 pub use self::confs::{DEFAULT_FAILOVER_TIMEOUT_SECONDS, DEFAULT_MESOS_CONSTRAINTS};
 
 /// Resolves the driver's plan; every problem found is reported together.
-pub fn resolve(
-    config: &Config,
-    role: &RoleConfig,
-    facts: &LocalFacts,
-    stored: &BeforeLaunch,
-) -> Result<ModePlan, Vec<Problem>> {
+pub fn resolve(config: &Config, role: &RoleConfig, all: &Facts) -> Result<ModePlan, Vec<Problem>> {
+    let (facts, stored) = (&all.local, &all.stored);
     let mut found = Findings {
         warnings: stored.warnings.clone(),
         ..Findings::default()
@@ -42,18 +39,9 @@ pub fn resolve(
         facts,
     };
     let master = user.master();
-    if user.deploy_mode().as_deref() == Some("cluster") {
-        found.problem(
-            "args",
-            Some("--deploy-mode cluster"),
-            "spark-init runs the driver in this container (client mode); remove the cluster \
-             deploy mode",
-        );
-    }
+    client_mode_only(&user, &mut found);
     let failover = confs::failover_timeout(role, &mut found);
-    let mesos = master
-        .as_ref()
-        .is_some_and(|m| m.value.starts_with("mesos://"));
+    let mesos = master.as_ref().is_some_and(|m| is_mesos_master(&m.value));
     let wanted = confs::all(
         role,
         &user,
@@ -76,6 +64,15 @@ pub fn resolve(
         resolved.insert("hostname".into(), host.clone().map(Into::into));
     }
     let spark_java_sources = spark_java_sources(&user.java_confs(), "driver", &mut found);
+    let needs = &all.prerequisites;
+    let sources = &spark_java_sources;
+    resolved.extend(prerequisites::check(
+        config,
+        &role.submit,
+        sources,
+        needs,
+        &mut found,
+    ));
     let driver_memory = memory::driver_memory(role, &user, facts, &mut found);
     let publish = duties::publish(role, &user, hostname.as_ref(), &mut found);
     if !found.problems.is_empty() {
@@ -101,6 +98,18 @@ pub fn resolve(
         warnings: found.warnings,
         store_duty: duties::store_duty(role, publish, reused, ui_port),
     })
+}
+
+/// `--deploy-mode cluster` would run the driver elsewhere: refused.
+fn client_mode_only(user: &UserSettings<'_>, found: &mut Findings) {
+    if user.deploy_mode().as_deref() == Some("cluster") {
+        found.problem(
+            "args",
+            Some("--deploy-mode cluster"),
+            "spark-init runs the driver in this container (client mode); remove the cluster \
+             deploy mode",
+        );
+    }
 }
 
 /// `$SPARK_HOME/bin/spark-submit`, which must be there.
