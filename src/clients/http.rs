@@ -719,7 +719,7 @@ fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
 /// message, not a whole page in the log.
 const ANSWER_START: usize = 120;
 
-/// The start of an answer as one line of at most [`ANSWER_START`] characters, quoted: runs of
+/// The start of an answer as one line of at most `ANSWER_START` characters, quoted: runs of
 /// whitespace (newlines too) become one space, other control characters `?`.
 pub fn answer_start(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(4 * ANSWER_START)]);
