@@ -177,6 +177,13 @@ fn no_libmesos_is_78_naming_the_variable_and_the_fix() {
     refused(&out);
     let named = format!("MESOS_NATIVE_JAVA_LIBRARY=\"{missing}\": does not exist");
     assert!(out.stderr.contains(&named), "{}", out.stderr);
+    // The master from --conf or the properties file counts as well.
+    let conf = ["--conf", "spark.master=mesos://m:5050", "app.jar"];
+    refused(&driver(&env, &conf, image.path()).run());
+    let properties = image.path().join("mesos.conf");
+    std::fs::write(&properties, "spark.master mesos://m:5050\n").unwrap();
+    let from_file = ["--properties-file", properties.to_str().unwrap(), "app.jar"];
+    refused(&driver(&env, &from_file, image.path()).run());
     // Not a Mesos master: nothing to load.
     let standalone = ["--master", "spark://master:7077", "app.jar"];
     assert_eq!(driver(&env, &standalone, image.path()).run().code, 99);

@@ -69,8 +69,11 @@ pub fn discover(role: &RoleConfig, local: &LocalFacts, env: &EnvSnapshot) -> Pre
         }
         _ => None,
     };
-    let master = (role.submit.master.clone())
-        .or_else(|| local.defaults.get("spark.master").map(String::from));
+    // As spark-submit: --master, else --conf spark.master, else the properties file's.
+    let submit = &role.submit;
+    let master = (submit.master.as_deref())
+        .or_else(|| submit.conf.get("spark.master").map(String::as_str))
+        .or_else(|| local.defaults.get("spark.master"));
     let mesos_library = master.filter(|m| is_mesos_master(m)).map(|_| {
         let vars = match spark_submit_vars(role, env) {
             Ok(vars) => vars,
