@@ -261,7 +261,7 @@ pub fn default_library_path(libjvm: &Path) -> Option<Vec<PathBuf>> {
 
 /// The NUL-terminated string that starts with `prefix` in `reader`, read in 64 KiB pieces
 /// (`libjvm.so` is about 20 MB; PID 1 does not hold it whole).
-fn find_c_string(mut reader: impl Read, prefix: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn find_c_string(mut reader: impl Read, prefix: &[u8]) -> Option<Vec<u8>> {
     const LONGEST: usize = 4096;
     let mut piece = vec![0; 64 * 1024];
     let mut window: Vec<u8> = Vec::new();
