@@ -14,12 +14,15 @@
 //! - variables: `SPARK_INIT_*` in [`config`]; the JVM options (`JAVA_TOOL_OPTIONS`,
 //!   `SPARK_JAVA_OPT_*`, `SPARK_INIT_JAVA_OPTS`) in [`config`]'s `java`; the role modes'
 //!   (`SPARK_HOME`, `SPARK_CONF_DIR`, `JAVA_HOME`, `SPARK_DRIVER_URL`, `SPARK_APPLICATION_ID`,
-//!   `SPARK_EXECUTOR_*`, `SPARK_CLASSPATH`, `SPARK_EXTRA_CLASSPATH`) in [`config::role`], the
+//!   `SPARK_EXECUTOR_*`, `SPARK_CLASSPATH`, `SPARK_EXTRA_CLASSPATH`, a Mesos driver's
+//!   `MESOS_NATIVE_JAVA_LIBRARY`, `MESOS_NATIVE_LIBRARY`, `LD_LIBRARY_PATH`) in [`config::role`], the
 //!   lookups' in [`config::lookups`]; Marathon's task variables (`HOST`, `PORT<n>`,
 //!   `PORT_<NAME>`, `MESOS_TASK_ID`, `MARATHON_APP_RESOURCE_*`) in [`config::task_env`];
 //! - files read: `$SPARK_HOME/RELEASE`, `$SPARK_HOME/jars/`, `$JAVA_HOME/release`,
 //!   `$SPARK_CONF_DIR/spark-defaults.conf`, the cgroup files under `SPARK_INIT_CGROUP_ROOT`
-//!   ([`facts`]);
+//!   ([`facts`]); a driver's application resource when it is a file here, and on Mesos its
+//!   native library where the JVM will look, the JDK's `libjvm.so` (its default
+//!   `java.library.path`) and `spark-env.sh` ([`facts::prerequisites`]);
 //! - APIs called (in child processes): Marathon `GET /v2/apps/{id}[/tasks]`, Mesos
 //!   `GET /master/frameworks`, the driver's `GET /api/v1/applications` ([`facts::remote`],
 //!   [`facts::stored`]); the one write, when asked for, is Marathon `PUT /v2/apps/{executors}`
@@ -113,7 +116,11 @@ fn run(args: Vec<OsString>, env: EnvSnapshot, blocked: &SignalSet) -> Result<i32
     .unwrap_or_default();
     let plan = match (&config.role, &config.role_config) {
         (Some(role), Some(role_config)) => {
-            role_plan(&config, role.value, role_config, problems, blocked)?
+            let given = Given {
+                env: &env,
+                problems,
+            };
+            role_plan(&config, role.value, role_config, given, blocked)?
         }
         _ if !problems.is_empty() => return Err(ConfigErrors::new(problems).into()),
         _ if config.command.is_empty() => {
@@ -165,15 +172,24 @@ fn run(args: Vec<OsString>, env: EnvSnapshot, blocked: &SignalSet) -> Result<i32
     Ok(outcome.code)
 }
 
+/// What a role's plan starts from besides the configuration: the environment (spark-submit
+/// gets it, spark-env.sh applied) and the problems reading the variables found.
+struct Given<'a> {
+    env: &'a EnvSnapshot,
+    problems: Vec<Problem>,
+}
+
 /// A Spark role: the image's facts → the lookups → the plan. Every configuration problem (the
-/// variables', the installation's, resolving's) is reported together, before any lookup starts.
+/// variables', the installation's, the driver's prerequisites', resolving's) is reported
+/// together, before any lookup starts.
 fn role_plan(
     config: &Config,
     role: Role,
     role_config: &RoleConfig,
-    mut problems: Vec<Problem>,
+    given: Given<'_>,
     blocked: &SignalSet,
 ) -> Result<plan::Plan, Error> {
+    let Given { env, mut problems } = given;
     let local = facts::discover_local(role_config).map_err(|more| {
         problems.extend(more);
         // Without the installation nothing else can be resolved, but say what else is
@@ -181,11 +197,16 @@ fn role_plan(
         problems.extend(plan::role::missing_inputs(role, role_config));
         ConfigErrors::new(std::mem::take(&mut problems))
     })?;
+    let prerequisites = match role {
+        Role::Driver => facts::prerequisites::discover(role_config, &local, env),
+        Role::Executor | Role::Master => Default::default(),
+    };
     let mut facts = Facts {
         local,
         remote: RemoteFacts::default(),
         stored: BeforeLaunch::default(),
         master: Default::default(),
+        prerequisites,
     };
     if !problems.is_empty() {
         // Report what resolving would also find, without looking anything up.

@@ -8,16 +8,19 @@ use std::ffi::OsString;
 
 use proptest::prelude::*;
 
+use crate::clients::http::answer_start;
+use crate::clients::marathon::is_unknown_app;
 use crate::config::cli::{Cli, OutputFormat, Role};
 use crate::config::task_env::parse_java_double;
 use crate::config::{vars, Config, EnvSnapshot};
+use crate::facts::mesos_library::find_c_string;
 use crate::facts::spark_defaults;
 use crate::redact;
 use crate::spark::executor_id;
 use crate::spark::java_options::{encode_hotspot, parse_option_string, split_hotspot};
 use crate::spark::memory::{planned_mib, MAX_MIB};
 use crate::spark::rpc::check_driver_url;
-use crate::spark::submit::SubmitArgs;
+use crate::spark::submit::{resource_location, SubmitArgs};
 use crate::spark::version::SparkVersion;
 
 /// Text made of the characters the parsers treat specially, plus some ordinary ones.
@@ -137,7 +140,26 @@ proptest! {
     #[test]
     fn submit_args_never_panic(args in prop::collection::vec(tricky_text(), 0..8)) {
         let args: Vec<OsString> = args.into_iter().map(OsString::from).collect();
-        let _ = SubmitArgs::parse(&args, &mut Vec::new());
+        let _ = SubmitArgs::parse(&args, &mut Vec::new()).resource_location();
+    }
+
+    /// Where spark-submit reads an application resource from: any text, `local:`/`file:` URLs
+    /// with escapes, authorities and fragments included.
+    #[test]
+    fn application_resources_never_panic(text in tricky_text(), scheme in "(local:|file:|hdfs:)?%?[0-9a-fA-F]?") {
+        let _ = resource_location(&text);
+        let _ = resource_location(&format!("{scheme}{text}"));
+    }
+
+    /// HTTP answers (a 404's body, its first line in an error) and the JDK's libjvm.so bytes.
+    #[test]
+    fn answers_and_binaries_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..300), text in tricky_text()) {
+        let _ = is_unknown_app(&bytes);
+        let _ = answer_start(&bytes);
+        let _ = answer_start(text.as_bytes());
+        let _ = is_unknown_app(format!("{{\"message\":\"App '{text}' does not exist\"}}").as_bytes());
+        let with_format = [b"%s%s/usr/java/packages/lib".as_slice(), &bytes].concat();
+        let _ = find_c_string(&with_format[..], b"%s%s/usr/java/packages/lib");
     }
 
     /// Every variable spark-init reads, given tricky values at once: the configuration is

@@ -526,7 +526,9 @@ fn route(method: &str, path: &str, body: &str, state: &Mutex<State>) -> (u16, Va
         }
         _ => {
             let Some(rest) = path.strip_prefix("/v2/apps/") else {
-                return error(404, format!("no route {path}"));
+                // Marathon's answer for a path it does not serve, since 1.6.486
+                // (MarathonExceptionMapper: NotFoundException → 500 "URI not found").
+                return error(500, "URI not found".into());
             };
             let (id, tasks) = match rest.strip_suffix("/tasks") {
                 Some(id) => (normalize(id), true),

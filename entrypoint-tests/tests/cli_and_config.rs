@@ -78,7 +78,7 @@ fn bad_configuration_is_78_naming_variable_and_value() {
             "maybe",
             "SPARK_INIT_SIGNAL_GROUP",
         ),
-        ("SPARK_INIT_ROLE", "worker", "driver or executor"),
+        ("SPARK_INIT_ROLE", "worker", "driver, executor or master"),
         ("SPARK_INIT_LOG_FORMAT", "xml", "text or json"),
         ("JAVA_TOOL_OPTIONS", "-Dz='open", "JAVA_TOOL_OPTIONS"),
     ];

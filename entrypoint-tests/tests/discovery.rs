@@ -299,6 +299,73 @@ fn refusals_are_78_at_once_with_marathons_message() {
     assert!(out.stderr.contains("Not Authorized"), "{}", out.stderr);
 }
 
+/// nginx's own 404 page, as a proxy in front of nothing at that path answers.
+const NGINX_404: &str = "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n\
+                         <center><h1>404 Not Found</h1></center>\r\n\
+                         <hr><center>nginx/1.25.3</center>\r\n</body>\r\n</html>\r\n";
+
+/// Issue 11: a 404 that is not Marathon's `{"message": "App '/x' does not exist"}` was taken
+/// for an app not there yet, and the executor waited the whole SPARK_INIT_RESOLVE_TIMEOUT. A
+/// wrong URL is 78 at once, naming the URL (password masked), the answer and the variable,
+/// in a real run and in a dry run; an app that does not exist yet is still waited for
+/// (`no_usable_driver_task_is_69_at_the_deadline_saying_why`).
+#[test]
+fn a_url_that_does_not_lead_to_marathon_is_78_at_once() {
+    let nginx = RawServer::start(
+        format!(
+            "HTTP/1.1 404 Not Found\r\nServer: nginx/1.25.3\r\nContent-Type: text/html\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{NGINX_404}",
+            NGINX_404.len()
+        )
+        .into_bytes(),
+    );
+    let url = nginx.url().replace("http://", "http://ops:hunter2@");
+    for dry_run in ["0", "1"] {
+        let out = executor(&url).env("SPARK_INIT_DRY_RUN", dry_run).run();
+        assert_eq!(out.code, 78, "{}", out.stderr);
+        let wrong = format!(
+            "GET http://ops:***@127.0.0.1:{}/v2/apps{APP}: HTTP 404 (\"<html> <head><title>404 \
+             Not Found</title></head> <body> <center><h1>404 Not Found</h1></center>",
+            nginx.port
+        );
+        assert!(out.stderr.contains(&wrong), "{}", out.stderr);
+        assert!(
+            out.stderr.contains(
+                "no Marathon API at this URL; check SPARK_INIT_MARATHON_URL (its host, port \
+                 and path prefix)"
+            ),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
+        assert!(!out.stderr.contains("fixture stand-in"), "started anyway");
+    }
+    assert_eq!(nginx.connections(), 2, "one request a run: no waiting");
+
+    // Marathon itself under a path prefix it does not have answers (since 1.6.486) HTTP 500
+    // {"message": "URI not found"}: not an outage to wait out either.
+    let marathon = FakeServer::start();
+    marathon.script(
+        &format!("/marathon/v2/apps{APP}"),
+        vec![Reply::Json(
+            500,
+            serde_json::json!({"message": "URI not found"}),
+        )],
+    );
+    let out = executor(&format!("{}/marathon", marathon.url())).run();
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "GET {}/marathon/v2/apps{APP}: HTTP 500 (\"Marathon: URI not found\"): no Marathon \
+             API at this URL",
+            marathon.url()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(marathon.requests().len(), 1, "not retried");
+}
+
 #[test]
 fn invalid_json_is_69_naming_the_url() {
     let marathon = FakeServer::start();

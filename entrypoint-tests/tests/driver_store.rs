@@ -78,6 +78,10 @@ fn driver(spark: &StubSpark, store: &str, ui: &FakeServer) -> Init {
         "app.jar",
     ])
     .env("SPARK_INIT_LOG", "info")
+    // The image's: the application (app.jar) in the working directory, libmesos for the
+    // mesos:// master.
+    .cwd(&fixture("app"))
+    .env("MESOS_NATIVE_JAVA_LIBRARY", fixture("mesos/libmesos.so"))
     .env("SPARK_HOME", spark.home())
     .env("JAVA_HOME", fixture("java/17"))
     .env("SPARK_INIT_CGROUP_ROOT", fixture("cgroup/none"))

@@ -78,6 +78,10 @@ fn task_env(app: &Value, ports: &[u16], overrides: &[(&str, String)]) -> BTreeMa
     );
     env.insert("JAVA_HOME".into(), fixture("java/17").display().to_string());
     env.insert(
+        "MESOS_NATIVE_JAVA_LIBRARY".into(),
+        fixture("mesos/libmesos.so").display().to_string(),
+    );
+    env.insert(
         "SPARK_INIT_CGROUP_ROOT".into(),
         fixture("cgroup/none").display().to_string(),
     );
@@ -87,10 +91,19 @@ fn task_env(app: &Value, ports: &[u16], overrides: &[(&str, String)]) -> BTreeMa
     env
 }
 
+/// The image's files the examples name, as the fixtures' stand-ins: the application under
+/// `/opt/app/` (which the application's image adds, README "Images"), and libmesos where
+/// `MESOS_NATIVE_JAVA_LIBRARY` says (`task_env`; the Dockerfile's `ENV` names
+/// `/opt/mesos/lib/libmesos.so`).
+fn in_the_image(arg: &str) -> String {
+    let app = fixture("app").display().to_string();
+    arg.replace("/opt/app", &app)
+}
+
 fn dry_run(app: &Value, env: BTreeMap<String, String>) -> Value {
     let mut init = Init::new(["--dry-run", "--output", "json", "--"]);
     for arg in app["args"].as_array().unwrap() {
-        init = init.arg(arg.as_str().unwrap());
+        init = init.arg(in_the_image(arg.as_str().unwrap()));
     }
     for (k, v) in env {
         init = init.env(k, v);
@@ -188,6 +201,9 @@ fn spark_init_resolves_the_master_example() {
     assert_eq!(plan["resolved"]["master_port"]["value"], 31500);
     assert_eq!(plan["resolved"]["webui_port"]["value"], 31501);
     let argv = plan["argv"].to_string();
-    assert!(argv.contains("-Dspark.deploy.recoveryMode=ZOOKEEPER"), "{argv}");
+    assert!(
+        argv.contains("-Dspark.deploy.recoveryMode=ZOOKEEPER"),
+        "{argv}"
+    );
     assert!(argv.contains("-Dspark.master.rest.enabled=false"), "{argv}");
 }

@@ -5,7 +5,13 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+use std::path::{Path, PathBuf};
+
 use entrypoint_tests::{java_classes as classes, spark_jars, Init};
+use spark_init::config::role::NativeLibraryVars;
+use spark_init::facts::mesos_library::{discover, Inputs, MesosLibrary};
+use spark_init::facts::prerequisites::FileState;
+use spark_init::sourced::Sourced;
 use spark_init::spark::java_options::parse_option_string;
 
 fn hex(bytes: &[u8]) -> String {
@@ -402,4 +408,137 @@ fn the_operators_tz_wins_over_the_default() {
     assert_eq!(tz["timezone"], "Asia/Tehran", "{stderr}");
     let (ours, stderr) = print_locale(&[("TZ", "Asia/Tehran"), ("SPARK_INIT_TIMEZONE", "UTC")]);
     assert_eq!(ours["timezone"], "UTC", "{stderr}");
+}
+
+/// What the real JVM did (`LoadMesos`, as `MesosNativeLibrary.load()`) with these variables in
+/// `dir`: the folders it searches (`sun.boot.library.path`, then `java.library.path`, an empty
+/// entry written `.`) and the file it went for.
+fn jvm_load_mesos(
+    java: &Path,
+    vars: &[(&str, String)],
+    dir: &Path,
+) -> (Vec<String>, Option<PathBuf>) {
+    let out = Command::new(java)
+        .args(["-cp", &classes().display().to_string(), "LoadMesos"])
+        .env_clear()
+        .envs(vars.iter().map(|(k, v)| (k, v)))
+        .current_dir(dir)
+        .output()
+        .expect("java");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let line = |key: &str| {
+        let prefix = format!("{key}=");
+        let found = text.lines().find_map(|l| l.strip_prefix(&prefix));
+        found
+            .unwrap_or_else(|| panic!("{key} in {text}"))
+            .to_string()
+    };
+    let jlp = line("jlp");
+    let entries = jlp.split(':').map(|d| if d.is_empty() { "." } else { d });
+    let dirs = std::iter::once(line("boot"))
+        .chain(entries.map(String::from))
+        .collect();
+    let found = Some(line("found"))
+        .filter(|f| !f.is_empty())
+        .map(PathBuf::from);
+    (dirs, found)
+}
+
+/// What spark-init finds with the same variables: the folders it searches (none when a
+/// variable names the file) and the file.
+fn our_load_mesos(
+    java: &Path,
+    vars: &[(&str, String)],
+    dir: &Path,
+) -> (Vec<String>, Option<PathBuf>) {
+    let var = |name: &str| {
+        let value = vars.iter().find(|(k, _)| *k == name);
+        value.map(|(_, v)| Sourced::new(v.into(), name))
+    };
+    let native = NativeLibraryVars {
+        mesos_native_java_library: var("MESOS_NATIVE_JAVA_LIBRARY"),
+        mesos_native_library: var("MESOS_NATIVE_LIBRARY"),
+        ld_library_path: var("LD_LIBRARY_PATH"),
+        submit_opts: None,
+    };
+    let inputs = Inputs {
+        vars: &native,
+        extra_library_path: None,
+        java,
+        working_dir: dir,
+    };
+    match discover(&inputs) {
+        MesosLibrary::Variable { path, state, .. } => (
+            vec![],
+            (state == FileState::File).then(|| PathBuf::from(path)),
+        ),
+        MesosLibrary::Searched { dirs, found, .. } => {
+            let file = found.map(|at| dir.join(&dirs[at].value).join("libmesos.so"));
+            (dirs.into_iter().map(|d| d.value).collect(), file)
+        }
+        MesosLibrary::Unknown(why) => panic!("{why}"),
+    }
+}
+
+/// The real JVM (`java` on PATH, Java 17 here) looks for Mesos' native library exactly where
+/// spark-init looks for it (issue 11): the same folders in the same order (the JDK's own, then
+/// `java.library.path` as HotSpot builds it from `LD_LIBRARY_PATH` and the default path read
+/// from the JDK's libjvm.so), and the same file, or none, for each way the variables can be set.
+#[test]
+fn the_jvm_finds_libmesos_where_spark_init_does() {
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path().canonicalize().unwrap();
+    for file in [
+        "a/libmesos-1.4.3.so",
+        "b/libmesos.so",
+        "c/libmesos.so",
+        "cwd/libmesos.so",
+        "lib/libmesos.so",
+    ] {
+        std::fs::create_dir_all(r.join(file).parent().unwrap()).unwrap();
+        std::fs::write(r.join(file), b"").unwrap();
+    }
+    std::fs::create_dir_all(r.join("dir")).unwrap();
+    let at = |rel: &str| r.join(rel).display().to_string();
+    let java = std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .map(|dir| dir.join("java"))
+        .find(|java| java.is_file())
+        .expect("java on PATH");
+    let (ld, java_library) = ("LD_LIBRARY_PATH", "MESOS_NATIVE_JAVA_LIBRARY");
+    let cwd = r.join("cwd");
+    let cases: Vec<(Vec<(&str, String)>, &Path)> = vec![
+        (vec![], &cwd),
+        (vec![(ld, format!("{}:{}", at("a"), at("b")))], &cwd),
+        (vec![(ld, format!("{}::{}", at("a"), at("c")))], &cwd),
+        (vec![(ld, String::new())], &cwd),
+        (vec![(ld, "b".into())], &r),
+        (vec![(ld, at("a"))], &cwd),
+        (vec![(java_library, "lib/libmesos.so".into())], &r),
+        (vec![(java_library, String::new())], &cwd),
+        (vec![(java_library, at("dir"))], &cwd),
+        (vec![(java_library, at("lib/libmesos.so"))], &cwd),
+        (vec![(java_library, at("lib/nope.so"))], &cwd),
+        (vec![("MESOS_NATIVE_LIBRARY", at("lib/libmesos.so"))], &cwd),
+        (
+            vec![
+                (java_library, at("lib/nope.so")),
+                ("MESOS_NATIVE_LIBRARY", at("lib/libmesos.so")),
+            ],
+            &cwd,
+        ),
+    ];
+    let canonical = |p: PathBuf| p.canonicalize().unwrap_or(p);
+    for (vars, dir) in cases {
+        let (jvm_dirs, jvm_found) = jvm_load_mesos(&java, &vars, dir);
+        let (our_dirs, our_found) = our_load_mesos(&java, &vars, dir);
+        if !our_dirs.is_empty() {
+            assert_eq!(our_dirs, jvm_dirs, "the folders searched with {vars:?}");
+        }
+        assert_eq!(
+            our_found.map(canonical),
+            jvm_found.map(canonical),
+            "with {vars:?} in {}",
+            dir.display()
+        );
+    }
 }

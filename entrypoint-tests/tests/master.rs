@@ -17,7 +17,9 @@ const MASTER_APP: &str = "/spark/orders/master";
 fn driver(marathon: &str, flags: &[&str]) -> Init {
     let mut args = vec!["--role", "driver"];
     args.extend(flags);
-    args.extend(["--", "--class", "Main", "app.jar"]);
+    let app = fixture("app/app.jar");
+    let app = app.to_str().unwrap();
+    args.extend(["--", "--class", "Main", app]);
     Init::new(args)
         .env("SPARK_HOME", fixture("spark/3.5.7"))
         .env("JAVA_HOME", fixture("java/17"))

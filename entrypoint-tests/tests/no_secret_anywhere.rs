@@ -180,6 +180,7 @@ fn no_secret_appears_in_any_output() {
     assert_eq!(out.code, 69, "{}", out.stderr);
     runs.push(("unavailable Marathon".into(), out));
     // A driver refused for a Spark option in its Java options, with secrets in its args.
+    let app_jar = fixture("app/app.jar").display().to_string();
     let driver_args = [
         "--role",
         "driver",
@@ -191,7 +192,7 @@ fn no_secret_appears_in_any_output() {
         "spark.ssl.keyPassword=Hunter2Arg",
         "--conf",
         "spark.app.x=-Dapi.key=Hunter2Key",
-        "app.jar",
+        &app_jar,
         "--password",
         "Hunter2Flag",
         "--db",

@@ -98,6 +98,28 @@ fn cases() -> Vec<Case> {
                 ],
             ),
         },
+        // Issue 11: a Mesos driver whose image lacks its application and libmesos, with a
+        // bad variable besides: all in one run.
+        Case {
+            name: "driver-prerequisites",
+            args: &[
+                "--role",
+                "driver",
+                "--",
+                "--master",
+                "mesos://zk://zk1:2181/mesos",
+                "--class",
+                "com.example.Stream",
+                "local:///opt/app/not-in-the-image.jar",
+            ],
+            env: with(
+                install("3.5.7"),
+                &[
+                    ("HOST", "10.0.0.2"),
+                    ("SPARK_INIT_FAILOVER_TIMEOUT", "never"),
+                ],
+            ),
+        },
         // The installation itself is missing: what else is missing is said in the same run.
         Case {
             name: "executor-no-install",
@@ -112,7 +134,10 @@ fn cases() -> Vec<Case> {
 }
 
 fn run(case: &Case) -> (i32, String) {
-    let mut init = Init::new(case.args.iter()).env("SPARK_INIT_LOG_FORMAT", "text");
+    // A driver's relative application (app.jar) is in its working directory.
+    let mut init = Init::new(case.args.iter())
+        .env("SPARK_INIT_LOG_FORMAT", "text")
+        .cwd(&fixture("app"));
     for (k, v) in &case.env {
         init = init.env(k, v);
     }

@@ -26,7 +26,16 @@ fn run(env: &[(String, String)], args: &[&str], role: &str) -> entrypoint_tests:
     for (k, v) in env {
         init = init.env(k, v);
     }
+    if role == "driver" {
+        init = in_the_apps_folder(init);
+    }
     init.run()
+}
+
+/// A driver started where its application (`app.jar`, a relative path spark-submit reads
+/// from the working directory) is, as in an image that puts it there.
+fn in_the_apps_folder(init: Init) -> Init {
+    init.cwd(&entrypoint_tests::fixture("app"))
 }
 
 #[test]
@@ -694,7 +703,7 @@ fn run_plain(env: &[(String, String)], args: &[&str]) -> entrypoint_tests::Finis
     for (k, v) in env {
         init = init.env(k, v);
     }
-    init.run()
+    in_the_apps_folder(init).run()
 }
 
 /// Review finding: with the installation missing, bad cores, heap and driver URL came out only

@@ -205,16 +205,23 @@ fn cases() -> Vec<Case> {
         ),
         args: vec![],
     });
+    // The image's application, and its libmesos named by MESOS_NATIVE_JAVA_LIBRARY (or found
+    // on LD_LIBRARY_PATH): the fixtures' empty stand-ins.
+    let stream_jar = format!("local://{}", fixture("app/stream.jar"));
+    let libmesos = fixture("mesos/libmesos.so");
     cases.push(Case {
         name: "driver-spark3.5.7-mesos".into(),
         role: "driver",
-        env: [install("3.5.7", "17"), marathon_driver_env()].concat(),
+        env: with(
+            [install("3.5.7", "17"), marathon_driver_env()].concat(),
+            &[("MESOS_NATIVE_JAVA_LIBRARY", &libmesos)],
+        ),
         args: [
             "--master",
             "mesos://zk://zk1:2181/mesos",
             "--class",
             "com.example.Stream",
-            "local:///opt/app/stream.jar",
+            &stream_jar,
             "--topic",
             "orders",
         ]
@@ -230,6 +237,7 @@ fn cases() -> Vec<Case> {
                 ("SPARK_CONF_DIR", &fixture("conf/tuned")),
                 ("SPARK_INIT_MESOS_CONSTRAINTS", "rack:none-such"),
                 ("SPARK_INIT_FAILOVER_TIMEOUT", "604800"),
+                ("MESOS_NATIVE_JAVA_LIBRARY", &libmesos),
             ],
         ),
         args: [
@@ -239,7 +247,7 @@ fn cases() -> Vec<Case> {
             "-Dapp.role=submitted -Dx='a b'",
             "--class",
             "com.example.Stream",
-            "local:///opt/app/stream.jar",
+            &stream_jar,
         ]
         .map(String::from)
         .to_vec(),
@@ -256,7 +264,8 @@ fn cases() -> Vec<Case> {
                 ("PORT2", ""),
             ],
         ),
-        args: ["--master", "spark://master:7077", "/opt/app/job.py"]
+        // A path without a scheme, from the working directory (the fixtures).
+        args: ["--master", "spark://master:7077", "app/job.py"]
             .map(String::from)
             .to_vec(),
     });
@@ -273,7 +282,10 @@ fn cases() -> Vec<Case> {
                 ("PORT_WEBUI", "31501"),
                 ("PORT_REST", "31502"),
                 ("SPARK_DAEMON_MEMORY", "512m"),
-                ("SPARK_MASTER_OPTS", "-Dspark.deploy.retainedApplications=10"),
+                (
+                    "SPARK_MASTER_OPTS",
+                    "-Dspark.deploy.retainedApplications=10",
+                ),
                 (
                     "SPARK_INIT_FRAMEWORK_STORE",
                     "zk://zk1:2181,zk2:2181/spark-init/orders",
@@ -288,13 +300,16 @@ fn cases() -> Vec<Case> {
     cases.push(Case {
         name: "driver-spark1.6.3-mesos".into(),
         role: "driver",
-        env: [install("1.6.3", "8"), marathon_driver_env()].concat(),
+        env: with(
+            [install("1.6.3", "8"), marathon_driver_env()].concat(),
+            &[("LD_LIBRARY_PATH", &fixture("mesos"))],
+        ),
         args: [
             "--master",
             "mesos://10.0.0.1:5050",
             "--class",
             "Main",
-            "app.jar",
+            "app/app.jar",
         ]
         .map(String::from)
         .to_vec(),
@@ -402,9 +417,14 @@ fn golden_plans_say_what_spark_needs() {
             let heap: u64 = xmx[4..xmx.len() - 1].parse().unwrap();
             assert!(heap >= 450, "{}: {xmx}", case.name);
         } else if case.role == "master" {
-            let class = argv.iter().position(|a| *a == "org.apache.spark.deploy.master.Master");
+            let class = argv
+                .iter()
+                .position(|a| *a == "org.apache.spark.deploy.master.Master");
             let class = class.expect("the Master class");
-            assert_eq!(argv[class + 1..class + 3], ["--host", "agent-3.example.internal"]);
+            assert_eq!(
+                argv[class + 1..class + 3],
+                ["--host", "agent-3.example.internal"]
+            );
             assert!(argv.contains(&"-Xmx512m"), "{}", case.name);
             let opens = argv.iter().any(|a| a.starts_with("--add-opens="));
             assert_eq!(opens, java >= 17, "{}", case.name);
@@ -415,6 +435,18 @@ fn golden_plans_say_what_spark_needs() {
                 "{}",
                 case.name
             );
+            // Issue 11: what the driver needs in the image was found there, and is shown.
+            let resolved = &plan["resolved"];
+            let master = resolved["master"]["value"].as_str().unwrap_or_default();
+            let library = resolved["mesos_native_library"]["value"].as_str();
+            assert_eq!(
+                library.is_some_and(|l| l.ends_with("/libmesos.so")),
+                master.starts_with("mesos://"),
+                "{}",
+                case.name
+            );
+            let application = resolved["application"]["value"].as_str().unwrap();
+            assert!(application.starts_with("$FIXTURES/app/"), "{}", case.name);
         }
         let tool = plan["env"]["JAVA_TOOL_OPTIONS"].as_str().unwrap();
         assert!(!plan.to_string().contains("hunter2"), "{}", case.name);

@@ -1,12 +1,17 @@
 //! spark-init's copies of Spark facts, checked against Spark and the JDK themselves:
-//! `spark-defaults.conf` parsing against `java.util.Properties` (as Spark loads the file), and
-//! the `--add-opens` list against `JavaModuleOptions` in the Spark 3.5.7 launcher jar.
+//! `spark-defaults.conf` parsing against `java.util.Properties` (as Spark loads the file), the
+//! `--add-opens` list against `JavaModuleOptions` in the Spark 3.5.7 launcher jar, and the
+//! driver's `LD_LIBRARY_PATH` against what that launcher gives the driver's JVM.
 
+use std::path::Path;
 use std::process::Command;
 
 use entrypoint_tests::{java_classes, spark_jars};
+use spark_init::facts::mesos_library::driver_ld_library_path;
 use spark_init::facts::spark_defaults;
+use spark_init::sourced::Sourced;
 use spark_init::spark::module_options::JAVA_MODULE_OPTIONS;
+use spark_init::spark::submit::SubmitArgs;
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -152,4 +157,90 @@ fn the_minimum_heap_starts_sparks_memory_manager_and_one_mib_less_does_not() {
         "-Xmx{}m: {under}",
         MIN_HEAP_MIB - 1
     );
+}
+
+/// The `LD_LIBRARY_PATH` Spark 3.5.7's launcher gives the driver's JVM (`Main` prints the command
+/// NUL-separated, `env LD_LIBRARY_PATH=... java ...` when it changes it), an empty entry
+/// written `.` as spark-init writes it.
+fn launchers_ld_library_path(home: &Path, ld: Option<&str>, args: &[&str]) -> Option<String> {
+    let mut launcher = Command::new("java");
+    launcher
+        .arg("-cp")
+        .arg(format!("{}/*", spark_jars().display()))
+        .args([
+            "org.apache.spark.launcher.Main",
+            "org.apache.spark.deploy.SparkSubmit",
+        ])
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("SPARK_HOME", home)
+        .env("SPARK_SCALA_VERSION", "2.12");
+    if let Some(ld) = ld {
+        launcher.env("LD_LIBRARY_PATH", ld);
+    }
+    let out = launcher.output().expect("java");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let set = stdout
+        .split('\0')
+        .find_map(|word| word.strip_prefix("LD_LIBRARY_PATH="))
+        .map(String::from);
+    set.or(ld.map(String::from)).map(|list| {
+        let entries: Vec<&str> = list
+            .split(':')
+            .map(|e| if e.is_empty() { "." } else { e })
+            .collect();
+        entries.join(":")
+    })
+}
+
+/// Issue 11: the driver JVM's `LD_LIBRARY_PATH` as spark-init reckons it (where
+/// `System.loadLibrary("mesos")` looks) is what Spark 3.5.7's launcher gives it:
+/// `spark.driver.extraLibraryPath` (`--driver-library-path` or `--conf`, the later one) appended
+/// to the container's, an empty one dropped.
+#[test]
+fn the_drivers_ld_library_path_is_what_sparks_launcher_gives_it() {
+    // A Spark home the launcher accepts: RELEASE and the jars.
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("RELEASE"),
+        "Spark 3.5.7 built for Hadoop 3.3.4\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(spark_jars(), home.path().join("jars")).unwrap();
+    let flag = ["--driver-library-path", "/flag/a:/flag/b"];
+    let conf = ["--conf", "spark.driver.extraLibraryPath=/conf"];
+    let options: [Vec<&str>; 5] = [
+        vec![],
+        flag.to_vec(),
+        conf.to_vec(),
+        [&flag[..], &conf[..]].concat(),
+        [&conf[..], &flag[..]].concat(),
+    ];
+    for ld in [None, Some(""), Some("/cur"), Some("/cur::/x")] {
+        for options in &options {
+            let args: Vec<&str> = ["--master", "mesos://m:5050"]
+                .iter()
+                .chain(options)
+                .chain(&["app.jar"])
+                .copied()
+                .collect();
+            let os: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+            let submit = SubmitArgs::parse(&os, &mut Vec::new());
+            let given = ld.map(|ld| Sourced::new(ld.into(), "LD_LIBRARY_PATH"));
+            let ours =
+                driver_ld_library_path(given.as_ref(), submit.library_path.as_ref()).map(|dirs| {
+                    let dirs: Vec<String> =
+                        dirs.iter().map(|d| d.value.display().to_string()).collect();
+                    dirs.join(":")
+                });
+            let sparks = launchers_ld_library_path(home.path(), ld, &args);
+            assert_eq!(ours, sparks, "LD_LIBRARY_PATH={ld:?} {args:?}");
+        }
+    }
 }

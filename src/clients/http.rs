@@ -251,6 +251,23 @@ pub enum HttpError {
     },
     #[error("{method} {url}: the answer is larger than {} MiB, the most spark-init reads", MAX_BODY >> 20)]
     TooLarge { method: Method, url: String },
+    /// An answer that says the URL does not lead to the service's API: a 404 that is not the
+    /// service's own "absent" (a proxy's page, another server), or the service's own "no such
+    /// path". Waiting cannot fix it.
+    #[error(
+        "{method} {url}: HTTP {status} ({answer}): no {service} API at this URL; check \
+             {var} (its host, port and path prefix)"
+    )]
+    WrongUrl {
+        method: Method,
+        url: String,
+        status: u16,
+        /// The answer's first line, shortened ([`answer_start`]).
+        answer: String,
+        /// The service ("Marathon") and the variable its URLs come from.
+        service: String,
+        var: String,
+    },
     #[error("{method} {url}: more than {MAX_REDIRECTS} redirects")]
     TooManyRedirects { method: Method, url: String },
     #[error("{method} {url}: redirected to {to}, from https to plain http; refused: the request and its credentials would travel in clear text")]
@@ -283,6 +300,7 @@ impl HttpError {
             HttpError::InvalidJson { .. }
             | HttpError::Tls { .. }
             | HttpError::TooLarge { .. }
+            | HttpError::WrongUrl { .. }
             | HttpError::TooManyRedirects { .. }
             | HttpError::InsecureRedirect { .. } => false,
         }
@@ -320,19 +338,37 @@ pub fn client(ca_file: Option<&Path>, timeout: Duration) -> Result<Client, Probl
     })
 }
 
+/// Whether a 404's answer is the service's own word that the thing asked for is absent
+/// (Marathon's `{"message": "App '/x' does not exist"}`), rather than a wrong URL's (a proxy's
+/// HTML page, another server, a path the service does not have).
+pub type IsAbsent = fn(&[u8]) -> bool;
+
+/// Every 404 means absent (a driver whose REST API is not up yet answers 404 too).
+pub fn any_404(_: &[u8]) -> bool {
+    true
+}
+
+/// No 404 means absent: the resource always exists where the service is (a Mesos master's
+/// `/master/frameworks`).
+pub fn no_404(_: &[u8]) -> bool {
+    false
+}
+
 /// GETs `path` from the service's bases in turn, all within `timeout`; the first that
-/// answers decides. `Ok(None)` is a 404: the thing is absent.
+/// answers decides. `Ok(None)` is a 404 that `absent` takes for the service's own "absent";
+/// any other 404 is [`HttpError::WrongUrl`].
 pub fn get_json(
     client: &Client,
     service: &Service,
     path: &str,
     timeout: Duration,
+    absent: IsAbsent,
 ) -> Result<Option<(Value, String)>, HttpError> {
     let deadline = Instant::now() + timeout;
     let mut last = None;
     for base in &service.bases {
         let url = join(base, path);
-        match get_one(client, service, url, deadline) {
+        match get_one(client, service, url, deadline, absent) {
             Err(e) if e.retryable() => last = Some(e),
             other => return other,
         }
@@ -547,10 +583,21 @@ fn get_one(
     service: &Service,
     url: Url,
     deadline: Instant,
+    absent: IsAbsent,
 ) -> Result<Option<(Value, String)>, HttpError> {
     let reply = send(client, service, url, None, deadline)?;
     if reply.status == 404 {
-        return Ok(None);
+        if absent(&reply.body) {
+            return Ok(None);
+        }
+        return Err(HttpError::WrongUrl {
+            method: Method::Get,
+            url: reply.url,
+            status: 404,
+            answer: answer_start(&reply.body),
+            service: service.name.clone(),
+            var: service.var.clone(),
+        });
     }
     if !(200..300).contains(&reply.status) {
         return Err(reply.refused(Method::Get));
@@ -668,6 +715,30 @@ fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
     reason
 }
 
+/// How long a quoted answer may be in an error: enough to recognise an nginx page or a JSON
+/// message, not a whole page in the log.
+const ANSWER_START: usize = 120;
+
+/// The start of an answer as one line of at most `ANSWER_START` characters, quoted: runs of
+/// whitespace (newlines too) become one space, other control characters `?`.
+pub fn answer_start(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(4 * ANSWER_START)]);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.is_empty() {
+        return "an empty answer".into();
+    }
+    let line: String = words
+        .join(" ")
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    let mut shown: String = line.chars().take(ANSWER_START).collect();
+    if shown.len() < line.len() || body.len() > 4 * ANSWER_START {
+        shown.push('…');
+    }
+    format!("\"{shown}\"")
+}
+
 /// Marathon's error bodies: `{"message": …, "details": [{"path", "errors"}]}`; anything else
 /// is shown briefly as it is.
 pub fn error_message(body: &str) -> String {
@@ -744,6 +815,19 @@ mod tests {
             error_message("<html>Bad Gateway</html>"),
             "<html>Bad Gateway</html>"
         );
+    }
+
+    #[test]
+    fn answers_are_quoted_as_one_short_line() {
+        assert_eq!(answer_start(b""), "an empty answer");
+        assert_eq!(answer_start(b" \r\n "), "an empty answer");
+        assert_eq!(
+            answer_start(b"<html>\r\n<head><title>404 Not Found</title></head>\n\t<body>"),
+            "\"<html> <head><title>404 Not Found</title></head> <body>\""
+        );
+        let long = answer_start(&[b'x'; 5000]);
+        assert_eq!(long, format!("\"{}…\"", "x".repeat(ANSWER_START)));
+        assert_eq!(answer_start(b"a\x07b"), "\"a?b\"");
     }
 
     #[test]
@@ -831,7 +915,7 @@ mod tests {
             put().to_string(),
             format!("PUT {base}/v2/apps/x: HTTP 500: oops")
         );
-        let get = get_json(&client, &service, "/v2/apps/x", WAIT).unwrap_err();
+        let get = get_json(&client, &service, "/v2/apps/x", WAIT, any_404).unwrap_err();
         assert_eq!(
             get.to_string(),
             format!("GET {base}/v2/apps/x: HTTP 500: oops")
@@ -847,6 +931,58 @@ mod tests {
         );
     }
 
+    /// Marathon's own 404 for a missing app is "absent"; a proxy's page or Marathon's answer
+    /// for a path it does not serve is a wrong URL, named with its password masked.
+    #[test]
+    fn a_404_is_absent_only_when_the_service_says_so() {
+        use crate::clients::marathon::is_unknown_app;
+        let nginx = "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n\
+                     <center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx/1.25.3\
+                     </center>\r\n</body>\r\n</html>\r\n";
+        let (base, server) = serve(vec![
+            answer(
+                "404 Not Found",
+                "",
+                br#"{"message":"App '/spark/driver' does not exist"}"#,
+            ),
+            answer("404 Not Found", "", nginx.as_bytes()),
+            answer("404 Not Found", "", br#"{"message":"Not Found"}"#),
+        ]);
+        let with_password = base.replace("http://", "http://ops:hunter2@");
+        let mut marathon = service(&with_password);
+        marathon.var = "SPARK_INIT_MARATHON_URL".into();
+        let client = client(None, Duration::from_secs(5)).unwrap();
+        let get = || {
+            get_json(
+                &client,
+                &marathon,
+                "/v2/apps/spark/driver",
+                WAIT,
+                is_unknown_app,
+            )
+        };
+        assert_eq!(get(), Ok(None));
+        let e = get().unwrap_err();
+        let shown = base.replace("http://", "http://ops:***@");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "GET {shown}/v2/apps/spark/driver: HTTP 404 (\"<html> <head><title>404 Not \
+                 Found</title></head> <body> <center><h1>404 Not Found</h1></center> \
+                 <hr><center>nginx/1.25.3…\"): no Marathon API at this URL; check \
+                 SPARK_INIT_MARATHON_URL (its host, port and path prefix)"
+            )
+        );
+        assert!(!e.retryable());
+        let e = get().unwrap_err();
+        assert!(
+            e.to_string()
+                .contains(r#"HTTP 404 ("{"message":"Not Found"}")"#),
+            "{e}"
+        );
+        server.join().unwrap();
+    }
+
     #[test]
     fn url_passwords_are_masked_wherever_a_url_is_shown() {
         let mut problems = Vec::new();
@@ -859,7 +995,7 @@ mod tests {
         let (base, server) = serve(vec![answer("502 Bad Gateway", "", b"")]);
         let with_password = base.replace("http://", "http://ops:hunter2@");
         let client = client(None, Duration::from_secs(5)).unwrap();
-        let e = get_json(&client, &service(&with_password), "/v2/info", WAIT).unwrap_err();
+        let e = get_json(&client, &service(&with_password), "/v2/info", WAIT, any_404).unwrap_err();
         assert_eq!(
             e.to_string(),
             format!(
@@ -930,8 +1066,8 @@ mod tests {
         ]);
         let service = configure(&first, &peer);
         let client = client(None, Duration::from_secs(5)).unwrap();
-        get_json(&client, &service, "/v2/info", WAIT).unwrap();
-        get_json(&client, &service, "/v2/info", WAIT).unwrap();
+        get_json(&client, &service, "/v2/info", WAIT, any_404).unwrap();
+        get_json(&client, &service, "/v2/info", WAIT, any_404).unwrap();
         [first_server, peer_server, stranger_server].map(|s| authorizations(&s.join().unwrap()))
     }
 
@@ -967,7 +1103,7 @@ mod tests {
         let (base, server) = serve(vec![answer("200 OK", "", &over), chunked]);
         let client = client(None, Duration::from_secs(5)).unwrap();
         for _ in 0..2 {
-            let e = get_json(&client, &service(&base), "/v2/info", WAIT).unwrap_err();
+            let e = get_json(&client, &service(&base), "/v2/info", WAIT, any_404).unwrap_err();
             assert_eq!(
                 e.to_string(),
                 format!("GET {base}/v2/info: the answer is larger than 4 MiB, the most spark-init reads")
@@ -987,14 +1123,14 @@ mod tests {
         let invalid = answer("200 OK", "", b"{\"app\": {\"id\": \"/a\xffb\"}}");
         let (base, server) = serve(vec![truncated, invalid]);
         let client = client(None, Duration::from_secs(5)).unwrap();
-        let e = get_json(&client, &service(&base), "/v2/info", WAIT).unwrap_err();
+        let e = get_json(&client, &service(&base), "/v2/info", WAIT, any_404).unwrap_err();
         assert!(
             e.to_string()
                 .starts_with(&format!("incomplete answer from GET {base}/v2/info: ")),
             "{e}"
         );
         assert!(e.retryable());
-        let e = get_json(&client, &service(&base), "/v2/info", WAIT).unwrap_err();
+        let e = get_json(&client, &service(&base), "/v2/info", WAIT, any_404).unwrap_err();
         assert!(matches!(e, HttpError::InvalidJson { .. }), "{e}");
         server.join().unwrap();
     }

@@ -94,7 +94,9 @@ impl App {
 
 /// The narrow view of Marathon that spark-init needs: an executor finds its driver
 /// (`app`, `tasks`); a driver publishes itself to its executors' app (`app_env`,
-/// `update_app`). `None` is a 404. Each call is one request, given up after `timeout`.
+/// `update_app`). `None` is Marathon's 404 for an app it does not have ([`is_unknown_app`]);
+/// any other 404, and Marathon's "URI not found", is [`HttpError::WrongUrl`]. Each call is one
+/// request, given up after `timeout`.
 pub trait MarathonApi {
     fn app(&self, id: &str, timeout: Duration) -> Result<Option<App>, HttpError>;
     fn tasks(&self, id: &str, timeout: Duration) -> Result<Option<Vec<Task>>, HttpError>;
@@ -126,22 +128,72 @@ struct TasksEnvelope {
     tasks: Vec<Task>,
 }
 
+/// Whether a 404's answer is Marathon's own for an app it does not have: `GET /v2/apps/{id}`
+/// and `GET /v2/apps/{id}/tasks` both answer `RestResource.unknownApp`, HTTP 404 with
+/// `{"message": "App '/id' does not exist"}` (the message of Marathon's `AppNotFoundException`
+/// since 0.5, 2014; mesosphere/marathon `src/main/scala/mesosphere/marathon/api/RestResource.scala`
+/// and `api/v2/AppsResource.scala`, `api/v2/AppTasksResource.scala`). Any other 404 — a path
+/// Marathon does not serve (`{"message": "Not Found"}`), a proxy's HTML page, another server —
+/// means the URL is wrong, which waiting cannot fix.
+pub fn is_unknown_app(body: &[u8]) -> bool {
+    let Ok(answer) = serde_json::from_slice::<Value>(body) else {
+        return false;
+    };
+    answer["message"].as_str().is_some_and(|message| {
+        message
+            .strip_prefix("App '")
+            .and_then(|rest| rest.strip_suffix("' does not exist"))
+            .is_some_and(|id| id.starts_with('/'))
+    })
+}
+
+/// Marathon's answer for a path it does not serve (a wrong path prefix in the URL): since
+/// 1.6.486 (Jersey 2) HTTP 500 `{"message": "URI not found"}`, before it HTTP 404
+/// `{"message": "URI not found: /path"}` (`MarathonExceptionMapper`, `NotFoundException`). The
+/// 500 is not a failure to wait out: it becomes [`HttpError::WrongUrl`] like any other wrong
+/// URL's answer.
+fn uri_not_found(e: HttpError, service: &Service) -> HttpError {
+    match e {
+        HttpError::Status {
+            method,
+            url,
+            status,
+            message,
+        } if status >= 500 && message == "URI not found" => HttpError::WrongUrl {
+            method,
+            url,
+            status,
+            answer: format!("{:?}", format!("Marathon: {message}")),
+            service: service.name.clone(),
+            var: service.var.clone(),
+        },
+        other => other,
+    }
+}
+
 /// `/spark/orders/driver` → `/v2/apps/spark/orders/driver`.
 fn app_path(id: &str) -> String {
     format!("/v2/apps/{}", id.trim_matches('/'))
 }
 
+impl HttpMarathon<'_> {
+    /// A GET of an app's resource: `None` when Marathon says the app does not exist.
+    fn get(&self, path: &str, timeout: Duration) -> Result<Option<(Value, String)>, HttpError> {
+        http::get_json(&self.client, self.service, path, timeout, is_unknown_app)
+            .map_err(|e| uri_not_found(e, self.service))
+    }
+}
+
 impl MarathonApi for HttpMarathon<'_> {
     fn app(&self, id: &str, timeout: Duration) -> Result<Option<App>, HttpError> {
-        match http::get_json(&self.client, self.service, &app_path(id), timeout)? {
+        match self.get(&app_path(id), timeout)? {
             Some((value, url)) => http::decode::<AppEnvelope>(value, url).map(|e| Some(e.app)),
             None => Ok(None),
         }
     }
 
     fn tasks(&self, id: &str, timeout: Duration) -> Result<Option<Vec<Task>>, HttpError> {
-        let path = format!("{}/tasks", app_path(id));
-        match http::get_json(&self.client, self.service, &path, timeout)? {
+        match self.get(&format!("{}/tasks", app_path(id)), timeout)? {
             Some((value, url)) => http::decode::<TasksEnvelope>(value, url).map(|e| Some(e.tasks)),
             None => Ok(None),
         }
@@ -152,7 +204,7 @@ impl MarathonApi for HttpMarathon<'_> {
         id: &str,
         timeout: Duration,
     ) -> Result<Option<Map<String, Value>>, HttpError> {
-        let found = http::get_json(&self.client, self.service, &app_path(id), timeout)?;
+        let found = self.get(&app_path(id), timeout)?;
         Ok(found.map(|(app, _)| app["app"]["env"].as_object().cloned().unwrap_or_default()))
     }
 
@@ -398,6 +450,58 @@ mod tests {
                 .host,
             "10.0.0.9"
         );
+    }
+
+    #[test]
+    fn only_marathons_own_404_means_the_app_does_not_exist() {
+        let fixture = include_bytes!(
+            "../../entrypoint-tests/fixtures/api/marathon/v2-error-404-app-not-found.json"
+        );
+        assert!(is_unknown_app(fixture));
+        assert!(is_unknown_app(
+            br#"{"message":"App '/spark/orders/driver' does not exist"}"#
+        ));
+        for other in [
+            // Marathon's answer for a path it does not serve (a wrong prefix).
+            &br#"{"message":"Not Found"}"#[..],
+            br#"{"message":"Group '/spark' does not exist"}"#,
+            br#"{"message":"App '/a' does not exist in version 2026-11-25"}"#,
+            b"<html><head><title>404 Not Found</title></head><body>nginx</body></html>",
+            b"no route /x/v2/apps/a",
+            b"",
+            br#"["App '/a' does not exist"]"#,
+        ] {
+            assert!(!is_unknown_app(other), "{}", String::from_utf8_lossy(other));
+        }
+    }
+
+    #[test]
+    fn marathons_uri_not_found_is_a_wrong_url_not_a_failure_to_wait_out() {
+        let service = Service::parse(
+            "Marathon",
+            "SPARK_INIT_MARATHON_URL",
+            "http://m:8080/marathon",
+            None,
+            &mut Vec::new(),
+        )
+        .unwrap();
+        let status = |status, message: &str| HttpError::Status {
+            method: http::Method::Get,
+            url: "http://m:8080/marathon/v2/apps/a".into(),
+            status,
+            message: message.into(),
+        };
+        let e = uri_not_found(status(500, "URI not found"), &service);
+        assert!(!e.retryable());
+        assert_eq!(
+            e.to_string(),
+            "GET http://m:8080/marathon/v2/apps/a: HTTP 500 (\"Marathon: URI not found\"): no \
+             Marathon API at this URL; check SPARK_INIT_MARATHON_URL (its host, port and path \
+             prefix)"
+        );
+        // Marathon's other 5xx still wait: no leader yet, a proxy's gateway error.
+        let leader = status(502, "Could not determine the current leader");
+        assert_eq!(uri_not_found(leader.clone(), &service), leader);
     }
 
     #[test]

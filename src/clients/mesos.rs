@@ -95,14 +95,10 @@ pub struct HttpMesos<'a> {
 impl MesosApi for HttpMesos<'_> {
     fn frameworks(&self, timeout: Duration) -> Result<Frameworks, HttpError> {
         let path = "/master/frameworks";
-        match http::get_json(&self.client, self.service, path, timeout)? {
+        // A master always has /master/frameworks: a 404 is not a Mesos master.
+        match http::get_json(&self.client, self.service, path, timeout, http::no_404)? {
             Some((value, url)) => http::decode(value, url),
-            None => Err(HttpError::Status {
-                method: http::Method::Get,
-                url: http::shown(&http::join(&self.service.bases[0], path)),
-                status: 404,
-                message: "not a Mesos master (no /master/frameworks)".into(),
-            }),
+            None => unreachable!("no 404 is taken for absent"),
         }
     }
 }

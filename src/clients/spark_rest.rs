@@ -49,7 +49,8 @@ impl SparkRestApi for HttpSparkRest {
         driver: &Service,
         timeout: Duration,
     ) -> Result<Option<Listed>, SparkRestError> {
-        let Some((answer, url)) = http::get_json(&self.client, driver, APPLICATIONS, timeout)?
+        let Some((answer, url)) =
+            http::get_json(&self.client, driver, APPLICATIONS, timeout, http::any_404)?
         else {
             return Ok(None);
         };

@@ -59,6 +59,40 @@ pub struct RoleConfig {
     pub daemon_memory: Option<Sourced<String>>,
     /// `SPARK_DAEMON_JAVA_OPTS`, `SPARK_MASTER_OPTS` (the master's options, in that order).
     pub daemon_opts: Vec<Sourced<String>>,
+    /// Where the driver's JVM looks for Mesos' native library.
+    pub native_library: NativeLibraryVars,
+}
+
+/// The variables that decide where a driver's JVM finds Mesos' native library
+/// (`MesosNativeLibrary.load()`, then the JVM's `java.library.path`), as they are: empty is
+/// not unset (the JVM reads `MESOS_NATIVE_JAVA_LIBRARY=""` as a path, `LD_LIBRARY_PATH=""` as
+/// the working directory), and paths are bytes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NativeLibraryVars {
+    pub mesos_native_java_library: Option<Sourced<OsString>>,
+    /// Mesos' deprecated name, read when `MESOS_NATIVE_JAVA_LIBRARY` is unset.
+    pub mesos_native_library: Option<Sourced<OsString>>,
+    pub ld_library_path: Option<Sourced<OsString>>,
+    /// spark-submit's own JVM options (`SparkSubmitCommandBuilder` adds them): a
+    /// `-Djava.library.path` there replaces the JVM's search path.
+    pub submit_opts: Option<Sourced<String>>,
+}
+
+impl NativeLibraryVars {
+    /// Reads them from `env`, each with its name and `how` it was set (e.g. " (set by
+    /// spark-env.sh)"; empty for the environment spark-init was given).
+    pub fn read(env: &EnvSnapshot, how: &str) -> NativeLibraryVars {
+        let var = |name: &str| {
+            env.get(name)
+                .map(|v| Sourced::new(v.to_os_string(), format!("{name}{how}")))
+        };
+        NativeLibraryVars {
+            mesos_native_java_library: var("MESOS_NATIVE_JAVA_LIBRARY"),
+            mesos_native_library: var("MESOS_NATIVE_LIBRARY"),
+            ld_library_path: var("LD_LIBRARY_PATH"),
+            submit_opts: var("SPARK_SUBMIT_OPTS").map(|v| v.map(|o| o.to_string_lossy().into())),
+        }
+    }
 }
 
 impl RoleConfig {
@@ -155,6 +189,7 @@ impl RoleConfig {
             master_app,
             daemon_memory,
             daemon_opts,
+            native_library: NativeLibraryVars::read(env, ""),
         }
     }
 }

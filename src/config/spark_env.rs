@@ -18,7 +18,7 @@ use crate::facts::child::{run_bounded, Ran};
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Where spark-class would find it: `$SPARK_CONF_DIR`, else `$SPARK_HOME/conf`.
-fn script(env: &EnvSnapshot) -> PathBuf {
+pub fn script(env: &EnvSnapshot) -> PathBuf {
     match env.get("SPARK_CONF_DIR").filter(|v| !v.is_empty()) {
         Some(dir) => Path::new(dir).join("spark-env.sh"),
         None => {

@@ -10,6 +10,8 @@ pub mod cgroup;
 pub mod child;
 pub mod hadoop;
 pub mod install;
+pub mod mesos_library;
+pub mod prerequisites;
 pub mod remote;
 pub mod spark_defaults;
 pub mod stored;
@@ -24,6 +26,7 @@ use crate::error::Error;
 use crate::facts::cgroup::CgroupLimits;
 use crate::facts::child::ChildError;
 use crate::facts::install::{JavaInstall, SparkInstall};
+use crate::facts::prerequisites::Prerequisites;
 use crate::facts::remote::{DiscoveryError, Lookups, RemoteFacts};
 use crate::facts::spark_defaults::SparkDefaults;
 use crate::facts::stored::BeforeLaunch;
@@ -54,6 +57,8 @@ pub struct Facts {
     pub stored: BeforeLaunch,
     /// The driver's master, found through Marathon (`SPARK_INIT_MASTER_APP`).
     pub master: remote::FoundMaster,
+    /// What the driver needs in the image (empty for an executor).
+    pub prerequisites: Prerequisites,
 }
 
 /// Reads the installations, the Spark configuration (the driver's `--properties-file` when

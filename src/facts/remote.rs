@@ -91,7 +91,8 @@ pub enum DiscoveryError {
 
 fn refused_or_unavailable(e: HttpError, what: &str) -> DiscoveryError {
     match &e {
-        HttpError::Tls { .. } | HttpError::InsecureRedirect { .. } => {
+        // A 404 that is not the service's "absent" names the variable to fix itself.
+        HttpError::Tls { .. } | HttpError::InsecureRedirect { .. } | HttpError::WrongUrl { .. } => {
             DiscoveryError::Refused(format!("{what}: {e}"))
         }
         HttpError::Status { status, .. } if (400..500).contains(status) => DiscoveryError::Refused(
@@ -689,6 +690,36 @@ mod tests {
             why,
             "looking up the driver in Marathon: GET http://marathon:8080/v2/apps/spark/driver: \
              HTTP 401; check the URL and the credentials (SPARK_INIT_*_AUTH)"
+        );
+        assert!(fakes.clock.slept().is_empty());
+    }
+
+    /// Issue 11: a 404 that is not Marathon's "App '/x' does not exist" (a wrong path prefix,
+    /// a proxy's page) was taken for an app not there yet, and the executor waited the whole
+    /// SPARK_INIT_RESOLVE_TIMEOUT.
+    #[test]
+    fn a_404_that_is_not_marathons_is_refused_at_once() {
+        let fakes = Fakes::default();
+        fakes.marathon.app.push_front(Err(HttpError::WrongUrl {
+            method: http::Method::Get,
+            url: "http://marathon:8080/wrong/v2/apps/spark/driver".into(),
+            status: 404,
+            answer: "\"<html>\"".into(),
+            service: "Marathon".into(),
+            var: "SPARK_INIT_MARATHON_URL".into(),
+        }));
+        let Err(DiscoveryError::Refused(why)) = fakes.discover(&lookups()) else {
+            panic!("not refused");
+        };
+        assert!(
+            why.starts_with(
+                "looking up the driver in Marathon: GET \
+                 http://marathon:8080/wrong/v2/apps/spark/driver: HTTP 404"
+            ) && why.ends_with(
+                "no Marathon API at this URL; check SPARK_INIT_MARATHON_URL (its host, port \
+                 and path prefix)"
+            ),
+            "{why}"
         );
         assert!(fakes.clock.slept().is_empty());
     }

@@ -5,6 +5,7 @@
 mod confs;
 mod duties;
 mod memory;
+mod prerequisites;
 mod settings;
 
 use std::ffi::OsString;
@@ -20,6 +21,7 @@ use crate::facts::{Facts, LocalFacts};
 use crate::plan::role::{common_resolved, spark_java_sources, MISSING_HOSTNAME};
 use crate::plan::{sourced, Findings, ModePlan};
 use crate::sourced::Sourced;
+use crate::spark::submit::is_mesos_master;
 
 use self::settings::UserSettings;
 
@@ -45,18 +47,9 @@ pub fn resolve(config: &Config, role: &RoleConfig, all: &Facts) -> Result<ModePl
         }
         None => (user.master(), None),
     };
-    if user.deploy_mode().as_deref() == Some("cluster") {
-        found.problem(
-            "args",
-            Some("--deploy-mode cluster"),
-            "spark-init runs the driver in this container (client mode); remove the cluster \
-             deploy mode",
-        );
-    }
+    client_mode_only(&user, &mut found);
     let failover = confs::failover_timeout(role, &mut found);
-    let mesos = master
-        .as_ref()
-        .is_some_and(|m| m.value.starts_with("mesos://"));
+    let mesos = master.as_ref().is_some_and(|m| is_mesos_master(&m.value));
     let wanted = confs::all(
         role,
         &user,
@@ -82,6 +75,15 @@ pub fn resolve(config: &Config, role: &RoleConfig, all: &Facts) -> Result<ModePl
         resolved.insert("hostname".into(), host.clone().map(Into::into));
     }
     let spark_java_sources = spark_java_sources(&user.java_confs(), "driver", &mut found);
+    let needs = &all.prerequisites;
+    let sources = &spark_java_sources;
+    resolved.extend(prerequisites::check(
+        config,
+        &role.submit,
+        sources,
+        needs,
+        &mut found,
+    ));
     let driver_memory = memory::driver_memory(role, &user, facts, &mut found);
     let publish = duties::publish(role, &user, hostname.as_ref(), &mut found);
     if !found.problems.is_empty() {
@@ -135,6 +137,18 @@ fn master_from_marathon(
         format!("spark://{}:{}", task.host, task.port),
         task.source.clone(),
     ))
+}
+
+/// `--deploy-mode cluster` would run the driver elsewhere: refused.
+fn client_mode_only(user: &UserSettings<'_>, found: &mut Findings) {
+    if user.deploy_mode().as_deref() == Some("cluster") {
+        found.problem(
+            "args",
+            Some("--deploy-mode cluster"),
+            "spark-init runs the driver in this container (client mode); remove the cluster \
+             deploy mode",
+        );
+    }
 }
 
 /// `$SPARK_HOME/bin/spark-submit`, which must be there.
