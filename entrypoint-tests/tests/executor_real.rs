@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 
 use entrypoint_tests::fake::{AppSpec, FakeServer, TaskSpec};
 use entrypoint_tests::{
-    free_port, poll, pyspark_home, spark_jars, workspace_root, Init, Killed, HANG,
+    free_port, poll, pyspark_home, spark_jars, workspace_root, Init, Killed, HANG, SPARK_3,
 };
 use spark_init::spark::executor_id;
 use spark_init::spark::module_options::JAVA_MODULE_OPTIONS;
@@ -22,7 +22,7 @@ fn compile_driver(out: &Path) {
     fs::create_dir_all(out).unwrap();
     let status = Command::new("javac")
         .arg("-cp")
-        .arg(format!("{}/*", spark_jars().display()))
+        .arg(format!("{}/*", spark_jars(SPARK_3).display()))
         .arg("-d")
         .arg(out)
         .arg(workspace_root().join("entrypoint-tests/java-spark/TinyDriver.java"))
@@ -47,7 +47,7 @@ fn a_spark_executor_started_by_spark_init_runs_a_drivers_tasks() {
     let dir = tempfile::tempdir().unwrap();
     let classes = workspace_root().join("target/java-spark");
     compile_driver(&classes);
-    let jars = format!("{}/*", spark_jars().display());
+    let jars = format!("{}/*", spark_jars(SPARK_3).display());
 
     let master_port = free_port();
     let _master = Killed(
@@ -114,7 +114,7 @@ fn a_spark_executor_started_by_spark_init_runs_a_drivers_tasks() {
     );
     let out = Init::new(["--role", "executor"])
         .env("SPARK_INIT_LOG", "info")
-        .env("SPARK_HOME", pyspark_home())
+        .env("SPARK_HOME", pyspark_home(SPARK_3))
         .env("SPARK_CONF_DIR", &conf)
         .env("SPARK_EXTRA_CLASSPATH", &classes)
         .env("HOST", "127.0.0.1")

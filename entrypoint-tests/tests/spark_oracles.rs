@@ -1,10 +1,10 @@
 //! spark-init's copies of Spark facts, checked against Spark and the JDK themselves:
 //! `spark-defaults.conf` parsing against `java.util.Properties` (as Spark loads the file), and
-//! the `--add-opens` list against `JavaModuleOptions` in the Spark 3.5.7 launcher jar.
+//! the `--add-opens` list against `JavaModuleOptions` in the launcher jar of Spark 3 (`SPARK_3`).
 
 use std::process::Command;
 
-use entrypoint_tests::{java_classes, spark_jars};
+use entrypoint_tests::{java_classes, launcher_jar, spark_jars, SPARK_3};
 use spark_init::facts::spark_defaults;
 use spark_init::spark::module_options::JAVA_MODULE_OPTIONS;
 
@@ -100,9 +100,9 @@ fn malformed_unicode_escapes_fail_in_both() {
 #[test]
 fn module_options_match_sparks_launcher() {
     let classpath = format!(
-        "{}:{}/spark-launcher_2.12-3.5.7.jar",
+        "{}:{}",
         java_classes().display(),
-        spark_jars().display()
+        launcher_jar(SPARK_3).display()
     );
     let out = Command::new("java")
         .args(["-cp", &classpath, "ModuleOptions"])
@@ -123,7 +123,11 @@ fn module_options_match_sparks_launcher() {
 fn the_minimum_heap_starts_sparks_memory_manager_and_one_mib_less_does_not() {
     use spark_init::spark::memory::MIN_HEAP_MIB;
     use spark_init::spark::module_options::JAVA_MODULE_OPTIONS;
-    let classpath = format!("{}:{}/*", java_classes().display(), spark_jars().display());
+    let classpath = format!(
+        "{}:{}/*",
+        java_classes().display(),
+        spark_jars(SPARK_3).display()
+    );
     let run = |heap: u64| {
         let out = Command::new("java")
             .args(JAVA_MODULE_OPTIONS)
