@@ -390,6 +390,13 @@ pub fn scala_of(spark: &str) -> &'static str {
     }
 }
 
+/// The module options `spark-class` of a release adds on Java 17 (spark-init's copy, checked
+/// against the release's own launcher by the oracle test).
+pub fn module_options(spark: &str) -> &'static [&'static str] {
+    let version = spark_init::spark::version::SparkVersion::parse(spark).expect("a Spark version");
+    spark_init::spark::module_options::for_version(version)
+}
+
 /// The jars of an installed release (`SPARK_3` or `SPARK_4`), checked to be there.
 pub fn spark_jars(spark: &str) -> PathBuf {
     let jars = pyspark_home(spark).join("jars");

@@ -14,11 +14,11 @@ use std::time::Duration;
 use crate::launcher::Launcher;
 use crate::zookeeper::ZooKeeper;
 use crate::{
-    children_of, comm, free_port, poll, pyspark_home, spark_jars, workspace_root, Killed, SPARK_3,
+    children_of, comm, free_port, module_options, poll, pyspark_home, spark_jars, workspace_root,
+    Killed, SPARK_3,
 };
 use serde_json::{json, Value};
 use spark_init::clients::framework_store::{parse_url, Store};
-use spark_init::spark::module_options::JAVA_MODULE_OPTIONS;
 
 /// Spark starts slowly on two cores; this is a hang guard, not a performance bound.
 const SLOW: Duration = Duration::from_secs(180);
@@ -133,7 +133,7 @@ pub fn run(say: &mut dyn FnMut(String)) -> Summary {
     let master_port = free_port();
     let _master = Killed(
         Command::new("java")
-            .args(JAVA_MODULE_OPTIONS)
+            .args(module_options(SPARK_3))
             .args(["-XX:-UsePerfData", "-Xmx256m", "-cp"])
             .arg(format!("{}/*", spark_jars(SPARK_3).display()))
             .args([

@@ -12,10 +12,10 @@ use std::process::{Command, Stdio};
 
 use entrypoint_tests::fake::{AppSpec, FakeServer, TaskSpec};
 use entrypoint_tests::{
-    free_port, poll, pyspark_home, spark_jars, workspace_root, Init, Killed, HANG, SPARK_3,
+    free_port, module_options, poll, pyspark_home, spark_jars, workspace_root, Init, Killed, HANG,
+    SPARK_3,
 };
 use spark_init::spark::executor_id;
-use spark_init::spark::module_options::JAVA_MODULE_OPTIONS;
 
 /// A child process killed (and waited for) when the test ends, pass or fail.
 fn compile_driver(out: &Path) {
@@ -33,7 +33,7 @@ fn compile_driver(out: &Path) {
 
 fn spark_jvm(classpath: &str, log: &Path) -> Command {
     let mut cmd = Command::new("java");
-    cmd.args(JAVA_MODULE_OPTIONS)
+    cmd.args(module_options(SPARK_3))
         .args(["-XX:-UsePerfData", "-Xmx512m", "-cp", classpath])
         .env_remove("JAVA_TOOL_OPTIONS")
         .stdin(Stdio::null())

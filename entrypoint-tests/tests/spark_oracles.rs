@@ -1,12 +1,13 @@
 //! spark-init's copies of Spark facts, checked against Spark and the JDK themselves:
 //! `spark-defaults.conf` parsing against `java.util.Properties` (as Spark loads the file), and
-//! the `--add-opens` list against `JavaModuleOptions` in the launcher jar of Spark 3 (`SPARK_3`).
+//! the module options against `JavaModuleOptions` in the launcher jars of the releases the tests
+//! install (`SPARK_3`, `SPARK_4`), and against Java 17.
 
 use std::process::Command;
 
-use entrypoint_tests::{java_classes, launcher_jar, spark_jars, SPARK_3};
+use entrypoint_tests::{java_classes, launcher_jar, module_options, spark_jars, SPARK_3, SPARK_4};
 use spark_init::facts::spark_defaults;
-use spark_init::spark::module_options::JAVA_MODULE_OPTIONS;
+use spark_init::spark::module_options::LINES;
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -97,22 +98,63 @@ fn malformed_unicode_escapes_fail_in_both() {
     }
 }
 
+/// spark-init's list for each release the tests install is what that release's own
+/// `JavaModuleOptions.defaultModuleOptions()` returns (run on this machine's Java 17).
 #[test]
 fn module_options_match_sparks_launcher() {
-    let classpath = format!(
-        "{}:{}",
-        java_classes().display(),
-        launcher_jar(SPARK_3).display()
+    for spark in [SPARK_3, SPARK_4] {
+        let classpath = format!(
+            "{}:{}",
+            java_classes().display(),
+            launcher_jar(spark).display()
+        );
+        let out = Command::new("java")
+            .args(["-cp", &classpath, "ModuleOptions"])
+            .env_remove("JAVA_TOOL_OPTIONS")
+            .output()
+            .expect("java");
+        assert!(out.status.success(), "Spark {spark}: {out:?}");
+        let theirs = String::from_utf8(out.stdout).unwrap();
+        let theirs: Vec<&str> = theirs.split_whitespace().collect();
+        assert_eq!(module_options(spark), theirs.as_slice(), "Spark {spark}");
+    }
+}
+
+/// Java 17 (the JVM Spark 4 needs at least) starts with every line's list: an option it does
+/// not know (`--sun-misc-unsafe-memory-access`, JDK 23) is skipped because the list starts
+/// with `-XX:+IgnoreUnrecognizedVMOptions`, and nothing else is refused.
+#[test]
+fn java_17_starts_with_every_module_option_list() {
+    let version = Command::new("java").arg("-version").output().expect("java");
+    let banner = String::from_utf8_lossy(&version.stderr).into_owned();
+    assert!(
+        banner.contains("version \"17."),
+        "the tests need Java 17: {banner}"
     );
+    for ((major, minor), options) in LINES {
+        let out = Command::new("java")
+            .args(*options)
+            .arg("-version")
+            .env_remove("JAVA_TOOL_OPTIONS")
+            .output()
+            .expect("java");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "Spark {major}.{minor}'s list: {stderr}"
+        );
+        assert!(
+            !stderr.contains("Unrecognized"),
+            "Spark {major}.{minor}: {stderr}"
+        );
+    }
+    // The one option Java 17 does not know is refused without the flag that comes with it.
     let out = Command::new("java")
-        .args(["-cp", &classpath, "ModuleOptions"])
+        .args(["--sun-misc-unsafe-memory-access=allow", "-version"])
         .env_remove("JAVA_TOOL_OPTIONS")
         .output()
         .expect("java");
-    assert!(out.status.success());
-    let spark = String::from_utf8(out.stdout).unwrap();
-    let spark: Vec<&str> = spark.split_whitespace().collect();
-    assert_eq!(JAVA_MODULE_OPTIONS, spark.as_slice());
+    assert!(!out.status.success(), "{out:?}");
 }
 
 /// Issue 10: the smallest heap spark-init plans must really start a Spark executor. In a
@@ -122,7 +164,6 @@ fn module_options_match_sparks_launcher() {
 #[test]
 fn the_minimum_heap_starts_sparks_memory_manager_and_one_mib_less_does_not() {
     use spark_init::spark::memory::MIN_HEAP_MIB;
-    use spark_init::spark::module_options::JAVA_MODULE_OPTIONS;
     let classpath = format!(
         "{}:{}/*",
         java_classes().display(),
@@ -130,7 +171,7 @@ fn the_minimum_heap_starts_sparks_memory_manager_and_one_mib_less_does_not() {
     );
     let run = |heap: u64| {
         let out = Command::new("java")
-            .args(JAVA_MODULE_OPTIONS)
+            .args(module_options(SPARK_3))
             .arg("-XX:-UsePerfData")
             // As in a one-CPU container: the JVM's ergonomics pick SerialGC.
             .arg("-XX:ActiveProcessorCount=1")

@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use entrypoint_tests::{
-    executor_env, fixture, free_port, spark_init_bin, spark_jars, workspace_root, SPARK_3,
+    executor_env, fixture, free_port, module_options, spark_init_bin, spark_jars, workspace_root,
+    SPARK_3,
 };
-use spark_init::spark::module_options::JAVA_MODULE_OPTIONS;
 
 const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\nspark:x:185:185:Spark:/opt/spark:/bin/false\n";
 const GROUP: &str = "root:x:0:\nspark:x:185:\nhadoop:x:500:spark\n";
@@ -297,7 +297,7 @@ fn real_executor(image: &Image) -> String {
         "--".to_string(),
         "/usr/lib/jvm/java-17-openjdk-amd64/bin/java".into(),
     ];
-    command.extend(JAVA_MODULE_OPTIONS.iter().map(|o| o.to_string()));
+    command.extend(module_options(SPARK_3).iter().map(|o| o.to_string()));
     command.extend([
         "-Xmx256m".into(),
         "-XX:-UsePerfData".into(),
