@@ -12,8 +12,11 @@ pub struct SparkInstall {
     pub home: PathBuf,
     /// The version, and how it was found: `RELEASE` or the jar's name.
     pub version: Sourced<SparkVersion>,
-    /// The classpath entry for Spark's own jars: `jars/*` (2.x, 3.x) or the assembly jar (1.6).
+    /// The classpath entry for Spark's own jars: `jars/*` (2.x and later) or the assembly jar
+    /// (1.6).
     pub jars: String,
+    /// `jars/slf4j-api-*.jar`, by name: Spark 4's launcher puts it before `jars/*`.
+    pub slf4j_api: Vec<String>,
 }
 
 /// Finds the Spark version: the first line of `$SPARK_HOME/RELEASE` ("Spark 3.5.7 built for
@@ -86,10 +89,16 @@ pub fn discover_spark(home: &Path, home_source: &str) -> Result<SparkInstall, Pr
             }
         }
     };
+    let slf4j_api = list(&jars_dir)
+        .into_iter()
+        .filter(|name| name.starts_with("slf4j-api-"))
+        .map(|name| jars_dir.join(name).display().to_string())
+        .collect();
     Ok(SparkInstall {
         home: home.to_path_buf(),
         version: Sourced::new(version, version_source),
         jars,
+        slf4j_api,
     })
 }
 

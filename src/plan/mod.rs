@@ -7,6 +7,8 @@ mod java_options;
 pub mod memory;
 mod render;
 pub mod role;
+#[cfg(test)]
+pub mod testing;
 pub mod user;
 
 use std::collections::BTreeMap;
