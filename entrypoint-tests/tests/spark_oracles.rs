@@ -157,6 +157,93 @@ fn java_17_starts_with_every_module_option_list() {
     assert!(!out.status.success(), "{out:?}");
 }
 
+/// The executor's overhead under Spark 4's floor (`spark.executor.minMemoryOverhead`, new in
+/// 4.0) is what Spark's own `ResourceProfile.calculateOverHeadMemory` computes from the same
+/// confs, read by Spark's own config entries (defaults and sizes included).
+#[test]
+fn the_executor_overhead_matches_spark_4s_resource_profile() {
+    use spark_init::plan::memory::Overhead;
+    use spark_init::plan::Findings;
+    use spark_init::sourced::Sourced;
+    use spark_init::spark::version::SparkVersion;
+    let cases: &[(u64, &[(&str, &str)])] = &[
+        (2048, &[]),
+        (3841, &[]),
+        (8192, &[]),
+        (2048, &[("spark.executor.minMemoryOverhead", "1g")]),
+        (20480, &[("spark.executor.minMemoryOverhead", "1g")]),
+        (10241, &[("spark.executor.minMemoryOverhead", "1024")]),
+        (1000, &[("spark.executor.minMemoryOverhead", "0")]),
+        (
+            8192,
+            &[
+                ("spark.executor.memoryOverheadFactor", "0.25"),
+                ("spark.executor.minMemoryOverhead", "3000m"),
+            ],
+        ),
+        (
+            100,
+            &[
+                ("spark.executor.minMemoryOverhead", "1g"),
+                ("spark.executor.memoryOverhead", "512m"),
+            ],
+        ),
+    ];
+    let classpath = format!(
+        "{}:{}/*",
+        java_classes().display(),
+        spark_jars(SPARK_4).display()
+    );
+    let input: String = cases
+        .iter()
+        .map(|(heap, confs)| {
+            let confs: Vec<String> = confs.iter().map(|(k, v)| format!(" {k}={v}")).collect();
+            format!("{heap}{}\n", confs.concat())
+        })
+        .collect();
+    let theirs = java_with_stdin(&["-cp", &classpath, "SparkOverhead"], &input);
+    let theirs: Vec<u64> = theirs.lines().map(|l| l.parse().unwrap()).collect();
+    assert_eq!(theirs.len(), cases.len(), "{theirs:?}");
+    for ((heap, confs), theirs) in cases.iter().zip(theirs) {
+        let get = |key: &str| {
+            confs
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| Sourced::new(v.to_string(), key))
+        };
+        let mut findings = Findings::default();
+        let version = SparkVersion::parse(SPARK_4).unwrap();
+        let ours = Overhead::read(&get, "executor", version, &mut findings).unwrap();
+        assert_eq!(
+            ours.for_heap(*heap).value,
+            theirs,
+            "heap {heap} MiB, {confs:?}"
+        );
+    }
+}
+
+/// Runs `java <args>` with `input` on stdin; its stdout.
+fn java_with_stdin(args: &[&str], input: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new("java")
+        .args(args)
+        .env_remove("JAVA_TOOL_OPTIONS")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("java");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// Issue 10: the smallest heap spark-init plans must really start a Spark executor. In a
 /// container with one CPU the JVM picks SerialGC and `Runtime.maxMemory()` is less than -Xmx
 /// (-Xmx450m, the old minimum, gives 435 MiB, which Spark refuses). Spark's own
