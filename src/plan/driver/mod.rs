@@ -4,6 +4,7 @@
 
 mod confs;
 mod duties;
+mod master;
 mod memory;
 mod settings;
 
@@ -51,16 +52,16 @@ pub fn resolve(
         );
     }
     let failover = confs::failover_timeout(role, &mut found);
-    let mesos = master
-        .as_ref()
-        .is_some_and(|m| m.value.starts_with("mesos://"));
+    let version = facts.spark.version.value;
+    let mesos = master::on_mesos(master.as_ref(), version, &mut found);
+    let reuse = master::framework_id_to_pass(stored, version);
     let wanted = confs::all(
         role,
         &user,
         hostname.as_ref(),
         mesos,
         &failover,
-        stored,
+        reuse,
         &mut found,
     );
     let mut resolved = common_resolved(role, facts);
@@ -85,7 +86,7 @@ pub fn resolve(
     if let Some(heap) = &driver_memory {
         resolved.insert("driver_memory_mib".into(), heap.clone().map(Into::into));
     }
-    let reused = stored.reuse.as_ref().map(|id| id.value.clone());
+    let reused = reuse.map(|id| id.value.clone());
     let ui_port = duties::ui_port(role, &user);
     Ok(ModePlan {
         role: "driver".into(),
