@@ -18,7 +18,9 @@ use crate::config::{lossy, Config, Problem};
 use crate::facts::install;
 use crate::facts::stored::BeforeLaunch;
 use crate::facts::LocalFacts;
-use crate::plan::role::{common_resolved, spark_java_sources, MISSING_HOSTNAME};
+use crate::plan::role::{
+    check_spark_and_java, common_resolved, spark_java_sources, MISSING_HOSTNAME,
+};
 use crate::plan::{sourced, Findings, ModePlan};
 
 use self::settings::UserSettings;
@@ -36,6 +38,7 @@ pub fn resolve(
         warnings: stored.warnings.clone(),
         ..Findings::default()
     };
+    check_spark_and_java(facts, &mut found);
     let submit = spark_submit(facts, &mut found);
     let hostname = found.require(&role.hostname, MISSING_HOSTNAME);
     let user = UserSettings {
