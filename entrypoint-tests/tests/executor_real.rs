@@ -1,28 +1,34 @@
 //! The executor role for real: spark-init (as PID 1) finds a real driver through the fake
 //! Marathon and its application ID through the driver's real REST API, then starts a Spark
-//! 3.5.7 executor from the PyPI pyspark jars, on Java 17, that attaches and runs its tasks. The driver
-//! (`java-spark/TinyDriver.java`) uses a standalone master with no workers, so it never gets
-//! executors of its own: like the constrained Mesos framework, it only has the ones that
-//! register on their own.
+//! executor from the PyPI pyspark jars, on Java 17, that attaches and runs its tasks; once with
+//! Spark 3 (`SPARK_3`) and once with Spark 4 (`SPARK_4`), driver, master and executor of the
+//! same release. The driver (`java-spark/TinyDriver.java`) uses a standalone master with no
+//! workers, so it never gets executors of its own: like the constrained Mesos framework, it
+//! only has the ones that register on their own.
 
 use std::fs;
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 
 use entrypoint_tests::fake::{AppSpec, FakeServer, TaskSpec};
 use entrypoint_tests::{
     free_port, module_options, poll, pyspark_home, spark_jars, workspace_root, Init, Killed, HANG,
-    SPARK_3,
+    SPARK_3, SPARK_4,
 };
 use spark_init::spark::executor_id;
 
-/// A child process killed (and waited for) when the test ends, pass or fail.
-fn compile_driver(out: &Path) {
+/// One real Spark application at a time: each is a master, a driver and an executor JVM, on
+/// two cores.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Compiles the driver against the jars of `spark`.
+fn compile_driver(spark: &str, out: &Path) {
     fs::create_dir_all(out).unwrap();
     let status = Command::new("javac")
         .arg("-cp")
-        .arg(format!("{}/*", spark_jars(SPARK_3).display()))
+        .arg(format!("{}/*", spark_jars(spark).display()))
         .arg("-d")
         .arg(out)
         .arg(workspace_root().join("entrypoint-tests/java-spark/TinyDriver.java"))
@@ -31,9 +37,9 @@ fn compile_driver(out: &Path) {
     assert!(status.success());
 }
 
-fn spark_jvm(classpath: &str, log: &Path) -> Command {
+fn spark_jvm(spark: &str, classpath: &str, log: &Path) -> Command {
     let mut cmd = Command::new("java");
-    cmd.args(module_options(SPARK_3))
+    cmd.args(module_options(spark))
         .args(["-XX:-UsePerfData", "-Xmx512m", "-cp", classpath])
         .env_remove("JAVA_TOOL_OPTIONS")
         .stdin(Stdio::null())
@@ -43,15 +49,25 @@ fn spark_jvm(classpath: &str, log: &Path) -> Command {
 }
 
 #[test]
-fn a_spark_executor_started_by_spark_init_runs_a_drivers_tasks() {
+fn a_spark_3_executor_started_by_spark_init_runs_a_drivers_tasks() {
+    a_spark_executor_started_by_spark_init_runs_a_drivers_tasks(SPARK_3);
+}
+
+#[test]
+fn a_spark_4_executor_started_by_spark_init_runs_a_drivers_tasks() {
+    a_spark_executor_started_by_spark_init_runs_a_drivers_tasks(SPARK_4);
+}
+
+fn a_spark_executor_started_by_spark_init_runs_a_drivers_tasks(spark: &str) {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
-    let classes = workspace_root().join("target/java-spark");
-    compile_driver(&classes);
-    let jars = format!("{}/*", spark_jars(SPARK_3).display());
+    let classes = workspace_root().join(format!("target/java-spark-{spark}"));
+    compile_driver(spark, &classes);
+    let jars = format!("{}/*", spark_jars(spark).display());
 
     let master_port = free_port();
     let _master = Killed(
-        spark_jvm(&jars, &dir.path().join("master.log"))
+        spark_jvm(spark, &jars, &dir.path().join("master.log"))
             .args([
                 "org.apache.spark.deploy.master.Master",
                 "--host",
@@ -70,6 +86,7 @@ fn a_spark_executor_started_by_spark_init_runs_a_drivers_tasks() {
     let ui_port = free_port();
     let mut driver = Killed(
         spark_jvm(
+            spark,
             &format!("{jars}:{}", classes.display()),
             &dir.path().join("driver.log"),
         )
@@ -114,7 +131,7 @@ fn a_spark_executor_started_by_spark_init_runs_a_drivers_tasks() {
     );
     let out = Init::new(["--role", "executor"])
         .env("SPARK_INIT_LOG", "info")
-        .env("SPARK_HOME", pyspark_home(SPARK_3))
+        .env("SPARK_HOME", pyspark_home(spark))
         .env("SPARK_CONF_DIR", &conf)
         .env("SPARK_EXTRA_CLASSPATH", &classes)
         .env("HOST", "127.0.0.1")
@@ -134,6 +151,16 @@ fn a_spark_executor_started_by_spark_init_runs_a_drivers_tasks() {
     assert_eq!(
         out.code, 0,
         "executor: {}\n--- driver:\n{driver_log}",
+        out.stderr
+    );
+    // The command spark-init logged is that release's: its module options, and on Spark 4
+    // slf4j-api ahead of the jars.
+    let last_option = module_options(spark).last().unwrap();
+    assert!(out.stderr.contains(last_option), "{}", out.stderr);
+    assert_eq!(
+        out.stderr.contains("/jars/slf4j-api-"),
+        spark.starts_with("4."),
+        "{}",
         out.stderr
     );
     let tasks = fs::read_to_string(dir.path().join("tasks"))
