@@ -58,53 +58,15 @@ fn a_spark_4_executor_started_by_spark_init_runs_a_drivers_tasks() {
     a_spark_executor_started_by_spark_init_runs_a_drivers_tasks(SPARK_4);
 }
 
+const TASK_ID: &str = "spark_orders_executor.instance-6e7a5b2c-1f3d-11ef-9a4b-0242ac120002._app.1";
+
 fn a_spark_executor_started_by_spark_init_runs_a_drivers_tasks(spark: &str) {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let classes = workspace_root().join(format!("target/java-spark-{spark}"));
     compile_driver(spark, &classes);
-    let jars = format!("{}/*", spark_jars(spark).display());
-
-    let master_port = free_port();
-    let _master = Killed(
-        spark_jvm(spark, &jars, &dir.path().join("master.log"))
-            .args([
-                "org.apache.spark.deploy.master.Master",
-                "--host",
-                "127.0.0.1",
-            ])
-            .args(["--port", &master_port.to_string()])
-            .args(["--webui-port", &free_port().to_string()])
-            .spawn()
-            .expect("start the Spark master"),
-    );
-    poll("the Spark master to listen", HANG, || {
-        TcpStream::connect(("127.0.0.1", master_port)).ok()
-    });
-
-    let driver_port = free_port();
-    let ui_port = free_port();
-    let mut driver = Killed(
-        spark_jvm(
-            spark,
-            &format!("{jars}:{}", classes.display()),
-            &dir.path().join("driver.log"),
-        )
-        .args(["TinyDriver", &format!("spark://127.0.0.1:{master_port}")])
-        .arg(dir.path())
-        .args(["1", &driver_port.to_string(), &ui_port.to_string()])
-        .spawn()
-        .expect("start the driver"),
-    );
-    let driver_log = || fs::read_to_string(dir.path().join("driver.err")).unwrap_or_default();
-    let report = poll("the driver to report its address", HANG, || {
-        if let Some(status) = driver.0.try_wait().unwrap() {
-            panic!("the driver exited ({status}):\n{}", driver_log());
-        }
-        fs::read_to_string(dir.path().join("driver")).ok()
-    });
-    let (app_id, port) = report.trim().split_once(' ').unwrap();
-    assert_eq!(port, driver_port.to_string());
+    let (_master, master_port) = start_master(spark, dir.path());
+    let mut driver = Driver::start(spark, &classes, dir.path(), master_port);
 
     // Only what Marathon and the image would give: an executor's spark-defaults.conf with an
     // option that Spark alone would never deliver to a JVM that Marathon starts.
@@ -115,20 +77,7 @@ fn a_spark_executor_started_by_spark_init_runs_a_drivers_tasks(spark: &str) {
         "spark.executor.extraJavaOptions -Dspark_init.marker=from-extraJavaOptions\n",
     )
     .unwrap();
-    let task_id = "spark_orders_executor.instance-6e7a5b2c-1f3d-11ef-9a4b-0242ac120002._app.1";
-    let marathon = FakeServer::start();
-    marathon.app(
-        "/spark/orders/driver",
-        AppSpec {
-            port_names: vec!["driver".into(), "blockmanager".into(), "ui".into()],
-            health_checks: false,
-            tasks: vec![TaskSpec::running(
-                "spark_orders_driver.instance-1f2e3d4c-1f3d-11ef-9a4b-0242ac120002._app.1",
-                &[driver_port, free_port(), ui_port],
-            )],
-            ..Default::default()
-        },
-    );
+    let marathon = marathon_with(&driver);
     let out = Init::new(["--role", "executor"])
         .env("SPARK_INIT_LOG", "info")
         .env("SPARK_HOME", pyspark_home(spark))
@@ -138,13 +87,13 @@ fn a_spark_executor_started_by_spark_init_runs_a_drivers_tasks(spark: &str) {
         .env("PORT0", free_port().to_string())
         .env("MARATHON_APP_RESOURCE_CPUS", "2.0")
         .env("MARATHON_APP_RESOURCE_MEM", "1024.0")
-        .env("MESOS_TASK_ID", task_id)
+        .env("MESOS_TASK_ID", TASK_ID)
         .env("SPARK_INIT_MARATHON_URL", marathon.url())
         .env("SPARK_INIT_DRIVER_APP", "/spark/orders/driver")
         .run();
-    let driver_log = driver_log();
+    let driver_log = driver.log();
     assert!(
-        out.stderr.contains(&format!("--app-id {app_id}")),
+        out.stderr.contains(&format!("--app-id {}", driver.app_id)),
         "the application ID from the driver's REST API: {}",
         out.stderr
     );
@@ -163,9 +112,100 @@ fn a_spark_executor_started_by_spark_init_runs_a_drivers_tasks(spark: &str) {
         "{}",
         out.stderr
     );
-    let tasks = fs::read_to_string(dir.path().join("tasks"))
+    check_tasks(dir.path(), &driver_log);
+    poll("the driver to finish", HANG, || {
+        driver.jvm.0.try_wait().unwrap()
+    });
+}
+
+/// A standalone master with no workers, listening on a free loopback port.
+fn start_master(spark: &str, dir: &Path) -> (Killed, u16) {
+    let port = free_port();
+    let jars = format!("{}/*", spark_jars(spark).display());
+    let master = Killed(
+        spark_jvm(spark, &jars, &dir.join("master.log"))
+            .args([
+                "org.apache.spark.deploy.master.Master",
+                "--host",
+                "127.0.0.1",
+            ])
+            .args(["--port", &port.to_string()])
+            .args(["--webui-port", &free_port().to_string()])
+            .spawn()
+            .expect("start the Spark master"),
+    );
+    poll("the Spark master to listen", HANG, || {
+        TcpStream::connect(("127.0.0.1", port)).ok()
+    });
+    (master, port)
+}
+
+/// The TinyDriver JVM, once it has reported its application ID and port.
+struct Driver {
+    jvm: Killed,
+    dir: std::path::PathBuf,
+    app_id: String,
+    port: u16,
+    ui_port: u16,
+}
+
+impl Driver {
+    fn start(spark: &str, classes: &Path, dir: &Path, master_port: u16) -> Driver {
+        let (port, ui_port) = (free_port(), free_port());
+        let classpath = format!("{}/*:{}", spark_jars(spark).display(), classes.display());
+        let jvm = spark_jvm(spark, &classpath, &dir.join("driver.log"))
+            .args(["TinyDriver", &format!("spark://127.0.0.1:{master_port}")])
+            .arg(dir)
+            .args(["1", &port.to_string(), &ui_port.to_string()])
+            .spawn()
+            .expect("start the driver");
+        let mut driver = Driver {
+            jvm: Killed(jvm),
+            dir: dir.to_path_buf(),
+            app_id: String::new(),
+            port,
+            ui_port,
+        };
+        let report = poll("the driver to report its address", HANG, || {
+            if let Some(status) = driver.jvm.0.try_wait().unwrap() {
+                panic!("the driver exited ({status}):\n{}", driver.log());
+            }
+            fs::read_to_string(dir.join("driver")).ok()
+        });
+        let (app_id, reported) = report.trim().split_once(' ').unwrap();
+        assert_eq!(reported, port.to_string());
+        driver.app_id = app_id.to_string();
+        driver
+    }
+
+    fn log(&self) -> String {
+        fs::read_to_string(self.dir.join("driver.err")).unwrap_or_default()
+    }
+}
+
+/// The fake Marathon, with the driver's app running on its ports.
+fn marathon_with(driver: &Driver) -> FakeServer {
+    let marathon = FakeServer::start();
+    marathon.app(
+        "/spark/orders/driver",
+        AppSpec {
+            port_names: vec!["driver".into(), "blockmanager".into(), "ui".into()],
+            health_checks: false,
+            tasks: vec![TaskSpec::running(
+                "spark_orders_driver.instance-1f2e3d4c-1f3d-11ef-9a4b-0242ac120002._app.1",
+                &[driver.port, free_port(), driver.ui_port],
+            )],
+            ..Default::default()
+        },
+    );
+    marathon
+}
+
+/// Every task ran on spark-init's executor, with the JVM options spark-init delivered.
+fn check_tasks(dir: &Path, driver_log: &str) {
+    let tasks = fs::read_to_string(dir.join("tasks"))
         .unwrap_or_else(|_| panic!("no task report; driver:\n{driver_log}"));
-    let id = executor_id::derive(task_id);
+    let id = executor_id::derive(TASK_ID);
     let lines: Vec<&str> = tasks.lines().collect();
     assert_eq!(lines.len(), 4, "{tasks}");
     for line in lines {
@@ -176,7 +216,4 @@ fn a_spark_executor_started_by_spark_init_runs_a_drivers_tasks(spark: &str) {
             "{line}"
         );
     }
-    poll("the driver to finish", HANG, || {
-        driver.0.try_wait().unwrap()
-    });
 }

@@ -64,14 +64,7 @@ pub fn discover_spark(home: &Path, home_source: &str) -> Result<SparkInstall, Pr
         }
     };
     if version.support() == Support::Unsupported {
-        let newest = newest_known_line();
-        return Err(problem(format!(
-            "holds Spark {version} (from {version_source}), which spark-init does not support: \
-             it knows Spark 1.6, 2.x, 3.x and 4.0 to {newest} (a newer 4.x runs with {newest}'s \
-             settings); use an image with one of those, or a spark-init that knows Spark \
-             {}.x",
-            version.major
-        )));
+        return Err(problem(unsupported(version, &version_source)));
     }
     let jars = if version.major >= 2 {
         if core_jar.is_none() {
@@ -93,17 +86,32 @@ pub fn discover_spark(home: &Path, home_source: &str) -> Result<SparkInstall, Pr
             }
         }
     };
-    let slf4j_api = list(&jars_dir)
-        .into_iter()
-        .filter(|name| name.starts_with("slf4j-api-"))
-        .map(|name| jars_dir.join(name).display().to_string())
-        .collect();
     Ok(SparkInstall {
         home: home.to_path_buf(),
         version: Sourced::new(version, version_source),
         jars,
-        slf4j_api,
+        slf4j_api: slf4j_api_jars(&jars_dir),
     })
+}
+
+/// Why a Spark release is refused, and what to do.
+fn unsupported(version: SparkVersion, version_source: &str) -> String {
+    let newest = newest_known_line();
+    format!(
+        "holds Spark {version} (from {version_source}), which spark-init does not support: it \
+         knows Spark 1.6, 2.x, 3.x and 4.0 to {newest} (a newer 4.x runs with {newest}'s \
+         settings); use an image with one of those, or a spark-init that knows Spark {}.x",
+        version.major
+    )
+}
+
+/// The files of `jars/` whose name starts with `slf4j-api-`, as Spark 4's launcher picks them.
+fn slf4j_api_jars(jars_dir: &Path) -> Vec<String> {
+    list(jars_dir)
+        .into_iter()
+        .filter(|name| name.starts_with("slf4j-api-"))
+        .map(|name| jars_dir.join(name).display().to_string())
+        .collect()
 }
 
 fn list(dir: &Path) -> Vec<String> {
