@@ -168,7 +168,7 @@ fn mesos_confs(
 }
 
 /// The stored framework ID goes on whatever the master (before Spark 4: see
-/// `master::framework_id_to_pass`): only Mesos' scheduler backend reads it, and elsewhere it
+/// `master_url::framework_id_to_pass`): only Mesos' scheduler backend reads it, and elsewhere it
 /// still shows on the command line which framework the driver would resume.
 fn stored_id_conf(reuse: Option<&Sourced<String>>) -> Option<Wanted> {
     reuse.map(|id| {

@@ -4,7 +4,7 @@
 
 mod confs;
 mod duties;
-mod master;
+mod master_url;
 mod memory;
 mod settings;
 
@@ -18,12 +18,11 @@ use crate::config::{lossy, Config, Problem};
 use crate::facts::install;
 use crate::facts::stored::BeforeLaunch;
 use crate::facts::LocalFacts;
-use crate::plan::role::{
-    check_spark_and_java, common_resolved, spark_java_sources, MISSING_HOSTNAME,
-};
+use crate::plan::role::{common_resolved, spark_java_sources, MISSING_HOSTNAME};
 use crate::plan::{sourced, Findings, ModePlan};
 
 use self::settings::UserSettings;
+use super::role::check_spark_and_java;
 
 pub use self::confs::{DEFAULT_FAILOVER_TIMEOUT_SECONDS, DEFAULT_MESOS_CONSTRAINTS};
 
@@ -56,8 +55,8 @@ pub fn resolve(
     }
     let failover = confs::failover_timeout(role, &mut found);
     let version = facts.spark.version.value;
-    let mesos = master::on_mesos(master.as_ref(), version, &mut found);
-    let reuse = master::framework_id_to_pass(stored, version);
+    let mesos = master_url::on_mesos(master.as_ref(), version, &mut found);
+    let reuse = master_url::framework_id_to_pass(stored, version);
     let wanted = confs::all(
         role,
         &user,

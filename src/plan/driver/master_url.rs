@@ -1,4 +1,4 @@
-//! The driver's cluster manager against its Spark. Spark 4 removed Mesos (SPARK-44442,
+//! The driver's master URL against its Spark. Spark 4 removed Mesos (SPARK-44442,
 //! apache/spark#43135, in 4.0): its spark-submit refuses a `mesos://` master and exits 1
 //! ("Master must either be yarn or start with spark, k8s, or local", seen with 4.3.0). On
 //! Spark 4 such a master is a configuration error that points at the Mesos-free deployment,
