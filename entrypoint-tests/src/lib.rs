@@ -374,22 +374,57 @@ pub fn java_classes() -> &'static Path {
     })
 }
 
-/// Spark's jars from PyPI pyspark, cached by `make pyspark` in `.cache/` (or `PYSPARK_DIR`).
-pub fn spark_jars() -> PathBuf {
-    let jars = pyspark_home().join("jars");
+/// The Spark releases the tests run for real, from PyPI pyspark: `make pyspark`
+/// (`scripts/ensure-pyspark.sh`, which reads the versions from these two lines) installs each
+/// once into `.cache/pyspark-<version>`. Every test names them through these constants.
+pub const SPARK_3: &str = "3.5.7";
+pub const SPARK_4: &str = "4.3.0";
+
+/// The Scala version a Spark release's jars are built for (`spark-core_<scala>-<version>.jar`):
+/// 2.12 for Spark 3 (the PyPI build), 2.13 for Spark 4 (the only one).
+pub fn scala_of(spark: &str) -> &'static str {
+    if spark.starts_with("3.") {
+        "2.12"
+    } else {
+        "2.13"
+    }
+}
+
+/// The module options `spark-class` of a release adds on Java 17 (spark-init's copy, checked
+/// against the release's own launcher by the oracle test).
+pub fn module_options(spark: &str) -> &'static [&'static str] {
+    let version = spark_init::spark::version::SparkVersion::parse(spark).expect("a Spark version");
+    spark_init::spark::module_options::for_version(version)
+}
+
+/// The jars of an installed release (`SPARK_3` or `SPARK_4`), checked to be there.
+pub fn spark_jars(spark: &str) -> PathBuf {
+    let jars = pyspark_home(spark).join("jars");
     assert!(
-        jars.join("spark-launcher_2.12-3.5.7.jar").is_file(),
-        "Spark's jars are not in {}: run `make pyspark` (it installs PyPI pyspark 3.5.7 there once)",
+        jars.join(launcher_jar_name(spark)).is_file(),
+        "Spark {spark}'s jars are not in {}: run `make pyspark` (it installs PyPI pyspark \
+         {SPARK_3} and {SPARK_4} into .cache/ once; PYSPARK_CACHE names another folder)",
         jars.display()
     );
     jars
 }
 
-/// The `pyspark` package folder: a Spark home with `jars/` and no `RELEASE`.
-pub fn pyspark_home() -> PathBuf {
-    std::env::var_os("PYSPARK_DIR")
+/// `jars/spark-launcher_<scala>-<version>.jar` of an installed release.
+pub fn launcher_jar(spark: &str) -> PathBuf {
+    spark_jars(spark).join(launcher_jar_name(spark))
+}
+
+fn launcher_jar_name(spark: &str) -> String {
+    format!("spark-launcher_{}-{spark}.jar", scala_of(spark))
+}
+
+/// The `pyspark` package folder of an installed release: a Spark home with `jars/` and no
+/// `RELEASE`. Under `.cache/pyspark-<version>/`, or under `PYSPARK_CACHE` instead of `.cache`.
+pub fn pyspark_home(spark: &str) -> PathBuf {
+    std::env::var_os("PYSPARK_CACHE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".cache/pyspark-3.5.7"))
+        .unwrap_or_else(|| workspace_root().join(".cache"))
+        .join(format!("pyspark-{spark}"))
         .join("pyspark")
 }
 

@@ -1,6 +1,6 @@
 //! The whole story on real Spark, shared by the end-to-end test and `make demo`: the launcher (a Marathon stand-in that really runs apps) starts a
 //! driver app and a scalable executor app from the examples in `images/marathon/`, each
-//! instance spark-init as PID 1 in front of Spark 3.5.7 (PyPI pyspark's jars) on Java 17. The
+//! instance spark-init as PID 1 in front of Spark 3 (`SPARK_3`, PyPI pyspark's jars) on Java 17. The
 //! driver's cluster manager is a standalone master with no workers: like the constrained Mesos
 //! framework it only gets the executors that attach on their own. ZooKeeper is real.
 
@@ -13,10 +13,12 @@ use std::time::Duration;
 
 use crate::launcher::Launcher;
 use crate::zookeeper::ZooKeeper;
-use crate::{children_of, comm, free_port, poll, pyspark_home, spark_jars, workspace_root, Killed};
+use crate::{
+    children_of, comm, free_port, module_options, poll, pyspark_home, spark_jars, workspace_root,
+    Killed, SPARK_3,
+};
 use serde_json::{json, Value};
 use spark_init::clients::framework_store::{parse_url, Store};
-use spark_init::spark::module_options::JAVA_MODULE_OPTIONS;
 
 /// Spark starts slowly on two cores; this is a hang guard, not a performance bound.
 const SLOW: Duration = Duration::from_secs(180);
@@ -26,7 +28,7 @@ fn app_jar() -> PathBuf {
     fs::create_dir_all(&classes).unwrap();
     let status = Command::new("javac")
         .arg("-cp")
-        .arg(format!("{}/*", spark_jars().display()))
+        .arg(format!("{}/*", spark_jars(SPARK_3).display()))
         .arg("-d")
         .arg(&classes)
         .arg(workspace_root().join("entrypoint-tests/java-spark/E2EDriver.java"))
@@ -110,7 +112,9 @@ pub fn run(say: &mut dyn FnMut(String)) -> Summary {
             .steps
             .push((name.to_string(), result, started.elapsed()));
     };
-    say("building the application jar (E2EDriver) against Spark 3.5.7's jars".into());
+    say(format!(
+        "building the application jar (E2EDriver) against Spark {SPARK_3}'s jars"
+    ));
     let jar = app_jar();
     let dir = tempfile::tempdir().unwrap();
     let control = dir.path().join("control");
@@ -129,9 +133,9 @@ pub fn run(say: &mut dyn FnMut(String)) -> Summary {
     let master_port = free_port();
     let _master = Killed(
         Command::new("java")
-            .args(JAVA_MODULE_OPTIONS)
+            .args(module_options(SPARK_3))
             .args(["-XX:-UsePerfData", "-Xmx256m", "-cp"])
-            .arg(format!("{}/*", spark_jars().display()))
+            .arg(format!("{}/*", spark_jars(SPARK_3).display()))
             .args([
                 "org.apache.spark.deploy.master.Master",
                 "--host",
@@ -169,7 +173,10 @@ pub fn run(say: &mut dyn FnMut(String)) -> Summary {
             .into(),
     );
     let launcher = Launcher::start(vec![
-        ("SPARK_HOME".into(), pyspark_home().display().to_string()),
+        (
+            "SPARK_HOME".into(),
+            pyspark_home(SPARK_3).display().to_string(),
+        ),
         ("SPARK_INIT_LOG".into(), "info".into()),
     ]);
     let client = reqwest::blocking::Client::new();

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use std::path::{Path, PathBuf};
 
-use entrypoint_tests::{java_classes as classes, spark_jars, Init};
+use entrypoint_tests::{java_classes as classes, launcher_jar, Init, SPARK_3};
 use spark_init::config::role::NativeLibraryVars;
 use spark_init::facts::mesos_library::{discover, Inputs, MesosLibrary};
 use spark_init::facts::prerequisites::FileState;
@@ -227,9 +227,9 @@ fn tokenizer_inputs() -> Vec<String> {
 #[test]
 fn our_tokenizer_agrees_with_sparks_parse_option_string() {
     let classpath = format!(
-        "{}:{}/spark-launcher_2.12-3.5.7.jar",
+        "{}:{}",
         classes().display(),
-        spark_jars().display()
+        launcher_jar(SPARK_3).display()
     );
     let inputs = tokenizer_inputs();
     let mut child = Command::new("java")

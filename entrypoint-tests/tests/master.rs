@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use entrypoint_tests::fake::{AppSpec, FakeServer, TaskSpec};
 use entrypoint_tests::zookeeper::ZooKeeper;
-use entrypoint_tests::{fixture, free_port, poll, pyspark_home, Init, HANG};
+use entrypoint_tests::{fixture, free_port, poll, pyspark_home, Init, HANG, SPARK_4};
 use serde_json::Value;
 
 const MASTER_APP: &str = "/spark/orders/master";
@@ -137,12 +137,12 @@ fn master_status(webui: u16) -> Option<Value> {
 }
 
 #[test]
-fn the_master_role_runs_a_real_spark_master_with_zookeeper_recovery() {
+fn the_master_role_runs_a_real_spark_4_master_with_zookeeper_recovery() {
     let zk = ZooKeeper::start();
     let store = format!("zk://{}/spark-init/master-test", zk.connect_string());
     let (port, webui) = (free_port(), free_port());
     let init = Init::new(["--role", "master"])
-        .env("SPARK_HOME", pyspark_home())
+        .env("SPARK_HOME", pyspark_home(SPARK_4))
         .env("JAVA_HOME", "/usr/lib/jvm/java-17-openjdk-amd64")
         .env("SPARK_INIT_CGROUP_ROOT", fixture("cgroup/none"))
         .env("HOST", "127.0.0.1")

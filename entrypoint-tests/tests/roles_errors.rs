@@ -99,10 +99,19 @@ fn each_bad_input_is_78_naming_it_and_starts_nothing() {
             "incomplete",
         ),
         (
-            with(&[("SPARK_HOME", &fixture("spark/4.0.0"))]),
+            with(&[("SPARK_HOME", &fixture("spark/5.0.0"))]),
             &[],
             "SPARK_HOME",
-            "Spark 4.0.0",
+            "holds Spark 5.0.0",
+        ),
+        (
+            with(&[
+                ("SPARK_HOME", &fixture("spark/4.3.0")),
+                ("JAVA_HOME", &fixture("java/11")),
+            ]),
+            &[],
+            "JAVA_HOME",
+            "is Java 11 (from",
         ),
         (
             with(&[("JAVA_HOME", &fixture("cgroup"))]),
@@ -278,6 +287,75 @@ fn driver_refuses_cluster_mode_and_missing_host() {
     env.push(("HOST".into(), "10.0.0.2".into()));
     let out = run(&env, &["app.jar"], "driver");
     assert_eq!(out.code, 99, "{}", out.stderr);
+}
+
+/// Spark 4 removed Mesos: a `mesos://` master there is 78 naming where it was set and pointing
+/// at the Mesos-free deployment, and Java 11 is 78 for a driver too; the same driver on a
+/// Spark standalone master starts (the spark-submit stand-in exits 99).
+#[test]
+fn a_spark_4_driver_refuses_mesos_and_java_below_17() {
+    let spark_4 = with(&[
+        ("SPARK_HOME", &fixture("spark/4.3.0")),
+        ("SPARK_DRIVER_URL", ""),
+        ("SPARK_APPLICATION_ID", ""),
+    ]);
+    let app = ["--class", "Main", "local:///opt/app/app.jar"];
+    let mesos = [&["--master", "mesos://zk://zk1:2181/mesos"][..], &app].concat();
+    let out = run(&spark_4, &mesos, "driver");
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    for hint in [
+        "the app's args (--master)=\"mesos://zk://zk1:2181/mesos\"",
+        "Spark 4.3.0 has no Mesos support",
+        "README \"Spark 4: the Mesos-free deployment\"",
+    ] {
+        assert!(out.stderr.contains(hint), "{hint}: {}", out.stderr);
+    }
+    assert!(!out.stderr.contains("fixture stand-in"), "{}", out.stderr);
+
+    let standalone = [&["--master", "spark://master:7077"][..], &app].concat();
+    let mut java_11 = spark_4.clone();
+    java_11.retain(|(k, _)| k != "JAVA_HOME");
+    java_11.push(("JAVA_HOME".into(), fixture("java/11")));
+    let out = run(&java_11, &standalone, "driver");
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("needs Java 17 or later") && out.stderr.contains("JAVA_HOME"),
+        "{}",
+        out.stderr
+    );
+
+    let out = run(&spark_4, &standalone, "driver");
+    assert_eq!(out.code, 99, "{}", out.stderr);
+    assert!(out.stderr.contains("fixture stand-in"), "{}", out.stderr);
+}
+
+/// A Spark 4 newer than spark-init knows (4.4) runs with 4.3's settings, and says so.
+#[test]
+fn a_newer_spark_4_runs_with_the_newest_known_settings_and_a_warning() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("RELEASE"),
+        "Spark 4.4.0 built for Hadoop 3.5.0\n",
+    )
+    .unwrap();
+    std::fs::create_dir(home.path().join("jars")).unwrap();
+    for jar in ["spark-core_2.13-4.4.0.jar", "slf4j-api-2.0.17.jar"] {
+        std::fs::write(home.path().join("jars").join(jar), "").unwrap();
+    }
+    let home = home.path().display().to_string();
+    let env = with(&[("SPARK_HOME", &home), ("SPARK_INIT_DRY_RUN", "1")]);
+    let out = run(&env, &[], "executor");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("Spark 4.4.0") && out.stdout.contains("is newer than the Spark lines"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("--sun-misc-unsafe-memory-access=allow"),
+        "{}",
+        out.stdout
+    );
 }
 
 /// Regression (issue 9): `SPARK_INIT_SIGNAL_GROUP=on` was accepted, `SPARK_INIT_STORE_REQUIRED=on`

@@ -1,6 +1,8 @@
 //! Golden dry-run plans for the Spark roles: Spark 1.6, 2.4 and 3.5 installation trees (small
 //! fakes with real `RELEASE` files and jar names, in `fixtures/`) × Java 8/11/17 `release`
-//! files × Marathon environments. The built binary prints each plan as JSON; it must match
+//! files × Marathon environments, and the first release of each Spark 4 line (4.0–4.3, Java 17
+//! only: Spark 4 refuses older ones; fakes with the jar names of that release and a `RELEASE`
+//! of the same form). The built binary prints each plan as JSON; it must match
 //! `golden/<case>.json` exactly. After an intended change, `UPDATE_GOLDEN=1 cargo test -p
 //! entrypoint-tests --test roles_golden` rewrites them; review the diff before committing.
 
@@ -117,6 +119,37 @@ fn cases() -> Vec<Case> {
             });
         }
     }
+    for spark in ["4.0.0", "4.1.0", "4.2.0", "4.3.0"] {
+        let mut env = install(spark, "17");
+        env.extend(marathon_executor_env(INSTANCE_TASK));
+        cases.push(Case {
+            name: format!("executor-spark{spark}-java17"),
+            role: "executor",
+            env,
+            args: vec![],
+        });
+    }
+    cases.push(Case {
+        name: "executor-spark4.3.0-min-memory-overhead".into(),
+        role: "executor",
+        env: with(
+            [install("4.3.0", "17"), marathon_executor_env(INSTANCE_TASK)].concat(),
+            &[("SPARK_CONF_DIR", &fixture("conf/spark4-min-overhead"))],
+        ),
+        args: vec![],
+    });
+    cases.push(Case {
+        name: "driver-spark4.3.0-standalone".into(),
+        role: "driver",
+        env: [install("4.3.0", "17"), marathon_driver_env()].concat(),
+        args: vec![
+            "--master".into(),
+            "spark://master.example.internal:7077".into(),
+            "--class".into(),
+            "com.example.Stream".into(),
+            format!("local://{}", fixture("app/stream.jar")),
+        ],
+    });
     let base = || {
         let mut env = install("3.5.7", "17");
         env.extend(marathon_executor_env(INSTANCE_TASK));
@@ -413,6 +446,20 @@ fn golden_plans_say_what_spark_needs() {
                 "{}",
                 case.name
             );
+            let spark_4 = version >= "4";
+            assert_eq!(
+                argv.contains(&"--add-modules=jdk.incubator.vector"),
+                spark_4,
+                "{}",
+                case.name
+            );
+            let classpath = argv[argv.iter().position(|a| *a == "-cp").unwrap() + 1];
+            assert_eq!(
+                classpath.contains("/jars/slf4j-api-2.0.1"),
+                spark_4,
+                "{}: {classpath}",
+                case.name
+            );
             let xmx = argv.iter().find(|a| a.starts_with("-Xmx")).unwrap();
             let heap: u64 = xmx[4..xmx.len() - 1].parse().unwrap();
             assert!(heap >= 450, "{}: {xmx}", case.name);
@@ -447,6 +494,14 @@ fn golden_plans_say_what_spark_needs() {
             );
             let application = resolved["application"]["value"].as_str().unwrap();
             assert!(application.starts_with("$FIXTURES/app/"), "{}", case.name);
+            // Spark 4 has no Mesos: nothing of it reaches spark-submit.
+            if version >= "4" {
+                assert!(
+                    !argv.iter().any(|a| a.contains("spark.mesos.")),
+                    "{}",
+                    case.name
+                );
+            }
         }
         let tool = plan["env"]["JAVA_TOOL_OPTIONS"].as_str().unwrap();
         assert!(!plan.to_string().contains("hunter2"), "{}", case.name);

@@ -1,16 +1,17 @@
 //! spark-init's copies of Spark facts, checked against Spark and the JDK themselves:
 //! `spark-defaults.conf` parsing against `java.util.Properties` (as Spark loads the file), the
-//! `--add-opens` list against `JavaModuleOptions` in the Spark 3.5.7 launcher jar, and the
-//! driver's `LD_LIBRARY_PATH` against what that launcher gives the driver's JVM.
+//! module options against `JavaModuleOptions` in the launcher jars of the releases the tests
+//! install (`SPARK_3`, `SPARK_4`) and against Java 17, and the driver's `LD_LIBRARY_PATH`
+//! against what the Spark 3.5.7 launcher gives the driver's JVM.
 
 use std::path::Path;
 use std::process::Command;
 
-use entrypoint_tests::{java_classes, spark_jars};
+use entrypoint_tests::{java_classes, launcher_jar, module_options, spark_jars, SPARK_3, SPARK_4};
 use spark_init::facts::mesos_library::driver_ld_library_path;
 use spark_init::facts::spark_defaults;
 use spark_init::sourced::Sourced;
-use spark_init::spark::module_options::JAVA_MODULE_OPTIONS;
+use spark_init::spark::module_options::LINES;
 use spark_init::spark::submit::SubmitArgs;
 
 fn hex(bytes: &[u8]) -> String {
@@ -102,22 +103,150 @@ fn malformed_unicode_escapes_fail_in_both() {
     }
 }
 
+/// spark-init's list for each release the tests install is what that release's own
+/// `JavaModuleOptions.defaultModuleOptions()` returns (run on this machine's Java 17).
 #[test]
 fn module_options_match_sparks_launcher() {
-    let classpath = format!(
-        "{}:{}/spark-launcher_2.12-3.5.7.jar",
-        java_classes().display(),
-        spark_jars().display()
+    for spark in [SPARK_3, SPARK_4] {
+        let classpath = format!(
+            "{}:{}",
+            java_classes().display(),
+            launcher_jar(spark).display()
+        );
+        let out = Command::new("java")
+            .args(["-cp", &classpath, "ModuleOptions"])
+            .env_remove("JAVA_TOOL_OPTIONS")
+            .output()
+            .expect("java");
+        assert!(out.status.success(), "Spark {spark}: {out:?}");
+        let theirs = String::from_utf8(out.stdout).unwrap();
+        let theirs: Vec<&str> = theirs.split_whitespace().collect();
+        assert_eq!(module_options(spark), theirs.as_slice(), "Spark {spark}");
+    }
+}
+
+/// Java 17 (the JVM Spark 4 needs at least) starts with every line's list: an option it does
+/// not know (`--sun-misc-unsafe-memory-access`, JDK 23) is skipped because the list starts
+/// with `-XX:+IgnoreUnrecognizedVMOptions`, and nothing else is refused.
+#[test]
+fn java_17_starts_with_every_module_option_list() {
+    let version = Command::new("java").arg("-version").output().expect("java");
+    let banner = String::from_utf8_lossy(&version.stderr).into_owned();
+    assert!(
+        banner.contains("version \"17."),
+        "the tests need Java 17: {banner}"
     );
+    for ((major, minor), options) in LINES {
+        let out = Command::new("java")
+            .args(*options)
+            .arg("-version")
+            .env_remove("JAVA_TOOL_OPTIONS")
+            .output()
+            .expect("java");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "Spark {major}.{minor}'s list: {stderr}"
+        );
+        assert!(
+            !stderr.contains("Unrecognized"),
+            "Spark {major}.{minor}: {stderr}"
+        );
+    }
+    // The one option Java 17 does not know is refused without the flag that comes with it.
     let out = Command::new("java")
-        .args(["-cp", &classpath, "ModuleOptions"])
+        .args(["--sun-misc-unsafe-memory-access=allow", "-version"])
         .env_remove("JAVA_TOOL_OPTIONS")
         .output()
         .expect("java");
-    assert!(out.status.success());
-    let spark = String::from_utf8(out.stdout).unwrap();
-    let spark: Vec<&str> = spark.split_whitespace().collect();
-    assert_eq!(JAVA_MODULE_OPTIONS, spark.as_slice());
+    assert!(!out.status.success(), "{out:?}");
+}
+
+/// The executor's overhead under Spark 4's floor (`spark.executor.minMemoryOverhead`, new in
+/// 4.0) is what Spark's own `ResourceProfile.calculateOverHeadMemory` computes from the same
+/// confs, read by Spark's own config entries (defaults and sizes included).
+#[test]
+fn the_executor_overhead_matches_spark_4s_resource_profile() {
+    use spark_init::plan::memory::Overhead;
+    use spark_init::plan::Findings;
+    use spark_init::sourced::Sourced;
+    use spark_init::spark::version::SparkVersion;
+    let cases: &[(u64, &[(&str, &str)])] = &[
+        (2048, &[]),
+        (3841, &[]),
+        (8192, &[]),
+        (2048, &[("spark.executor.minMemoryOverhead", "1g")]),
+        (20480, &[("spark.executor.minMemoryOverhead", "1g")]),
+        (10241, &[("spark.executor.minMemoryOverhead", "1024")]),
+        (1000, &[("spark.executor.minMemoryOverhead", "0")]),
+        (
+            8192,
+            &[
+                ("spark.executor.memoryOverheadFactor", "0.25"),
+                ("spark.executor.minMemoryOverhead", "3000m"),
+            ],
+        ),
+        (
+            100,
+            &[
+                ("spark.executor.minMemoryOverhead", "1g"),
+                ("spark.executor.memoryOverhead", "512m"),
+            ],
+        ),
+    ];
+    let classpath = format!(
+        "{}:{}/*",
+        java_classes().display(),
+        spark_jars(SPARK_4).display()
+    );
+    let input: String = cases
+        .iter()
+        .map(|(heap, confs)| {
+            let confs: Vec<String> = confs.iter().map(|(k, v)| format!(" {k}={v}")).collect();
+            format!("{heap}{}\n", confs.concat())
+        })
+        .collect();
+    let theirs = java_with_stdin(&["-cp", &classpath, "SparkOverhead"], &input);
+    let theirs: Vec<u64> = theirs.lines().map(|l| l.parse().unwrap()).collect();
+    assert_eq!(theirs.len(), cases.len(), "{theirs:?}");
+    for ((heap, confs), theirs) in cases.iter().zip(theirs) {
+        let get = |key: &str| {
+            confs
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| Sourced::new(v.to_string(), key))
+        };
+        let mut findings = Findings::default();
+        let version = SparkVersion::parse(SPARK_4).unwrap();
+        let ours = Overhead::read(&get, "executor", version, &mut findings).unwrap();
+        assert_eq!(
+            ours.for_heap(*heap).value,
+            theirs,
+            "heap {heap} MiB, {confs:?}"
+        );
+    }
+}
+
+/// Runs `java <args>` with `input` on stdin; its stdout.
+fn java_with_stdin(args: &[&str], input: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new("java")
+        .args(args)
+        .env_remove("JAVA_TOOL_OPTIONS")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("java");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// Issue 10: the smallest heap spark-init plans must really start a Spark executor. In a
@@ -127,11 +256,14 @@ fn module_options_match_sparks_launcher() {
 #[test]
 fn the_minimum_heap_starts_sparks_memory_manager_and_one_mib_less_does_not() {
     use spark_init::spark::memory::MIN_HEAP_MIB;
-    use spark_init::spark::module_options::JAVA_MODULE_OPTIONS;
-    let classpath = format!("{}:{}/*", java_classes().display(), spark_jars().display());
+    let classpath = format!(
+        "{}:{}/*",
+        java_classes().display(),
+        spark_jars(SPARK_3).display()
+    );
     let run = |heap: u64| {
         let out = Command::new("java")
-            .args(JAVA_MODULE_OPTIONS)
+            .args(module_options(SPARK_3))
             .arg("-XX:-UsePerfData")
             // As in a one-CPU container: the JVM's ergonomics pick SerialGC.
             .arg("-XX:ActiveProcessorCount=1")
@@ -166,7 +298,7 @@ fn launchers_ld_library_path(home: &Path, ld: Option<&str>, args: &[&str]) -> Op
     let mut launcher = Command::new("java");
     launcher
         .arg("-cp")
-        .arg(format!("{}/*", spark_jars().display()))
+        .arg(format!("{}/*", spark_jars(SPARK_3).display()))
         .args([
             "org.apache.spark.launcher.Main",
             "org.apache.spark.deploy.SparkSubmit",
@@ -212,7 +344,7 @@ fn the_drivers_ld_library_path_is_what_sparks_launcher_gives_it() {
         "Spark 3.5.7 built for Hadoop 3.3.4\n",
     )
     .unwrap();
-    std::os::unix::fs::symlink(spark_jars(), home.path().join("jars")).unwrap();
+    std::os::unix::fs::symlink(spark_jars(SPARK_3), home.path().join("jars")).unwrap();
     let flag = ["--driver-library-path", "/flag/a:/flag/b"];
     let conf = ["--conf", "spark.driver.extraLibraryPath=/conf"];
     let options: [Vec<&str>; 5] = [

@@ -4,7 +4,7 @@
 //! spark-init starts as root there (the tests run as root) or, through `setpriv`, as another
 //! uid, as `docker run --user` and Marathon's `user` would start it.
 //!
-//! The last tests run a real Spark 3.5.7 executor (`CoarseGrainedExecutorBackend`, Java 17) as
+//! The last tests run a real Spark 3 (`SPARK_3`) executor (`CoarseGrainedExecutorBackend`, Java 17) as
 //! a uid the image has no entry for: without one, Hadoop's login fails before the executor even
 //! looks for its driver.
 
@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use entrypoint_tests::{
-    executor_env, fixture, free_port, spark_init_bin, spark_jars, workspace_root,
+    executor_env, fixture, free_port, module_options, spark_init_bin, spark_jars, workspace_root,
+    SPARK_3,
 };
-use spark_init::spark::module_options::JAVA_MODULE_OPTIONS;
 
 const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\nspark:x:185:185:Spark:/opt/spark:/bin/false\n";
 const GROUP: &str = "root:x:0:\nspark:x:185:\nhadoop:x:500:spark\n";
@@ -290,19 +290,19 @@ fn an_anonymous_uid_with_no_way_to_get_an_entry_is_a_warning_with_the_fix() {
     assert!(text.contains("install libnss-wrapper"), "{text}");
 }
 
-/// A real Spark 3.5.7 executor started by spark-init as uid 4242, attaching to a driver port
+/// A real Spark 3 executor started by spark-init as uid 4242, attaching to a driver port
 /// nobody listens on: it gets as far as the driver only if Hadoop's login found a user name.
 fn real_executor(image: &Image) -> String {
     let mut command = vec![
         "--".to_string(),
         "/usr/lib/jvm/java-17-openjdk-amd64/bin/java".into(),
     ];
-    command.extend(JAVA_MODULE_OPTIONS.iter().map(|o| o.to_string()));
+    command.extend(module_options(SPARK_3).iter().map(|o| o.to_string()));
     command.extend([
         "-Xmx256m".into(),
         "-XX:-UsePerfData".into(),
         "-cp".into(),
-        format!("{}/*", spark_jars().display()),
+        format!("{}/*", spark_jars(SPARK_3).display()),
         "org.apache.spark.executor.CoarseGrainedExecutorBackend".into(),
         "--driver-url".into(),
         format!("spark://CoarseGrainedScheduler@127.0.0.1:{}", free_port()),

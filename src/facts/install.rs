@@ -5,15 +5,18 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Problem;
 use crate::sourced::Sourced;
-use crate::spark::version::SparkVersion;
+use crate::spark::version::{newest_known_line, SparkVersion, Support};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SparkInstall {
     pub home: PathBuf,
     /// The version, and how it was found: `RELEASE` or the jar's name.
     pub version: Sourced<SparkVersion>,
-    /// The classpath entry for Spark's own jars: `jars/*` (2.x, 3.x) or the assembly jar (1.6).
+    /// The classpath entry for Spark's own jars: `jars/*` (2.x and later) or the assembly jar
+    /// (1.6).
     pub jars: String,
+    /// `jars/slf4j-api-*.jar`, by name: Spark 4's launcher puts it before `jars/*`.
+    pub slf4j_api: Vec<String>,
 }
 
 /// Finds the Spark version: the first line of `$SPARK_HOME/RELEASE` ("Spark 3.5.7 built for
@@ -60,11 +63,8 @@ pub fn discover_spark(home: &Path, home_source: &str) -> Result<SparkInstall, Pr
             ))
         }
     };
-    if !version.is_supported() {
-        return Err(problem(format!(
-            "holds Spark {version} (from {version_source}), which spark-init does not support; \
-             it knows the executor flags of Spark 1.6, 2.x and 3.x"
-        )));
+    if version.support() == Support::Unsupported {
+        return Err(problem(unsupported(version, &version_source)));
     }
     let jars = if version.major >= 2 {
         if core_jar.is_none() {
@@ -90,7 +90,28 @@ pub fn discover_spark(home: &Path, home_source: &str) -> Result<SparkInstall, Pr
         home: home.to_path_buf(),
         version: Sourced::new(version, version_source),
         jars,
+        slf4j_api: slf4j_api_jars(&jars_dir),
     })
+}
+
+/// Why a Spark release is refused, and what to do.
+fn unsupported(version: SparkVersion, version_source: &str) -> String {
+    let newest = newest_known_line();
+    format!(
+        "holds Spark {version} (from {version_source}), which spark-init does not support: it \
+         knows Spark 1.6, 2.x, 3.x and 4.0 to {newest} (a newer 4.x runs with {newest}'s \
+         settings); use an image with one of those, or a spark-init that knows Spark {}.x",
+        version.major
+    )
+}
+
+/// The files of `jars/` whose name starts with `slf4j-api-`, as Spark 4's launcher picks them.
+fn slf4j_api_jars(jars_dir: &Path) -> Vec<String> {
+    list(jars_dir)
+        .into_iter()
+        .filter(|name| name.starts_with("slf4j-api-"))
+        .map(|name| jars_dir.join(name).display().to_string())
+        .collect()
 }
 
 fn list(dir: &Path) -> Vec<String> {
@@ -211,11 +232,53 @@ mod tests {
             Some(SparkVersion::new(3, 3, 0))
         );
         assert_eq!(SparkVersion::parse("x.y"), None);
-        assert!(SparkVersion::new(1, 6, 3).is_supported());
-        assert!(!SparkVersion::new(1, 5, 2).is_supported());
-        assert!(!SparkVersion::new(4, 0, 0).is_supported());
         assert!(SparkVersion::new(3, 3, 0).at_least(3, 3));
         assert!(!SparkVersion::new(3, 2, 9).at_least(3, 3));
+    }
+
+    /// A Spark home with `RELEASE` saying `release` and empty jars named `jars`.
+    fn spark_home(release: &str, jars: &[&str]) -> tempfile::TempDir {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::write(home.path().join("RELEASE"), release).unwrap();
+        std::fs::create_dir(home.path().join("jars")).unwrap();
+        for jar in jars {
+            std::fs::write(home.path().join("jars").join(jar), "").unwrap();
+        }
+        home
+    }
+
+    #[test]
+    fn spark_4_is_found_with_its_slf4j_api_jar() {
+        let jars = [
+            "spark-core_2.13-4.3.0.jar",
+            "slf4j-api-2.0.17.jar",
+            "jul-to-slf4j-2.0.17.jar",
+        ];
+        let home = spark_home("Spark 4.3.0 built for Hadoop 3.5.0\n", &jars);
+        let spark = discover_spark(home.path(), "SPARK_HOME").unwrap();
+        assert_eq!(spark.version.value, SparkVersion::new(4, 3, 0));
+        let jars = home.path().join("jars");
+        assert_eq!(spark.jars, format!("{}/*", jars.display()));
+        assert_eq!(
+            spark.slf4j_api,
+            [jars.join("slf4j-api-2.0.17.jar").display().to_string()]
+        );
+    }
+
+    #[test]
+    fn spark_5_is_refused_naming_what_spark_init_knows() {
+        let home = spark_home(
+            "Spark 5.0.0 built for Hadoop 3.5.0\n",
+            &["spark-core_2.13-5.0.0.jar"],
+        );
+        let problem = discover_spark(home.path(), "SPARK_HOME").unwrap_err();
+        assert_eq!(problem.name, "SPARK_HOME");
+        assert!(problem.message.contains("holds Spark 5.0.0"), "{problem}");
+        assert!(problem.message.contains("4.0 to 4.3"), "{problem}");
+        assert!(problem.message.contains("knows Spark 5.x"), "{problem}");
+        // A newer 4.x is found (the plan warns).
+        let home = spark_home("Spark 4.4.0\n", &["spark-core_2.13-4.4.0.jar"]);
+        assert!(discover_spark(home.path(), "SPARK_HOME").is_ok());
     }
 
     #[test]

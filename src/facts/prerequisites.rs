@@ -74,7 +74,9 @@ pub fn discover(role: &RoleConfig, local: &LocalFacts, env: &EnvSnapshot) -> Pre
     let master = (submit.master.as_deref())
         .or_else(|| submit.conf.get("spark.master").map(String::as_str))
         .or_else(|| local.defaults.get("spark.master"));
-    let mesos_library = master.filter(|m| is_mesos_master(m)).map(|_| {
+    // Spark 4 has no Mesos backend: such a master is refused as such, libmesos is not needed.
+    let mesos = !local.spark.version.value.at_least(4, 0);
+    let mesos_library = master.filter(|m| mesos && is_mesos_master(m)).map(|_| {
         let vars = match spark_submit_vars(role, env) {
             Ok(vars) => vars,
             Err(why) => return MesosLibrary::Unknown(why),

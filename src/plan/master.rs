@@ -16,12 +16,12 @@ use crate::clients::framework_store::StoreUrl;
 use crate::config::role::RoleConfig;
 use crate::config::{lossy, Config, Problem};
 use crate::facts::LocalFacts;
-use crate::plan::role::{common_resolved, from_defaults, MISSING_HOSTNAME};
+use crate::plan::role::{check_spark_and_java, common_resolved, from_defaults, MISSING_HOSTNAME};
 use crate::plan::{sourced, Findings, ModePlan};
 use crate::sourced::Sourced;
 use crate::spark::java_options::parse_option_string;
 use crate::spark::memory::planned_mib;
-use crate::spark::module_options::JAVA_MODULE_OPTIONS;
+use crate::spark::module_options;
 
 pub const MASTER_CLASS: &str = "org.apache.spark.deploy.master.Master";
 /// `SparkClassCommandBuilder`'s default for the daemons (`DEFAULT_MEM`).
@@ -34,6 +34,7 @@ pub fn resolve(
     facts: &LocalFacts,
 ) -> Result<ModePlan, Vec<Problem>> {
     let mut found = Findings::default();
+    check_spark_and_java(facts, &mut found);
     let hostname = found.require(&role.hostname, MISSING_HOSTNAME);
     let master_port = named_port(role, "master", 0, &mut found);
     let webui = named_port(role, "webui", 1, &mut found);
@@ -60,7 +61,12 @@ pub fn resolve(
     let classpath = classpath(role, facts);
     let mut argv = vec![facts.java.java.value.display().to_string()];
     if module_options {
-        argv.extend(JAVA_MODULE_OPTIONS.iter().map(|o| o.to_string()));
+        let version = facts.spark.version.value;
+        argv.extend(
+            module_options::for_version(version)
+                .iter()
+                .map(|o| o.to_string()),
+        );
     }
     argv.push(format!("-Xmx{}m", heap.value));
     argv.extend(["-cp".to_string(), classpath.value.clone()]);
@@ -215,10 +221,17 @@ fn rest_confs(role: &RoleConfig, facts: &LocalFacts) -> Vec<Conf> {
     }
 }
 
-/// `SPARK_CONF_DIR`, `HADOOP_CONF_DIR`, Spark's jars, `SPARK_DIST_CLASSPATH`: the parts of
-/// `AbstractCommandBuilder.buildClassPath` a master uses.
+/// `SPARK_CONF_DIR`, (on Spark 4) `slf4j-api`, Spark's jars, `HADOOP_CONF_DIR`,
+/// `SPARK_DIST_CLASSPATH`: the parts of `AbstractCommandBuilder.buildClassPath` a master uses.
 fn classpath(role: &RoleConfig, facts: &LocalFacts) -> Sourced<String> {
     let mut entries = vec![role.conf_dir.as_ref().map(|d| d.display().to_string())];
+    if facts.spark.version.value.at_least(4, 0) {
+        entries.extend(
+            facts.spark.slf4j_api.iter().map(|jar| {
+                Sourced::new(jar.clone(), "slf4j-api before Spark's jars (SPARK-47491)")
+            }),
+        );
+    }
     entries.push(Sourced::new(facts.spark.jars.clone(), "Spark's jars"));
     entries.extend(role.hadoop_conf_dir.clone());
     entries.extend(role.dist_classpath.clone());

@@ -14,14 +14,20 @@ use crate::spark::version::SparkVersion;
 pub type Lookup<'a> = dyn Fn(&str) -> Option<Sourced<String>> + 'a;
 
 /// How Spark sizes the memory beside the heap: a fixed `spark.executor.memoryOverhead`
-/// (`spark.mesos.executor.memoryOverhead` on Spark 1.6–2.x), else max(384 MiB, factor × heap)
-/// with `spark.executor.memoryOverheadFactor` (Spark ≥ 3.3, default 0.10).
+/// (`spark.mesos.executor.memoryOverhead` on Spark 1.6–2.x), else max(floor, factor × heap)
+/// with `spark.executor.memoryOverheadFactor` (Spark ≥ 3.3, default 0.10) and the floor
+/// `spark.executor.minMemoryOverhead` (Spark ≥ 4.0, default 384 MiB; 384 MiB before):
+/// `ResourceProfile.calculateOverHeadMemory` of Spark 4 (SPARK-47208).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Overhead {
     fixed: Option<Sourced<u64>>,
     factor: f64,
     /// Where a non-default factor came from.
     factor_source: Option<String>,
+    /// The floor under the factor's overhead, in MiB.
+    min: u64,
+    /// Where a non-default floor came from.
+    min_source: Option<String>,
 }
 
 impl Overhead {
@@ -66,10 +72,13 @@ impl Overhead {
             },
             _ => (DEFAULT_OVERHEAD_FACTOR, None),
         };
+        let (min, min_source) = read_min(get, role, version, findings)?;
         Some(Overhead {
             fixed,
             factor,
             factor_source,
+            min,
+            min_source,
         })
     }
 
@@ -78,12 +87,24 @@ impl Overhead {
         if let Some(fixed) = &self.fixed {
             return fixed.clone();
         }
-        let scaled = (heap as f64 * self.factor) as u64;
-        let how = match &self.factor_source {
-            None => "max(384 MiB, 10% of the heap), Spark's default".to_string(),
-            Some(source) => format!("max(384 MiB, {} × heap) from {source}", self.factor),
+        let how = match (&self.min_source, &self.factor_source) {
+            (None, None) => "max(384 MiB, 10% of the heap), Spark's default".to_string(),
+            (None, Some(source)) => format!("max(384 MiB, {} × heap) from {source}", self.factor),
+            (Some(min_source), factor_source) => format!(
+                "max({} MiB from {min_source}, {})",
+                self.min,
+                factor_source.as_ref().map_or_else(
+                    || "10% of the heap".to_string(),
+                    |source| format!("{} × heap from {source}", self.factor)
+                )
+            ),
         };
-        Sourced::new(scaled.max(MIN_OVERHEAD_MIB), how)
+        Sourced::new(self.scaled(heap), how)
+    }
+
+    /// max(floor, factor × heap), as Spark computes it: `(factor * heap).toInt`, truncated.
+    fn scaled(&self, heap: u64) -> u64 {
+        ((heap as f64 * self.factor) as u64).max(self.min)
     }
 
     /// The largest heap whose heap + overhead fits in `limit` MiB.
@@ -91,11 +112,51 @@ impl Overhead {
         if let Some(fixed) = &self.fixed {
             return limit.saturating_sub(fixed.value);
         }
-        let with_floor = limit.saturating_sub(MIN_OVERHEAD_MIB);
-        if (with_floor as f64 * self.factor) <= MIN_OVERHEAD_MIB as f64 {
-            with_floor
-        } else {
-            (limit as f64 / (1.0 + self.factor)).floor() as u64
+        let with_floor = limit.saturating_sub(self.min);
+        if (with_floor as f64 * self.factor) <= self.min as f64 {
+            return with_floor;
+        }
+        // heap × (1 + factor) = limit, then the exact answer next to it: the overhead is
+        // truncated to whole MiB, so one more MiB of heap can still fit.
+        let fits = |heap: u64| heap.saturating_add(self.scaled(heap)) <= limit;
+        let mut heap = (limit as f64 / (1.0 + self.factor)).floor() as u64;
+        while fits(heap + 1) {
+            heap += 1;
+        }
+        while heap > 0 && !fits(heap) {
+            heap -= 1;
+        }
+        heap
+    }
+}
+
+/// The floor under the factor's overhead: `spark.<role>.minMemoryOverhead` on Spark ≥ 4.0 (a
+/// size, a bare number MiB, default 384m: `EXECUTOR_MIN_MEMORY_OVERHEAD` and
+/// `DRIVER_MIN_MEMORY_OVERHEAD` in Spark's `internal/config`), else 384 MiB; a value set for an
+/// older Spark, which does not read it, draws a warning.
+fn read_min(
+    get: &Lookup<'_>,
+    role: &str,
+    version: SparkVersion,
+    findings: &mut Findings,
+) -> Option<(u64, Option<String>)> {
+    let key = format!("spark.{role}.minMemoryOverhead");
+    let Some(conf) = get(&key) else {
+        return Some((MIN_OVERHEAD_MIB, None));
+    };
+    if !version.at_least(4, 0) {
+        findings.warn(format!(
+            "{key} is set ({}), but Spark {version} does not read it (it is new in Spark 4.0): \
+             the overhead's floor stays 384 MiB",
+            conf.source
+        ));
+        return Some((MIN_OVERHEAD_MIB, None));
+    }
+    match memory::planned_mib(&conf.value) {
+        Ok(mib) => Some((mib, Some(conf.source))),
+        Err(why) => {
+            findings.problem(&conf.source, Some(&conf.value), format!("{key} {why}"));
+            None
         }
     }
 }
@@ -220,7 +281,82 @@ mod tests {
             fixed: None,
             factor: DEFAULT_OVERHEAD_FACTOR,
             factor_source: None,
+            min: MIN_OVERHEAD_MIB,
+            min_source: None,
         }
+    }
+
+    fn read(version: &str, confs: &[(&str, &str)]) -> (Option<Overhead>, Findings) {
+        let get = |key: &str| {
+            confs
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| Sourced::new(v.to_string(), format!("conf ({key})")))
+        };
+        let mut findings = Findings::default();
+        let version = SparkVersion::parse(version).unwrap();
+        let overhead = Overhead::read(&get, "executor", version, &mut findings);
+        (overhead, findings)
+    }
+
+    #[test]
+    fn spark_4_reads_the_overheads_floor() {
+        let min = [("spark.executor.minMemoryOverhead", "1g")];
+        let (overhead, findings) = read("4.0.0", &min);
+        let overhead = overhead.unwrap();
+        assert!(findings.warnings.is_empty(), "{findings:?}");
+        let shown = overhead.for_heap(2048);
+        assert_eq!(shown.value, 1024);
+        assert_eq!(
+            shown.source,
+            "max(1024 MiB from conf (spark.executor.minMemoryOverhead), 10% of the heap)"
+        );
+        // Above the floor the factor decides, as before.
+        assert_eq!(overhead.for_heap(20480).value, 2048);
+        // The heap fills the container with the new floor beside it.
+        assert_eq!(overhead.heap_within(4096), 3072);
+        for limit in [1500_u64, 4096, 11264, 11265, 32768] {
+            let heap = overhead.heap_within(limit);
+            assert!(heap + overhead.for_heap(heap).value <= limit, "{limit}");
+            assert!(
+                heap + 1 + overhead.for_heap(heap + 1).value > limit,
+                "{limit}"
+            );
+        }
+        // Zero floor: the factor alone.
+        let (zero, _) = read("4.3.0", &[("spark.executor.minMemoryOverhead", "0")]);
+        assert_eq!(zero.unwrap().for_heap(1000).value, 100);
+        // A fixed overhead wins over the floor, as Spark ignores the floor then.
+        let fixed = [min[0], ("spark.executor.memoryOverhead", "512m")];
+        assert_eq!(read("4.0.0", &fixed).0.unwrap().for_heap(100).value, 512);
+    }
+
+    #[test]
+    fn the_floor_is_384_mib_before_spark_4_with_a_warning_when_set() {
+        let (overhead, findings) = read("3.5.7", &[("spark.executor.minMemoryOverhead", "1g")]);
+        assert_eq!(overhead.unwrap(), default_overhead());
+        assert!(
+            findings.warnings[0].contains("Spark 3.5.7 does not read it"),
+            "{findings:?}"
+        );
+        let (overhead, findings) = read("4.0.0", &[]);
+        assert_eq!(overhead.unwrap(), default_overhead());
+        assert!(findings.warnings.is_empty());
+    }
+
+    #[test]
+    fn a_floor_that_is_not_a_size_names_the_key() {
+        let (overhead, findings) = read("4.1.0", &[("spark.executor.minMemoryOverhead", "lots")]);
+        assert!(overhead.is_none());
+        let problem = &findings.problems[0];
+        assert_eq!(problem.name, "conf (spark.executor.minMemoryOverhead)");
+        assert_eq!(problem.value.as_deref(), Some("lots"));
+        assert!(
+            problem
+                .message
+                .starts_with("spark.executor.minMemoryOverhead "),
+            "{problem}"
+        );
     }
 
     #[test]
@@ -238,7 +374,8 @@ mod tests {
     #[test]
     fn the_heap_fills_the_container_with_the_overhead_beside_it() {
         let o = default_overhead();
-        for limit in [834_u64, 2048, 4096, 32768] {
+        // 4225: the first limit where 10% of (limit - 384) is above 384 MiB.
+        for limit in [834_u64, 2048, 4096, 4225, 4226, 32768] {
             let heap = o.heap_within(limit);
             assert!(heap + o.for_heap(heap).value <= limit, "{limit}");
             assert!(heap + 1 + o.for_heap(heap + 1).value > limit, "{limit}");

@@ -8,6 +8,8 @@ pub mod master;
 pub mod memory;
 mod render;
 pub mod role;
+#[cfg(test)]
+pub mod testing;
 pub mod user;
 
 use std::collections::BTreeMap;

@@ -16,7 +16,7 @@ use crate::sourced::Sourced;
 use crate::spark::java_options::{self, OptionSource};
 use crate::spark::memory::planned_mib;
 use crate::spark::rpc::check_driver_url;
-use crate::spark::version::SparkVersion;
+use crate::spark::version::{newest_known_line, SparkVersion, Support};
 
 /// A required input that is missing: the variable and the message that says how to set it.
 pub type Missing = (&'static str, &'static str);
@@ -91,6 +91,55 @@ fn checked_without_spark(config: &RoleConfig, findings: &mut Findings) {
         if let Err(why) = check_driver_url(&url.value, SparkVersion::new(3, 0, 0)) {
             findings.problem(&url.source, Some(&url.value), why);
         }
+    }
+}
+
+/// Spark and Java together: a 4.x newer than spark-init knows runs with the newest known
+/// settings and a warning; Spark 4 needs Java 17 or later (SPARK-44112 dropped 8 and 11; its
+/// classes are Java 17 bytecode, class file version 61), so an older Java is a problem naming
+/// it and the fix, and an unknown one a warning.
+pub fn check_spark_and_java(facts: &LocalFacts, findings: &mut Findings) {
+    let version = facts.spark.version.value;
+    if version.support() == Support::Newer {
+        let newest = newest_known_line();
+        findings.warn(format!(
+            "Spark {version} ({}) is newer than the Spark lines spark-init knows (up to \
+             {newest}): it runs with {newest}'s module options, classpath and memory rules; \
+             check them against this release",
+            facts.spark.version.source
+        ));
+    }
+    if !version.at_least(4, 0) {
+        return;
+    }
+    let java = &facts.java;
+    let path = java.java.value.display().to_string();
+    match java.feature.value {
+        Some(feature) if feature < 17 => {
+            let is = format!("Java {feature} (from {})", java.feature.source);
+            let (value, what, fix) = if java.java.source == "JAVA_HOME" {
+                // $JAVA_HOME/bin/java
+                let home = java.java.value.parent().and_then(Path::parent);
+                let home = home.map(|h| h.display().to_string());
+                (home, format!("is {is}"), "point JAVA_HOME at")
+            } else {
+                let what = format!("is not set, and the java found on PATH ({path}) is {is}");
+                (None, what, "set JAVA_HOME to")
+            };
+            findings.problem(
+                "JAVA_HOME",
+                value.as_deref(),
+                format!(
+                    "{what}, and Spark {version} needs Java 17 or later (Spark 4 dropped Java 8 \
+                     and 11): {fix} a Java 17 or 21 installation"
+                ),
+            );
+        }
+        Some(_) => {}
+        None => findings.warn(format!(
+            "the Java version of {path} is {}: Spark {version} needs Java 17 or later",
+            java.feature.source
+        )),
     }
 }
 
@@ -210,5 +259,77 @@ fn refused_java_option(
                 redact::option(token)
             ),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::testing::local_facts;
+
+    fn check(spark: &str, java: Option<u32>) -> Findings {
+        let mut findings = Findings::default();
+        check_spark_and_java(&local_facts(spark, java, &[]), &mut findings);
+        findings
+    }
+
+    #[test]
+    fn spark_4_on_java_below_17_names_java_home_and_the_fix() {
+        for java in [8, 11] {
+            let found = check("4.0.0", Some(java));
+            let problem = &found.problems[0];
+            assert_eq!(problem.name, "JAVA_HOME");
+            assert_eq!(problem.value.as_deref(), Some("/opt/java"));
+            assert!(
+                problem.message.starts_with(&format!(
+                    "is Java {java} (from /opt/java/release), and Spark 4.0.0 needs Java 17"
+                )),
+                "{problem}"
+            );
+            assert!(problem
+                .message
+                .ends_with("point JAVA_HOME at a Java 17 or 21 installation"));
+        }
+        for ok in [17, 21, 25] {
+            assert_eq!(check("4.3.0", Some(ok)), Findings::default(), "{ok}");
+        }
+        // Spark 3 keeps running on Java 8 and 11.
+        assert_eq!(check("3.5.7", Some(8)), Findings::default());
+    }
+
+    #[test]
+    fn a_java_from_path_is_named_with_how_to_choose_another() {
+        let mut facts = local_facts("4.3.0", Some(11), &[]);
+        facts.java.java.source = "PATH".into();
+        let mut found = Findings::default();
+        check_spark_and_java(&facts, &mut found);
+        let problem = &found.problems[0];
+        assert_eq!(problem.value, None);
+        assert!(
+            problem.message.starts_with(
+                "is not set, and the java found on PATH (/opt/java/bin/java) is Java 11"
+            ),
+            "{problem}"
+        );
+        assert!(problem
+            .message
+            .ends_with("set JAVA_HOME to a Java 17 or 21 installation"));
+    }
+
+    #[test]
+    fn an_unknown_java_or_a_newer_spark_4_is_a_warning() {
+        let found = check("4.0.0", None);
+        assert!(found.problems.is_empty());
+        assert!(
+            found.warnings[0].contains("needs Java 17 or later"),
+            "{found:?}"
+        );
+        let found = check("4.4.1", Some(17));
+        assert!(found.problems.is_empty());
+        assert!(
+            found.warnings[0].starts_with("Spark 4.4.1 (/opt/spark/RELEASE) is newer than"),
+            "{found:?}"
+        );
+        assert!(found.warnings[0].contains("runs with 4.3's module options"));
     }
 }

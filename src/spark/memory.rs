@@ -10,7 +10,12 @@
 /// own check at this value and one MiB under.
 pub const MIN_HEAP_MIB: u64 = 465;
 /// Spark's default executor memory overhead: max(384 MiB, 10% of the heap)
-/// (`spark.executor.memoryOverhead`, `spark.executor.memoryOverheadFactor`).
+/// (`spark.executor.memoryOverhead`, `spark.executor.memoryOverheadFactor`). From Spark 4.0 the
+/// 384 MiB floor is `spark.{executor,driver}.minMemoryOverhead` (SPARK-47208, apache/spark#45240;
+/// `bytesConf(MiB)`, default `384m`, ignored when `memoryOverhead` is set), and
+/// `ResourceProfile.calculateOverHeadMemory(overhead, minOverhead, heap, factor)` is
+/// `overhead.getOrElse(max((factor * heap).toInt, minOverhead))` (read in the bytecode of 4.0.0
+/// and 4.3.0; the oracle test runs 4.3.0's).
 pub const MIN_OVERHEAD_MIB: u64 = 384;
 pub const DEFAULT_OVERHEAD_FACTOR: f64 = 0.10;
 

@@ -2,6 +2,21 @@
 
 use std::fmt;
 
+/// The newest Spark line whose settings spark-init knows (module options, classpath, memory):
+/// a newer release of the same major version runs with them, and a warning.
+pub const NEWEST_KNOWN: (u32, u32) = (4, 3);
+
+/// What spark-init makes of a Spark release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Support {
+    /// 1.6, 2.x, 3.x, 4.0–4.3: every setting checked against that line.
+    Known,
+    /// A 4.x newer than [`NEWEST_KNOWN`]: run with the newest known settings, with a warning.
+    Newer,
+    /// Anything else (1.5 and older, 5.x and later): refused.
+    Unsupported,
+}
+
 /// A Spark release, `major.minor.patch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct SparkVersion {
@@ -29,9 +44,15 @@ impl SparkVersion {
         Some(Self::new(major, minor, patch))
     }
 
-    /// The lines spark-init knows the executor flags of: 1.6, 2.x and 3.x.
-    pub fn is_supported(&self) -> bool {
-        matches!((self.major, self.minor), (1, 6) | (2, _) | (3, _))
+    /// Whether spark-init knows this release's settings (README "Installations").
+    pub fn support(&self) -> Support {
+        let (newest_major, newest_minor) = NEWEST_KNOWN;
+        match (self.major, self.minor) {
+            (1, 6) | (2, _) | (3, _) => Support::Known,
+            (major, minor) if major == newest_major && minor <= newest_minor => Support::Known,
+            (major, _) if major == newest_major => Support::Newer,
+            _ => Support::Unsupported,
+        }
     }
 
     pub fn at_least(&self, major: u32, minor: u32) -> bool {
@@ -39,8 +60,37 @@ impl SparkVersion {
     }
 }
 
+/// `4.3`, the newest known line, for messages.
+pub fn newest_known_line() -> String {
+    format!("{}.{}", NEWEST_KNOWN.0, NEWEST_KNOWN.1)
+}
+
 impl fmt::Display for SparkVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn support(version: &str) -> Support {
+        SparkVersion::parse(version).unwrap().support()
+    }
+
+    #[test]
+    fn spark_4_is_known_up_to_4_3_newer_4_x_runs_and_5_is_refused() {
+        for known in [
+            "1.6.3", "2.4.8", "3.5.7", "4.0.0", "4.1.4", "4.2.1", "4.3.0", "4.3.9",
+        ] {
+            assert_eq!(support(known), Support::Known, "{known}");
+        }
+        assert_eq!(support("4.4.0"), Support::Newer);
+        assert_eq!(support("4.10.1"), Support::Newer);
+        for refused in ["1.5.2", "0.9.0", "5.0.0", "6.1.0"] {
+            assert_eq!(support(refused), Support::Unsupported, "{refused}");
+        }
+        assert_eq!(newest_known_line(), "4.3");
     }
 }

@@ -59,7 +59,10 @@ fn main() {
     });
     let started = Instant::now();
     println!("spark-init demo: Marathon, Mesos-style driver and executors, all on this machine");
-    println!("(Spark 3.5.7 from PyPI pyspark on Java 17; ZooKeeper from Debian; about a minute)\n");
+    println!(
+        "(Spark {} from PyPI pyspark on Java 17; ZooKeeper from Debian; about a minute)\n",
+        entrypoint_tests::SPARK_3
+    );
     let summary = entrypoint_tests::story::run(&mut |line| {
         println!("[{:>5.1}s] {line}", started.elapsed().as_secs_f64());
     });

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::config::role::RoleConfig;
-use crate::facts::stored::BeforeLaunch;
 use crate::facts::LocalFacts;
 use crate::plan::driver::settings::UserSettings;
 use crate::plan::{sourced, Findings, Resolved};
@@ -63,15 +62,14 @@ pub fn all(
     hostname: Option<&Sourced<String>>,
     mesos: bool,
     failover: &Sourced<f64>,
-    stored: &BeforeLaunch,
+    reuse: Option<&Sourced<String>>,
     found: &mut Findings,
 ) -> Vec<Wanted> {
     let mut confs = network_confs(role, user.facts, hostname);
     if mesos {
-        let reusing = stored.reuse.is_some();
-        confs.extend(mesos_confs(role, user, failover, reusing, found));
+        confs.extend(mesos_confs(role, user, failover, reuse.is_some(), found));
     }
-    confs.extend(stored_id_conf(stored.reuse.as_ref()));
+    confs.extend(stored_id_conf(reuse));
     confs
 }
 
@@ -169,8 +167,9 @@ fn mesos_confs(
     confs
 }
 
-/// The stored framework ID goes on whatever the master: only Mesos' scheduler backend reads
-/// it, and elsewhere it still shows on the command line which framework the driver would resume.
+/// The stored framework ID goes on whatever the master (before Spark 4: see
+/// `master_url::framework_id_to_pass`): only Mesos' scheduler backend reads it, and elsewhere it
+/// still shows on the command line which framework the driver would resume.
 fn stored_id_conf(reuse: Option<&Sourced<String>>) -> Option<Wanted> {
     reuse.map(|id| {
         conf(

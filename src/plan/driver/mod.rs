@@ -4,6 +4,7 @@
 
 mod confs;
 mod duties;
+mod master_url;
 mod memory;
 mod prerequisites;
 mod settings;
@@ -21,9 +22,9 @@ use crate::facts::{Facts, LocalFacts};
 use crate::plan::role::{common_resolved, spark_java_sources, MISSING_HOSTNAME};
 use crate::plan::{sourced, Findings, ModePlan};
 use crate::sourced::Sourced;
-use crate::spark::submit::is_mesos_master;
 
 use self::settings::UserSettings;
+use super::role::check_spark_and_java;
 
 pub use self::confs::{DEFAULT_FAILOVER_TIMEOUT_SECONDS, DEFAULT_MESOS_CONSTRAINTS};
 
@@ -34,6 +35,7 @@ pub fn resolve(config: &Config, role: &RoleConfig, all: &Facts) -> Result<ModePl
         warnings: stored.warnings.clone(),
         ..Findings::default()
     };
+    check_spark_and_java(facts, &mut found);
     let submit = spark_submit(facts, &mut found);
     let hostname = found.require(&role.hostname, MISSING_HOSTNAME);
     let user = UserSettings {
@@ -49,14 +51,16 @@ pub fn resolve(config: &Config, role: &RoleConfig, all: &Facts) -> Result<ModePl
     };
     client_mode_only(&user, &mut found);
     let failover = confs::failover_timeout(role, &mut found);
-    let mesos = master.as_ref().is_some_and(|m| is_mesos_master(&m.value));
+    let version = facts.spark.version.value;
+    let mesos = master_url::on_mesos(master.as_ref(), version, &mut found);
+    let reuse = master_url::framework_id_to_pass(stored, version);
     let wanted = confs::all(
         role,
         &user,
         hostname.as_ref(),
         mesos,
         &failover,
-        stored,
+        reuse,
         &mut found,
     );
     let mut resolved = common_resolved(role, facts);
@@ -93,7 +97,7 @@ pub fn resolve(config: &Config, role: &RoleConfig, all: &Facts) -> Result<ModePl
     if let Some(heap) = &driver_memory {
         resolved.insert("driver_memory_mib".into(), heap.clone().map(Into::into));
     }
-    let reused = stored.reuse.as_ref().map(|id| id.value.clone());
+    let reused = reuse.map(|id| id.value.clone());
     let ui_port = duties::ui_port(role, &user);
     Ok(ModePlan {
         role: "driver".into(),

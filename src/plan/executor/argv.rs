@@ -5,7 +5,7 @@
 use crate::facts::LocalFacts;
 use crate::plan::Findings;
 use crate::spark::executor_backend::{executor_flags, EXECUTOR_CLASS, FLAGS_WE_SET};
-use crate::spark::module_options::JAVA_MODULE_OPTIONS;
+use crate::spark::module_options;
 use crate::spark::version::SparkVersion;
 
 /// Whether the JVM needs Spark's module options: Spark ≥ 3.3 on Java ≥ 17, as `spark-class`
@@ -84,7 +84,11 @@ pub fn executor_argv(facts: &LocalFacts, a: &ExecutorArgs<'_>) -> Vec<String> {
         format!("-Xmx{}m", a.heap_mib),
     ];
     if a.module_options {
-        argv.extend(JAVA_MODULE_OPTIONS.iter().map(|s| s.to_string()));
+        argv.extend(
+            module_options::for_version(version)
+                .iter()
+                .map(|s| s.to_string()),
+        );
     }
     if let Some(port) = a.block_manager_port {
         // On the executor JVM: CoarseGrainedExecutorBackend keeps an executor's own

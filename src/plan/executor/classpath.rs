@@ -5,6 +5,14 @@
 //! `SPARK_EXTRA_CLASSPATH`, the working directory (SPARK-43540), then `SPARK_DIST_CLASSPATH`
 //! (or, when it is unset and `HADOOP_HOME` is set, what `$HADOOP_HOME/bin/hadoop classpath`
 //! printed).
+//!
+//! Spark 4's launcher puts `jars/slf4j-api-<version>.jar` before `jars/*` (SPARK-47491,
+//! apache/spark#45618: a jar in `jars/` that bundles an older SLF4J must not win):
+//! `AbstractCommandBuilder.buildClassPath` adds every file of `jars/` whose name starts with
+//! `slf4j-api-`, then `jars/*`. Read in the bytecode of the 4.0.0, 4.1.0, 4.2.0 and 4.3.0
+//! launcher jars (3.5.7's has no such step), and seen in what `org.apache.spark.launcher.Main`
+//! of 4.3.0 prints for `CoarseGrainedExecutorBackend`: `-cp <conf>/:<jars>/slf4j-api-2.0.17.jar:
+//! <jars>/*`. `bin/spark-class` itself is the same file in 3.5.7 and 4.0.0–4.3.0.
 
 use crate::config::role::RoleConfig;
 use crate::facts::LocalFacts;
@@ -28,6 +36,14 @@ pub fn executor_classpath(config: &RoleConfig, facts: &LocalFacts) -> Sourced<St
     if let Some(cp) = &config.spark_classpath {
         add(cp.clone());
     }
+    if facts.spark.version.value.at_least(4, 0) {
+        for jar in &facts.spark.slf4j_api {
+            add(Sourced::new(
+                jar.clone(),
+                "slf4j-api before Spark's jars, as Spark 4's launcher puts it (SPARK-47491)",
+            ));
+        }
+    }
     add(Sourced::new(facts.spark.jars.clone(), "Spark's jars"));
     if let Some(cp) = &config.extra_classpath {
         add(cp.clone());
@@ -46,4 +62,29 @@ pub fn executor_classpath(config: &RoleConfig, facts: &LocalFacts) -> Sourced<St
         add(cp);
     }
     Sourced::new(entries.join(":"), sources.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::cli::Role;
+    use crate::plan::testing::{local_facts, role_config};
+
+    fn classpath(spark: &str) -> String {
+        let env = [("SPARK_CLASSPATH", "/opt/app/app.jar")];
+        let config = role_config(Role::Executor, &env, &[]);
+        executor_classpath(&config, &local_facts(spark, Some(17), &[])).value
+    }
+
+    #[test]
+    fn spark_4_puts_slf4j_api_before_its_jars() {
+        assert_eq!(
+            classpath("4.0.0"),
+            "/opt/spark/conf:/opt/app/app.jar:/opt/spark/jars/slf4j-api-2.0.17.jar:/opt/spark/jars/*"
+        );
+        assert_eq!(
+            classpath("3.5.7"),
+            "/opt/spark/conf:/opt/app/app.jar:/opt/spark/jars/*"
+        );
+    }
 }

@@ -17,7 +17,9 @@ use crate::config::role::RoleConfig;
 use crate::config::{lossy, Config, Problem};
 use crate::facts::remote::RemoteFacts;
 use crate::facts::LocalFacts;
-use crate::plan::role::{common_resolved, from_defaults, spark_java_sources, MISSING_HOSTNAME};
+use crate::plan::role::{
+    check_spark_and_java, common_resolved, from_defaults, spark_java_sources, MISSING_HOSTNAME,
+};
 use crate::plan::{sourced, Findings, ModePlan, Resolved};
 use crate::sourced::Sourced;
 
@@ -32,6 +34,7 @@ pub fn resolve(
     remote: &RemoteFacts,
 ) -> Result<ModePlan, Vec<Problem>> {
     let mut found = Findings::default();
+    check_spark_and_java(facts, &mut found);
     let version = facts.spark.version.value;
     let dry_run = config.dry_run.value;
     let executor_id = identity::executor_id(role, remote, version, &mut found);
