@@ -1,21 +1,27 @@
-//! The whole story on real Spark, shared by the end-to-end test and `make demo`: the launcher (a Marathon stand-in that really runs apps) starts a
-//! driver app and a scalable executor app from the examples in `images/marathon/`, each
-//! instance spark-init as PID 1 in front of Spark 3 (`SPARK_3`, PyPI pyspark's jars) on Java 17. The
-//! driver's cluster manager is a standalone master with no workers: like the constrained Mesos
-//! framework it only gets the executors that attach on their own. ZooKeeper is real.
+//! The whole story on real Spark, shared by the end-to-end test and `make demo`: the launcher
+//! (a Marathon stand-in that really runs apps) starts a driver app and a scalable executor app
+//! from the examples in `images/marathon/`, each instance spark-init as PID 1 in front of real
+//! Spark (PyPI pyspark's jars) on Java 17. ZooKeeper is real. Two deployments:
+//! - Spark 3 (`SPARK_3`): the driver's cluster manager is a standalone master with no workers
+//!   that the story starts itself, standing in for the constrained Mesos framework (no Mesos
+//!   master can run here); the stored framework ID is passed to the relaunched driver.
+//! - Spark 4 (`SPARK_4`), the Mesos-free deployment: the master is a third Marathon app run by
+//!   spark-init (`--role master`, `images/marathon/master.json`), which the driver finds through
+//!   Marathon (`SPARK_INIT_MASTER_APP`); a relaunched driver is a new application, whose ID
+//!   the relaunched executors take.
 
 use std::collections::BTreeSet;
 use std::fs;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::launcher::Launcher;
 use crate::zookeeper::ZooKeeper;
 use crate::{
     children_of, comm, free_port, module_options, poll, pyspark_home, spark_jars, workspace_root,
-    Killed, SPARK_3,
+    Killed,
 };
 use serde_json::{json, Value};
 use spark_init::clients::framework_store::{parse_url, Store};
@@ -23,19 +29,19 @@ use spark_init::clients::framework_store::{parse_url, Store};
 /// Spark starts slowly on two cores; this is a hang guard, not a performance bound.
 const SLOW: Duration = Duration::from_secs(180);
 
-fn app_jar() -> PathBuf {
-    let classes = workspace_root().join("target/java-spark-e2e");
+fn app_jar(spark: &str) -> PathBuf {
+    let classes = workspace_root().join(format!("target/java-spark-e2e-{spark}"));
     fs::create_dir_all(&classes).unwrap();
     let status = Command::new("javac")
         .arg("-cp")
-        .arg(format!("{}/*", spark_jars(SPARK_3).display()))
+        .arg(format!("{}/*", spark_jars(spark).display()))
         .arg("-d")
         .arg(&classes)
         .arg(workspace_root().join("entrypoint-tests/java-spark/E2EDriver.java"))
         .status()
         .unwrap();
     assert!(status.success());
-    let jar = workspace_root().join("target/e2e-app.jar");
+    let jar = workspace_root().join(format!("target/e2e-app-{spark}.jar"));
     let status = Command::new("jar")
         .arg("cf")
         .arg(&jar)
@@ -96,57 +102,172 @@ fn java_child(init: i32) -> Option<i32> {
 /// What happened, for the demo's closing table.
 #[derive(Debug, Default)]
 pub struct Summary {
+    /// Each step: its name, its result, and how long it took.
     pub steps: Vec<(String, String, Duration)>,
-    pub framework_id: String,
+    /// The application ID before and after the driver's relaunch (the same on Spark 3, where
+    /// the stored framework ID is passed on; a new one on Spark 4).
+    pub app_ids: (String, String),
     pub driver_restarts: usize,
     pub executor_launches: usize,
+    /// Each app's instances' exit codes at the final stop.
     pub final_exit_codes: Vec<Option<i32>>,
+    /// Which deployment the story told.
+    pub deployment: String,
 }
 
-/// Runs the story, telling `say` what happens; panics (with what went wrong) if a step fails.
-pub fn run(say: &mut dyn FnMut(String)) -> Summary {
+/// Everything the story's steps share.
+struct Stage {
+    spark: String,
+    spark4: bool,
+    launcher: Launcher,
+    client: reqwest::blocking::Client,
+    control: PathBuf,
+    store: String,
+    /// Keeps ZooKeeper, the Spark 3 master and the temporary folder alive.
+    _keep: (ZooKeeper, Option<Killed>, tempfile::TempDir),
+}
+
+impl Stage {
+    fn apps(&self) -> Vec<&'static str> {
+        let mut apps = vec!["/e2e/executors", "/e2e/driver"];
+        if self.spark4 {
+            apps.push("/e2e/master");
+        }
+        apps
+    }
+}
+
+/// Runs the story on Spark `spark` (`SPARK_3` or `SPARK_4`), telling `say` what happens;
+/// panics (with what went wrong) if a step fails.
+pub fn run(spark: &str, say: &mut dyn FnMut(String)) -> Summary {
     let mut summary = Summary::default();
-    let started = std::time::Instant::now();
-    let step = |summary: &mut Summary, name: &str, result: String| {
+    let mut step_started = Instant::now();
+    let mut step = |summary: &mut Summary, name: &str, result: String| {
         summary
             .steps
-            .push((name.to_string(), result, started.elapsed()));
+            .push((name.to_string(), result, step_started.elapsed()));
+        step_started = Instant::now();
     };
+    let stage = set_up(spark, say);
+    summary.deployment = deployment(&stage).into();
+    let (ids1, ids2) = attach_and_scale(&stage, say);
+    step(
+        &mut summary,
+        "2 executors attach, job 1",
+        format!("{ids1:?}"),
+    );
+    step(&mut summary, "scale to 3, job 2", format!("{ids2:?}"));
+    let (before, after, ids3) = driver_relaunched(&stage, say);
+    let what = if stage.spark4 {
+        "driver killed, a new application, job 3"
+    } else {
+        "driver killed, back with the stored ID, job 3"
+    };
+    step(&mut summary, what, format!("{ids3:?}"));
+    summary.app_ids = (before, after);
+    let ids4 = executor_replaced(&stage, ids3, say);
+    step(
+        &mut summary,
+        "executor killed, replaced, job",
+        format!("{ids4:?}"),
+    );
+    let last = stop_all(&stage, say);
+    step(&mut summary, "stop all with SIGTERM", exit_codes(&last));
+    summary.driver_restarts = stage.launcher.exited("/e2e/driver").len() - 1;
+    summary.executor_launches = stage.launcher.exited("/e2e/executors").len();
+    summary.final_exit_codes = last;
+    summary
+}
+
+fn deployment(stage: &Stage) -> &'static str {
+    if stage.spark4 {
+        "Spark 4, the Mesos-free deployment: master, driver and executors as Marathon apps"
+    } else {
+        "Spark 3: driver and executors as Marathon apps, a worker-less master standing in for \
+         the constrained Mesos framework"
+    }
+}
+
+/// Exit codes as an operator reads them: `143 (SIGTERM)`.
+pub fn exit_codes(codes: &[Option<i32>]) -> String {
+    let shown: Vec<String> = codes
+        .iter()
+        .map(|code| match code {
+            Some(143) => "143 (SIGTERM)".to_string(),
+            Some(137) => "137 (SIGKILL)".to_string(),
+            Some(c) => c.to_string(),
+            None => "killed".to_string(),
+        })
+        .collect();
+    shown.join(", ")
+}
+
+/// ZooKeeper, the cluster manager (Spark 3: started here), the launcher, and the apps.
+fn set_up(spark: &str, say: &mut dyn FnMut(String)) -> Stage {
+    let spark4 = spark.starts_with("4.");
     say(format!(
-        "building the application jar (E2EDriver) against Spark {SPARK_3}'s jars"
+        "building the application jar (E2EDriver) against Spark {spark}'s jars"
     ));
-    let jar = app_jar();
+    let jar = app_jar(spark);
     let dir = tempfile::tempdir().unwrap();
     let control = dir.path().join("control");
     fs::create_dir_all(&control).unwrap();
     say("starting ZooKeeper (Debian's package) on a free loopback port".into());
     let zk = ZooKeeper::start();
     let store = format!("zk://{}/spark-init/e2e", zk.connect_string());
+    let (master, master_url) = if spark4 {
+        (None, None)
+    } else {
+        let (master, url) = spark3_master(spark, say);
+        (Some(master), Some(url))
+    };
+    let conf = executor_conf(dir.path());
+    say(
+        "starting the launcher: a Marathon stand-in that runs each task as spark-init (PID 1 of \
+         its own namespace) with Marathon's task environment"
+            .into(),
+    );
+    let launcher = Launcher::start(vec![
+        (
+            "SPARK_HOME".into(),
+            pyspark_home(spark).display().to_string(),
+        ),
+        ("SPARK_INIT_LOG".into(), "info".into()),
+    ]);
+    let stage = Stage {
+        spark: spark.to_string(),
+        spark4,
+        launcher,
+        client: reqwest::blocking::Client::new(),
+        control,
+        store,
+        _keep: (zk, master, dir),
+    };
+    post_apps(&stage, &jar, &conf, master_url.as_deref(), say);
+    stage
+}
 
+/// Spark 3's cluster manager stand-in, started here: a standalone master with no workers.
+fn spark3_master(spark: &str, say: &mut dyn FnMut(String)) -> (Killed, String) {
     say(
         "starting a Spark standalone master with no workers: the cluster manager stand-in; \
          like the constrained Mesos framework, the driver gets only executors that attach on \
          their own"
             .into(),
     );
-    // The cluster manager stand-in.
     let master_port = free_port();
-    let _master = Killed(
+    let master = Killed(
         Command::new("java")
-            .args(module_options(SPARK_3))
+            .args(module_options(spark))
             .args(["-XX:-UsePerfData", "-Xmx256m", "-cp"])
-            .arg(format!("{}/*", spark_jars(SPARK_3).display()))
+            .arg(format!("{}/*", spark_jars(spark).display()))
             .args([
                 "org.apache.spark.deploy.master.Master",
                 "--host",
                 "127.0.0.1",
             ])
-            .args([
-                "--port",
-                &master_port.to_string(),
-                "--webui-port",
-                &free_port().to_string(),
-            ])
+            .args(["--port", &master_port.to_string()])
+            .args(["--webui-port", &free_port().to_string()])
             .env_remove("JAVA_TOOL_OPTIONS")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -157,50 +278,48 @@ pub fn run(say: &mut dyn FnMut(String)) -> Summary {
     poll("the Spark master", SLOW, || {
         TcpStream::connect(("127.0.0.1", master_port)).ok()
     });
+    (master, format!("spark://127.0.0.1:{master_port}"))
+}
 
-    // The executors' image configuration: an option only spark.executor.extraJavaOptions sets.
-    let conf = dir.path().join("executor-conf");
+/// The executors' image configuration: an option only `spark.executor.extraJavaOptions` sets.
+fn executor_conf(dir: &Path) -> PathBuf {
+    let conf = dir.join("executor-conf");
     fs::create_dir_all(&conf).unwrap();
     fs::write(
         conf.join("spark-defaults.conf"),
         "spark.executor.extraJavaOptions -Dspark_init.marker=from-extraJavaOptions\n",
     )
     .unwrap();
+    conf
+}
 
-    say(
-        "starting the launcher: a Marathon stand-in that runs each task as spark-init (PID 1 of \
-         its own namespace) with Marathon's task environment"
-            .into(),
-    );
-    let launcher = Launcher::start(vec![
-        (
-            "SPARK_HOME".into(),
-            pyspark_home(SPARK_3).display().to_string(),
-        ),
-        ("SPARK_INIT_LOG".into(), "info".into()),
-    ]);
-    let client = reqwest::blocking::Client::new();
-
-    // The example apps, pointed at the local stand-ins.
-    let mut driver = example("driver.json");
-    driver["id"] = json!("/e2e/driver");
-    driver["mem"] = json!(1536);
-    driver["args"] = json!([
-        "--master",
-        format!("spark://127.0.0.1:{master_port}"),
-        "--driver-memory",
-        "768m",
-        "--class",
-        "E2EDriver",
-        jar.display().to_string(),
-        control.display().to_string()
-    ]);
-    driver["env"] = json!({
-        "SPARK_INIT_ROLE": "driver",
-        "SPARK_INIT_FRAMEWORK_STORE": store,
-        "SPARK_INIT_GRACE_SECONDS": "20"
-    });
-    driver["taskKillGracePeriodSeconds"] = json!(25);
+/// The example apps, pointed at the local stand-ins; on Spark 4 the master app first.
+fn post_apps(
+    stage: &Stage,
+    jar: &Path,
+    conf: &Path,
+    master_url: Option<&str>,
+    say: &mut dyn FnMut(String),
+) {
+    let url = stage.launcher.url();
+    if stage.spark4 {
+        let mut master = example("master.json");
+        master["id"] = json!("/e2e/master");
+        master["mem"] = json!(768);
+        master["env"] = json!({
+            "SPARK_INIT_ROLE": "master",
+            "SPARK_INIT_FRAMEWORK_STORE": stage.store,
+            "SPARK_DAEMON_MEMORY": "256m",
+            "SPARK_INIT_GRACE_SECONDS": "20"
+        });
+        say(format!(
+            "POST {url}/v2/apps: the master app (images/marathon/master.json): spark-init \
+             --role master runs a Spark {} standalone master with no workers",
+            stage.spark
+        ));
+        post(&stage.client, &stage.launcher, &master);
+    }
+    let driver = driver_app(stage, jar, master_url);
     let mut executors = example("executors.json");
     executors["id"] = json!("/e2e/executors");
     executors["instances"] = json!(2);
@@ -208,9 +327,9 @@ pub fn run(say: &mut dyn FnMut(String)) -> Summary {
     executors["mem"] = json!(1024);
     executors["env"] = json!({
         "SPARK_INIT_ROLE": "executor",
-        "SPARK_INIT_MARATHON_URL": launcher.url(),
+        "SPARK_INIT_MARATHON_URL": url,
         "SPARK_INIT_DRIVER_APP": "/e2e/driver",
-        "SPARK_INIT_FRAMEWORK_STORE": store,
+        "SPARK_INIT_FRAMEWORK_STORE": stage.store,
         "SPARK_INIT_RESOLVE_TIMEOUT": "300",
         "SPARK_CONF_DIR": conf.display().to_string(),
         "SPARK_EXTRA_CLASSPATH": jar.display().to_string(),
@@ -218,16 +337,46 @@ pub fn run(say: &mut dyn FnMut(String)) -> Summary {
     });
     executors["taskKillGracePeriodSeconds"] = json!(25);
     say(format!(
-        "POST {}/v2/apps: the driver app (images/marathon/driver.json) and 2 executors \
+        "POST {url}/v2/apps: the driver app (images/marathon/driver.json) and 2 executors \
          (executors.json); the executors find the driver through the launcher's API and wait \
-         for it while Spark starts",
-        launcher.url()
+         for it while Spark starts"
     ));
-    post(&client, &launcher, &driver);
-    post(&client, &launcher, &executors);
+    post(&stage.client, &stage.launcher, &driver);
+    post(&stage.client, &stage.launcher, &executors);
+}
 
-    // 1. Two executors find the driver, attach, and run tasks with the JVM options.
-    let first = run_job(&control, 1, 2);
+/// The driver app: on Spark 3 with the master in its args, on Spark 4 finding it through
+/// Marathon.
+fn driver_app(stage: &Stage, jar: &Path, master_url: Option<&str>) -> Value {
+    let mut driver = example("driver.json");
+    driver["id"] = json!("/e2e/driver");
+    driver["mem"] = json!(1536);
+    let mut args = Vec::new();
+    if let Some(master) = master_url {
+        args.extend(["--master".to_string(), master.to_string()]);
+    }
+    args.extend(["--driver-memory", "768m", "--class", "E2EDriver"].map(String::from));
+    args.push(jar.display().to_string());
+    args.push(stage.control.display().to_string());
+    driver["args"] = json!(args);
+    driver["env"] = json!({
+        "SPARK_INIT_ROLE": "driver",
+        "SPARK_INIT_FRAMEWORK_STORE": stage.store,
+        "SPARK_INIT_GRACE_SECONDS": "20"
+    });
+    if stage.spark4 {
+        driver["env"]["SPARK_INIT_MARATHON_URL"] = json!(stage.launcher.url());
+        driver["env"]["SPARK_INIT_MASTER_APP"] = json!("/e2e/master");
+        driver["env"]["SPARK_INIT_RESOLVE_TIMEOUT"] = json!("300");
+    }
+    driver["taskKillGracePeriodSeconds"] = json!(25);
+    driver
+}
+
+/// 1. Two executors find the driver, attach, and run tasks with the JVM options; 2. scaled
+/// to three, the third has a new, distinct numeric ID.
+fn attach_and_scale(stage: &Stage, say: &mut dyn FnMut(String)) -> (BTreeSet<i64>, BTreeSet<i64>) {
+    let first = run_job(&stage.control, 1, 2);
     say(format!(
         "job 1 ran 12 tasks on 2 executors; inside their JVMs: {}",
         first[0].split_once(' ').map_or("", |(_, rest)| rest)
@@ -241,48 +390,53 @@ pub fn run(say: &mut dyn FnMut(String)) -> Summary {
             "{line}"
         );
     }
-
-    // 2. Scale to three: the third has a new, distinct numeric ID.
     say("PUT instances=3 on the executors app".into());
-    let scaled = client
-        .put(format!("{}/v2/apps/e2e/executors", launcher.url()))
+    let scaled = stage
+        .client
+        .put(format!("{}/v2/apps/e2e/executors", stage.launcher.url()))
         .json(&json!({"instances": 3}))
         .send()
         .unwrap();
     assert_eq!(scaled.status().as_u16(), 200);
-    let ids2 = executor_ids(&run_job(&control, 2, 3));
+    let ids2 = executor_ids(&run_job(&stage.control, 2, 3));
     assert_eq!(ids2.len(), 3);
     assert!(ids1.is_subset(&ids2));
-    step(
-        &mut summary,
-        "2 executors attach, job 1",
-        format!("{ids1:?}"),
-    );
-    step(&mut summary, "scale to 3, job 2", format!("{ids2:?}"));
     say(format!("job 2 ran on executors {ids2:?}"));
+    (ids1, ids2)
+}
 
-    // 3. SIGKILL the driver's JVM. The launcher relaunches it; spark-init passes the stored ID.
-    let app_file = poll("the driver's application ID", SLOW, || {
-        fs::read_dir(&control)
+/// The running driver's application ID, from the file E2EDriver writes at start.
+fn current_app_id(control: &Path) -> (PathBuf, String) {
+    let file = poll("the driver's application ID", SLOW, || {
+        fs::read_dir(control)
             .ok()?
             .flatten()
             .find(|e| e.file_name().to_string_lossy().starts_with("app-"))
     });
-    let app_id = fs::read_to_string(app_file.path())
-        .unwrap()
-        .trim()
-        .to_string();
-    let zk_store = Store::new(parse_url(&store).unwrap(), Duration::from_secs(10));
+    let id = fs::read_to_string(file.path()).unwrap().trim().to_string();
+    (file.path(), id)
+}
+
+/// 3. SIGKILL the driver's JVM; the launcher relaunches it. Spark 3: spark-init passes the
+/// stored ID. Spark 4: a new application, stored in its turn; the executors come back to it.
+fn driver_relaunched(
+    stage: &Stage,
+    say: &mut dyn FnMut(String),
+) -> (String, String, BTreeSet<i64>) {
+    let (file, app_id) = current_app_id(&stage.control);
+    let zk_store = Store::new(parse_url(&stage.store).unwrap(), Duration::from_secs(10));
+    let stored =
+        |id: &str| zk_store.read().ok().flatten().map(|s| s.framework_id) == Some(id.into());
     poll("the driver's ID to be stored", SLOW, || {
-        (zk_store.read().ok()??.framework_id == app_id).then_some(())
+        stored(&app_id).then_some(())
     });
     say(format!(
-        "the driver's framework (application) ID {app_id} is in ZooKeeper; now SIGKILL the \
-         driver's JVM"
+        "the driver's application ID {app_id} is in ZooKeeper; now SIGKILL the driver's JVM"
     ));
+    let launcher = &stage.launcher;
     let (_, driver_init) = launcher.init_pids("/e2e/driver")[0].clone();
     let jvm = poll("the driver's JVM", SLOW, || java_child(driver_init));
-    fs::remove_file(app_file.path()).unwrap();
+    fs::remove_file(file).unwrap();
     // SAFETY: kill has no memory-safety preconditions.
     unsafe { libc::kill(jvm, libc::SIGKILL) };
     let new_jvm = poll("the relaunched driver's JVM", SLOW, || {
@@ -292,27 +446,43 @@ pub fn run(say: &mut dyn FnMut(String)) -> Summary {
     });
     let cmdline = fs::read(format!("/proc/{new_jvm}/cmdline")).unwrap();
     let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-    assert!(
-        cmdline.contains(&format!("spark.mesos.driver.frameworkId={app_id}")),
-        "{cmdline}"
-    );
-    say(format!(
-        "the launcher relaunched the driver; spark-init passed spark.mesos.driver.frameworkId={app_id}"
-    ));
-    let ids3 = executor_ids(&run_job(&control, 3, 3));
+    let (_, new_id) = current_app_id(&stage.control);
+    if stage.spark4 {
+        assert!(!cmdline.contains("spark.mesos."), "{cmdline}");
+        assert_ne!(
+            new_id, app_id,
+            "Spark 4: a relaunched driver is a new application"
+        );
+        poll("the new application's ID to be stored", SLOW, || {
+            stored(&new_id).then_some(())
+        });
+        say(format!(
+            "the launcher relaunched the driver: a new application {new_id}, stored in \
+             ZooKeeper for the executors (the old ID was cleared before the launch)"
+        ));
+    } else {
+        let passed = format!("spark.mesos.driver.frameworkId={app_id}");
+        assert!(cmdline.contains(&passed), "{cmdline}");
+        say(format!(
+            "the launcher relaunched the driver; spark-init passed {passed}"
+        ));
+    }
+    let ids3 = executor_ids(&run_job(&stage.control, 3, 3));
     assert_eq!(ids3.len(), 3);
     say(format!(
         "the old executors exited, came back and attached to the new driver: job 3 on {ids3:?}"
     ));
-    step(
-        &mut summary,
-        "driver killed, back with the stored ID, job 3",
-        format!("{ids3:?}"),
-    );
-    summary.framework_id = app_id.clone();
+    (app_id, new_id, ids3)
+}
 
-    // 4. SIGKILL one executor: it comes back with a new ID.
+/// 4. SIGKILL one executor: it comes back with a new ID.
+fn executor_replaced(
+    stage: &Stage,
+    ids3: BTreeSet<i64>,
+    say: &mut dyn FnMut(String),
+) -> BTreeSet<i64> {
     say("SIGKILL one executor".into());
+    let launcher = &stage.launcher;
     let before = launcher.exited("/e2e/executors").len();
     let (victim_task, victim) = launcher.init_pids("/e2e/executors")[0].clone();
     // SAFETY: kill has no memory-safety preconditions.
@@ -333,7 +503,7 @@ pub fn run(say: &mut dyn FnMut(String)) -> Summary {
         SLOW,
         || {
             k += 1;
-            let ids = executor_ids(&run_job(&control, k, 3));
+            let ids = executor_ids(&run_job(&stage.control, k, 3));
             (ids.len() == 3).then_some(ids)
         },
     );
@@ -341,19 +511,19 @@ pub fn run(say: &mut dyn FnMut(String)) -> Summary {
     say(format!(
         "replaced under a new ID: job on {ids4:?}, no \"Duplicate executor ID\""
     ));
-    step(
-        &mut summary,
-        "executor killed, replaced, job",
-        format!("{ids4:?}"),
-    );
-    let logs = launcher.logs();
-    assert!(!logs.contains("Duplicate executor ID"));
+    assert!(!launcher.logs().contains("Duplicate executor ID"));
+    ids4
+}
 
-    // 5. Stop everything with SIGTERM: every spark-init exits within its grace with the JVM's
-    //    code for a SIGTERM stop, and nothing of the apps is left.
-    let driver_before = launcher.exited("/e2e/driver").len();
-    let executors_before = launcher.exited("/e2e/executors").len();
-    let driver_ports: Vec<u16> = client
+/// 5. Stop everything with SIGTERM: every spark-init exits within its grace with the JVM's
+/// code for a SIGTERM stop, and nothing of the apps is left.
+fn stop_all(stage: &Stage, say: &mut dyn FnMut(String)) -> Vec<Option<i32>> {
+    let launcher = &stage.launcher;
+    let apps = stage.apps();
+    let before: Vec<usize> = apps.iter().map(|a| launcher.exited(a).len()).collect();
+    let running: Vec<usize> = apps.iter().map(|a| launcher.init_pids(a).len()).collect();
+    let driver_ports: Vec<u16> = stage
+        .client
         .get(format!("{}/v2/apps/e2e/driver/tasks", launcher.url()))
         .send()
         .unwrap()
@@ -364,24 +534,26 @@ pub fn run(say: &mut dyn FnMut(String)) -> Summary {
         .iter()
         .map(|p| p.as_u64().unwrap() as u16)
         .collect();
-    say("DELETE both apps: SIGTERM to every spark-init".into());
-    for app in ["e2e/executors", "e2e/driver"] {
-        let gone = client
-            .delete(format!("{}/v2/apps/{app}", launcher.url()))
+    say(format!(
+        "DELETE the apps ({}): SIGTERM to every spark-init",
+        apps.join(", ")
+    ));
+    for app in &apps {
+        let gone = stage
+            .client
+            .delete(format!("{}/v2/apps{app}", launcher.url()))
             .send()
             .unwrap();
         assert_eq!(gone.status().as_u16(), 200);
     }
     let last = poll("every instance to stop", SLOW, || {
-        let driver = launcher.exited("/e2e/driver");
-        let executors = launcher.exited("/e2e/executors");
-        (driver.len() == driver_before + 1 && executors.len() == executors_before + 3).then(|| {
-            [&driver[driver_before..], &executors[executors_before..]]
-                .concat()
-                .into_iter()
-                .map(|(_, code)| code)
-                .collect::<Vec<_>>()
-        })
+        let mut codes = Vec::new();
+        for (i, app) in apps.iter().enumerate() {
+            let exited = launcher.exited(app);
+            (exited.len() >= before[i] + running[i]).then_some(())?;
+            codes.extend(exited[before[i]..].iter().map(|(_, code)| *code));
+        }
+        Some(codes)
     });
     assert!(last.iter().all(|c| *c == Some(143)), "{last:?}");
     for port in driver_ports {
@@ -390,6 +562,16 @@ pub fn run(say: &mut dyn FnMut(String)) -> Summary {
             "port {port} still listens"
         );
     }
+    nothing_left(launcher);
+    say(format!(
+        "every spark-init exited with {}; nothing left",
+        exit_codes(&last)
+    ));
+    last
+}
+
+/// No process is left in the tasks' sandboxes.
+fn nothing_left(launcher: &Launcher) {
     let sandbox = launcher.work_dir().join("sandbox-e2e_");
     let left: Vec<String> = fs::read_dir("/proc")
         .unwrap()
@@ -403,12 +585,4 @@ pub fn run(say: &mut dyn FnMut(String)) -> Summary {
         })
         .collect();
     assert!(left.is_empty(), "processes left in the sandboxes: {left:?}");
-    say(format!(
-        "every spark-init exited with {last:?}; nothing left"
-    ));
-    step(&mut summary, "stop all with SIGTERM", format!("{last:?}"));
-    summary.driver_restarts = launcher.exited("/e2e/driver").len() - 1;
-    summary.executor_launches = launcher.exited("/e2e/executors").len();
-    summary.final_exit_codes = last;
-    summary
 }

@@ -120,6 +120,7 @@ pub fn discover_remote(
 pub fn discover_stored(
     config: &Config,
     role: &RoleConfig,
+    spark: crate::spark::version::SparkVersion,
     blocked: &SignalSet,
 ) -> Result<BeforeLaunch, Error> {
     let lookups = &role.lookups;
@@ -134,6 +135,12 @@ pub fn discover_stored(
         http_timeout: lookups.http_timeout,
         timeout: lookups.timeout,
         dry_run: config.dry_run.value,
+        new_application: spark.at_least(4, 0).then(|| {
+            format!(
+                "Spark {spark} starts a new application at every launch (no Mesos framework to \
+                 re-register with); executors take the new one's ID from its REST API"
+            )
+        }),
     };
     in_child(blocked, "reading the framework store", || {
         stored::before_launch(&lookup)

@@ -29,6 +29,10 @@ pub struct StoreLookup<'a> {
     pub timeout: Duration,
     /// A dry run reads but never writes.
     pub dry_run: bool,
+    /// Each launch is a new application that can never take the stored ID (Spark 4, which
+    /// has no Mesos to re-register with): why, to clear it before the launch, so that
+    /// executors relaunched meanwhile ask the new driver instead of taking the old ID.
+    pub new_application: Option<String>,
 }
 
 /// Reads the stored ID and checks it with the master (run it in a child process).
@@ -70,7 +74,11 @@ fn read_stored<'a, M: MesosApi>(
         return Ok(out);
     };
     let id = stored.framework_id;
-    let unusable = if !is_framework_id(&id) {
+    let unusable = if let Some(why) = &lookup.new_application {
+        Some(format!(
+            "the stored ID {id} is the previous application's: {why}"
+        ))
+    } else if !is_framework_id(&id) {
         Some(format!(
             "the framework store {url} holds {id:?}, which is not a framework ID"
         ))
@@ -156,6 +164,7 @@ mod tests {
             http_timeout: Duration::from_secs(10),
             timeout: Duration::from_secs(30),
             dry_run: false,
+            new_application: None,
         }
     }
 
@@ -297,5 +306,28 @@ mod tests {
                 "{STORE}: unreachable: no session within 5 s (SPARK_INIT_STORE_REQUIRED=1)"
             )))
         );
+    }
+
+    #[test]
+    fn a_new_application_clears_the_previous_ones_id_without_asking_mesos() {
+        let store = FakeStore::holding(Some(FW));
+        let why = "Spark 4.3.0 starts a new application at every launch";
+        let got = read(
+            &store,
+            |l| StoreLookup {
+                new_application: Some(why.into()),
+                ..l
+            },
+            mesos(None),
+        )
+        .unwrap();
+        assert_eq!(got.reuse, None);
+        assert_eq!(
+            got.warnings,
+            [format!(
+                "the stored ID {FW} is the previous application's: {why}; deleted it"
+            )]
+        );
+        assert_eq!(store.clears.get(), 1);
     }
 }

@@ -1,13 +1,14 @@
 //! `make demo`: the whole story on local stand-ins, narrated for a newcomer. A Marathon
-//! stand-in runs a Spark driver and executors, each behind spark-init as PID 1; the executors
-//! find and attach to the driver, scale up, the driver is killed and comes back as the same
-//! framework, an executor is replaced, everything stops cleanly. Ends with a summary table.
+//! stand-in runs a Spark driver and executors (and on Spark 4 its master), each behind
+//! spark-init as PID 1; the executors find and attach to the driver, scale up, the driver is
+//! killed and comes back, an executor is replaced, everything stops cleanly. Ends with a
+//! summary table. `SPARK_VERSION` (3.5.7, the default, or 4.3.0) chooses the Spark.
 //! Everything lives in one temporary folder (`TMPDIR` points into it for every helper), removed
 //! on exit and on Ctrl-C, when every process the demo started is killed first.
 
 use std::time::Instant;
 
-use entrypoint_tests::children_of;
+use entrypoint_tests::{children_of, SPARK_3, SPARK_4};
 
 /// Every process below `pid`, deepest first.
 fn descendants(pid: i32) -> Vec<i32> {
@@ -58,34 +59,46 @@ fn main() {
         std::process::exit(128 + sig);
     });
     let started = Instant::now();
-    println!("spark-init demo: Marathon, Mesos-style driver and executors, all on this machine");
-    println!(
-        "(Spark {} from PyPI pyspark on Java 17; ZooKeeper from Debian; about a minute)\n",
-        entrypoint_tests::SPARK_3
-    );
-    let summary = entrypoint_tests::story::run(&mut |line| {
+    let spark = match std::env::var("SPARK_VERSION") {
+        Ok(v) if v == SPARK_3 || v == SPARK_4 => v,
+        Ok(v) if !v.is_empty() => {
+            eprintln!("make demo: SPARK_VERSION={v} is not one the demo installs: use {SPARK_3} or {SPARK_4}");
+            std::process::exit(64);
+        }
+        _ => SPARK_3.to_string(),
+    };
+    let deployment = if spark.starts_with("4.") {
+        "the Mesos-free deployment: a worker-less standalone master, the driver and the executors, each a Marathon app"
+    } else {
+        "Marathon runs the driver and the executors; a worker-less standalone master stands in for the constrained Mesos framework"
+    };
+    println!("spark-init demo: Spark {spark} (PyPI pyspark on Java 17), all on this machine; ZooKeeper from Debian");
+    println!("{deployment} (SPARK_VERSION={SPARK_3} or {SPARK_4} chooses; a few minutes)\n");
+    let summary = entrypoint_tests::story::run(&spark, &mut |line| {
         println!("[{:>5.1}s] {line}", started.elapsed().as_secs_f64());
     });
     println!(
         "\n{:<48} {:>8}  result (executor IDs; exit codes)",
-        "step", "at"
+        "step", "took"
     );
     println!("{}", "-".repeat(100));
-    for (name, result, at) in &summary.steps {
-        println!("{name:<48} {:>7.1}s  {result}", at.as_secs_f64());
+    for (name, result, took) in &summary.steps {
+        println!("{name:<48} {:>7.1}s  {result}", took.as_secs_f64());
     }
     println!("{}", "-".repeat(100));
-    println!(
-        "framework (application) ID kept across the driver's restart: {}",
-        summary.framework_id
-    );
+    let (before, after) = &summary.app_ids;
+    if before == after {
+        println!("application (framework) ID kept across the driver's restart: {after}");
+    } else {
+        println!("application ID before the driver's restart: {before}; after: {after} (a new application)");
+    }
     println!(
         "driver restarts: {}; executor tasks that ended: {}",
         summary.driver_restarts, summary.executor_launches
     );
     println!(
-        "exit codes at the final SIGTERM stop: {:?}",
-        summary.final_exit_codes
+        "exit codes at the final SIGTERM stop: {}",
+        entrypoint_tests::story::exit_codes(&summary.final_exit_codes)
     );
     println!(
         "\ndemo finished in {:.0} s: every step checked.",
