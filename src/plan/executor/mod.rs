@@ -18,7 +18,7 @@ use crate::config::{lossy, Config, Problem};
 use crate::facts::remote::RemoteFacts;
 use crate::facts::LocalFacts;
 use crate::plan::role::{common_resolved, from_defaults, spark_java_sources, MISSING_HOSTNAME};
-use crate::plan::{sourced, Findings, ModePlan, Resolved};
+use crate::plan::{sourced, Findings, JvmMemory, ModePlan, Resolved};
 use crate::sourced::Sourced;
 
 use self::argv::ExecutorArgs;
@@ -88,6 +88,11 @@ pub fn resolve(
         ]
         .map(|(k, v)| (k.to_string(), v)),
     );
+    let jvm_memory = JvmMemory {
+        heap_mib: memory.heap_mib.clone(),
+        overhead_mib: Some(memory.overhead_mib.clone()),
+        overhead_key: Some("spark.executor.memoryOverhead"),
+    };
     resolved.extend(memory_and_ports(memory, port));
     resolved.insert(
         "java_module_options".into(),
@@ -100,6 +105,8 @@ pub fn resolve(
         resolved,
         warnings: found.warnings,
         store_duty: None,
+        spark_version: Some(version),
+        jvm_memory: Some(jvm_memory),
     })
 }
 
