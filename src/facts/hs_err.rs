@@ -11,7 +11,7 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use crate::spark::java_options::split_hotspot;
 
@@ -28,9 +28,22 @@ pub struct HsErr {
 
 /// How much of the file is read: the header is in the first few hundred bytes.
 const READ_AT_MOST: u64 = 16 * 1024;
-/// A file a little older than the command's start still counts: some file systems keep
-/// modification times in whole seconds (or two).
-const MTIME_SLACK: Duration = Duration::from_secs(2);
+
+/// The candidates that already exist, with their modification times, taken as the command
+/// starts: in a container the JVM has the same pid every run, so a log left in the same
+/// folder by an earlier run has the very name this run's would have.
+pub type Existing = Vec<(PathBuf, SystemTime)>;
+
+pub fn existing(candidates: &[PathBuf]) -> Existing {
+    candidates
+        .iter()
+        .filter_map(|path| Some((path.clone(), modified(path)?)))
+        .collect()
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
 
 /// The `-XX:ErrorFile` pattern the JVM will use, from the variables (`JAVA_TOOL_OPTIONS`,
 /// `JDK_JAVA_OPTIONS`, `_JAVA_OPTIONS`, looked up with `var`) and the command line, in
@@ -87,13 +100,12 @@ fn expand_pid(pattern: &str, pid: i32) -> String {
     out
 }
 
-/// The first candidate written since `started` (an older one is another run's, with the same
-/// pid in the same container), with its first lines read.
-pub fn find(candidates: &[PathBuf], started: SystemTime) -> Option<HsErr> {
-    let since = started.checked_sub(MTIME_SLACK).unwrap_or(started);
+/// The first candidate written during the run: new, or changed since `before` (the JVM
+/// truncates an old one), with its first lines read.
+pub fn find(candidates: &[PathBuf], before: &Existing) -> Option<HsErr> {
     candidates.iter().find_map(|path| {
-        let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok()?;
-        if modified < since {
+        let now = modified(path)?;
+        if before.iter().any(|(old, then)| old == path && *then == now) {
             return None;
         }
         let mut head = Vec::new();
@@ -226,15 +238,23 @@ mod tests {
     }
 
     #[test]
-    fn an_older_file_is_another_run_s() {
+    fn a_file_there_before_the_run_is_another_run_s_unless_rewritten() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("hs_err_pid7.log");
-        std::fs::write(&path, SEGV).unwrap();
         let paths = [dir.path().join("missing.log"), path.clone()];
-        let found = find(&paths, SystemTime::now()).unwrap();
+        assert_eq!(existing(&paths), []);
+        std::fs::write(&path, SEGV).unwrap();
+        let found = find(&paths, &Vec::new()).unwrap();
         assert_eq!(found.path, path);
         assert!(found.problem.unwrap().starts_with("SIGSEGV (0xb)"));
-        let later = SystemTime::now() + Duration::from_secs(60);
-        assert_eq!(find(&paths, later), None);
+        let before = existing(&paths);
+        assert_eq!(find(&paths, &before), None, "an earlier run's log");
+        let earlier = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1);
+        let file = std::fs::File::options().write(true).open(&path).unwrap();
+        file.set_modified(earlier).unwrap();
+        assert!(
+            find(&paths, &before).is_some(),
+            "written again during the run"
+        );
     }
 }

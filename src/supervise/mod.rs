@@ -23,8 +23,9 @@ mod user;
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use self::exit::{not_run, termination_log, ExitFacts};
 use self::signals::{SignalSet, Wake};
@@ -90,8 +91,11 @@ pub fn run(
     }
     // The OOM counter before the command runs: only the kills during its run count.
     let before = cgroup::memory_counters(&plan.exit.cgroup_root);
-    let started = SystemTime::now();
     let main = spawn(plan, env).inspect_err(|error| record_not_run(plan, error))?;
+    // Where a crashing JVM would write its log, and what is there already (an earlier run's,
+    // with the same pid): a few stat calls, long before a JVM could have crashed.
+    let hs_err_paths = hs_err_candidates(plan, env, main);
+    let hs_err_before = hs_err::existing(&hs_err_paths);
     let target = if plan.supervision.signal_group {
         -main
     } else {
@@ -122,10 +126,10 @@ pub fn run(
                 signals::stop_forwarding();
                 let run = Run {
                     plan,
-                    env,
                     main,
                     before: &before,
-                    started,
+                    hs_err_paths: &hs_err_paths,
+                    hs_err_before: &hs_err_before,
                 };
                 explain_exit(&run, status, &supervisor);
             }
@@ -141,10 +145,10 @@ pub fn run(
 /// What is known of the command's run, to explain its end.
 struct Run<'a> {
     plan: &'a Plan,
-    env: &'a [(OsString, OsString)],
     main: i32,
     before: &'a MemoryCounters,
-    started: SystemTime,
+    hs_err_paths: &'a [PathBuf],
+    hs_err_before: &'a hs_err::Existing,
 }
 
 /// Says how the command ended, in one line and in the termination summary: the rest of the
@@ -154,15 +158,11 @@ fn explain_exit(run: &Run<'_>, status: ChildStatus, supervisor: &Supervisor) {
     let after = cgroup::memory_counters(&plan.exit.cgroup_root);
     let forwarded = signals::forwarded_synchronous();
     let sender = status.signal().map(|sig| supervisor.sender(sig, forwarded));
-    let searched = if exit::crashed(status) {
-        let argv = plan.argv.iter().filter_map(|a| a.to_str());
-        let error_file = hs_err::error_file_option(argv, |name| child_var(run, name));
-        let cwd = std::env::current_dir().unwrap_or_else(|_| "/".into());
-        hs_err::candidates(error_file.as_deref(), run.main, &cwd)
-    } else {
-        Vec::new()
-    };
-    let found = hs_err::find(&searched, run.started);
+    // A crashed JVM ends in SIGABRT, or exits 1 with -XX:-CreateCoredumpOnCrash
+    // (HotSpot's os::abort): look for its log after any failure.
+    let found = (status != ChildStatus::Exited(0))
+        .then(|| hs_err::find(run.hs_err_paths, run.hs_err_before))
+        .flatten();
     let report = exit::explain(&ExitFacts {
         pid: run.main,
         status,
@@ -173,7 +173,7 @@ fn explain_exit(run: &Run<'_>, status: ChildStatus, supervisor: &Supervisor) {
         after: &after,
         context: &plan.exit,
         hs_err: found.as_ref(),
-        hs_err_searched: &searched,
+        hs_err_searched: run.hs_err_paths,
         exit_code: plan.supervision.exit_code(status.code()),
         role: &plan.role,
     });
@@ -183,15 +183,20 @@ fn explain_exit(run: &Run<'_>, status: ChildStatus, supervisor: &Supervisor) {
     }
 }
 
-/// A variable as the command got it: the plan's value, else the one spark-init was given.
-fn child_var(run: &Run<'_>, name: &str) -> Option<String> {
-    if let Some(value) = run.plan.env.get(name) {
-        return Some(value.clone());
-    }
-    run.env
-        .iter()
-        .find(|(key, _)| key == name)
-        .and_then(|(_, value)| value.to_str().map(str::to_string))
+/// Where the command, if it is a JVM that crashes, writes its fatal-error log.
+fn hs_err_candidates(plan: &Plan, env: &[(OsString, OsString)], main: i32) -> Vec<PathBuf> {
+    // A variable as the command got it: the plan's value, else the one spark-init was given.
+    let var = |name: &str| match plan.env.get(name) {
+        Some(value) => Some(value.clone()),
+        None => env
+            .iter()
+            .find(|(key, _)| key == name)
+            .and_then(|(_, value)| value.to_str().map(str::to_string)),
+    };
+    let argv = plan.argv.iter().filter_map(|a| a.to_str());
+    let error_file = hs_err::error_file_option(argv, var);
+    let cwd = std::env::current_dir().unwrap_or_else(|_| "/".into());
+    hs_err::candidates(error_file.as_deref(), main, &cwd)
 }
 
 /// A command that never started still gets its termination summary (the error line itself is
