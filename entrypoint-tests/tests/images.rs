@@ -188,6 +188,9 @@ fn spark_init_resolves_the_master_example() {
     assert_eq!(plan["resolved"]["master_port"]["value"], 31500);
     assert_eq!(plan["resolved"]["webui_port"]["value"], 31501);
     let argv = plan["argv"].to_string();
-    assert!(argv.contains("-Dspark.deploy.recoveryMode=ZOOKEEPER"), "{argv}");
+    assert!(
+        argv.contains("-Dspark.deploy.recoveryMode=ZOOKEEPER"),
+        "{argv}"
+    );
     assert!(argv.contains("-Dspark.master.rest.enabled=false"), "{argv}");
 }

@@ -273,7 +273,10 @@ fn cases() -> Vec<Case> {
                 ("PORT_WEBUI", "31501"),
                 ("PORT_REST", "31502"),
                 ("SPARK_DAEMON_MEMORY", "512m"),
-                ("SPARK_MASTER_OPTS", "-Dspark.deploy.retainedApplications=10"),
+                (
+                    "SPARK_MASTER_OPTS",
+                    "-Dspark.deploy.retainedApplications=10",
+                ),
                 (
                     "SPARK_INIT_FRAMEWORK_STORE",
                     "zk://zk1:2181,zk2:2181/spark-init/orders",
@@ -402,9 +405,14 @@ fn golden_plans_say_what_spark_needs() {
             let heap: u64 = xmx[4..xmx.len() - 1].parse().unwrap();
             assert!(heap >= 450, "{}: {xmx}", case.name);
         } else if case.role == "master" {
-            let class = argv.iter().position(|a| *a == "org.apache.spark.deploy.master.Master");
+            let class = argv
+                .iter()
+                .position(|a| *a == "org.apache.spark.deploy.master.Master");
             let class = class.expect("the Master class");
-            assert_eq!(argv[class + 1..class + 3], ["--host", "agent-3.example.internal"]);
+            assert_eq!(
+                argv[class + 1..class + 3],
+                ["--host", "agent-3.example.internal"]
+            );
             assert!(argv.contains(&"-Xmx512m"), "{}", case.name);
             let opens = argv.iter().any(|a| a.starts_with("--add-opens="));
             assert_eq!(opens, java >= 17, "{}", case.name);
