@@ -18,7 +18,7 @@ use crate::config::{lossy, Config, Problem};
 use crate::facts::remote::RemoteFacts;
 use crate::facts::LocalFacts;
 use crate::plan::role::{common_resolved, from_defaults, spark_java_sources, MISSING_HOSTNAME};
-use crate::plan::{sourced, Findings, JvmMemory, ModePlan, Resolved};
+use crate::plan::{sourced, Findings, ModePlan, Resolved};
 use crate::sourced::Sourced;
 
 use self::argv::ExecutorArgs;
@@ -88,12 +88,7 @@ pub fn resolve(
         ]
         .map(|(k, v)| (k.to_string(), v)),
     );
-    let jvm_memory = JvmMemory {
-        heap_mib: memory.heap_mib.clone(),
-        overhead_mib: Some(memory.overhead_mib.clone()),
-        overhead_key: Some("spark.executor.memoryOverhead"),
-    };
-    resolved.extend(memory_and_ports(memory, port));
+    resolved.extend(memory_and_ports(&memory, port));
     resolved.insert(
         "java_module_options".into(),
         module_options_shown(facts, module_options),
@@ -106,7 +101,7 @@ pub fn resolve(
         warnings: found.warnings,
         store_duty: None,
         spark_version: Some(version),
-        jvm_memory: Some(jvm_memory),
+        jvm_memory: Some(memory.jvm()),
     })
 }
 
@@ -134,12 +129,15 @@ fn block_manager_port(role: &RoleConfig, found: &mut Findings) -> Option<Sourced
     port
 }
 
-fn memory_and_ports(memory: Memory, port: Option<Sourced<u16>>) -> BTreeMap<String, Resolved> {
+fn memory_and_ports(memory: &Memory, port: Option<Sourced<u16>>) -> BTreeMap<String, Resolved> {
     BTreeMap::from([
-        ("heap_mib".to_string(), memory.heap_mib.map(Into::into)),
+        (
+            "heap_mib".to_string(),
+            memory.heap_mib.clone().map(Into::into),
+        ),
         (
             "memory_overhead_mib".to_string(),
-            memory.overhead_mib.map(Into::into),
+            memory.overhead_mib.clone().map(Into::into),
         ),
         (
             "ports".to_string(),
