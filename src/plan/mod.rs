@@ -93,17 +93,16 @@ pub struct JvmMemory {
 }
 
 impl JvmMemory {
-    /// A heap with Spark's overhead for it, for `role` (`executor` or `driver`).
-    pub fn new(heap_mib: Sourced<u64>, overhead: &memory::Overhead, role: &str) -> Self {
-        let overhead_mib = Some(overhead.for_heap(heap_mib.value));
-        let overhead_key = match role {
-            "executor" => Some("spark.executor.memoryOverhead"),
-            _ => Some("spark.driver.memoryOverhead"),
-        };
+    /// A heap with Spark's overhead for it; `overhead_key` is the setting that raises it.
+    pub fn new(
+        heap_mib: Sourced<u64>,
+        overhead: &memory::Overhead,
+        overhead_key: &'static str,
+    ) -> Self {
         JvmMemory {
+            overhead_mib: Some(overhead.for_heap(heap_mib.value)),
             heap_mib,
-            overhead_mib,
-            overhead_key,
+            overhead_key: Some(overhead_key),
         }
     }
 }

@@ -4,9 +4,10 @@
 //!
 //! Read from what each release ships, not from memory:
 //! - 1.6.3: `core/src/main/scala/org/apache/spark/util/SparkExitCode.scala`,
-//!   `.../executor/ExecutorExitCode.scala` and `.../deploy/SparkSubmit.scala` of the 1.6.3 source
-//!   tree: 50, 51, 52; 53, 54, 55, 56 (`HEARTBEAT_FAILURE`, SPARK-13522, came with 1.6.2);
-//!   `SparkSubmit.CLASS_NOT_FOUND_EXIT_STATUS = 101`.
+//!   `.../executor/ExecutorExitCode.scala` and `.../deploy/SparkSubmit.scala` of a copy of the
+//!   1.6.3 source tree (its `pom.xml` says 1.6.3; no 1.6 release ships on PyPI): 50, 51, 52; 53,
+//!   54, 55, 56 (`HEARTBEAT_FAILURE`, SPARK-13522, merged in February 2016; 1.6.0 and 1.6.1 were
+//!   not checked); `SparkSubmit.CLASS_NOT_FOUND_EXIT_STATUS = 101`.
 //! - 2.4.8 (`spark-core_2.11-2.4.8.jar` of PyPI pyspark 2.4.8, its bytecode): the same.
 //! - 3.5.7 (`spark-core_2.12-3.5.7.jar`, pyspark 3.5.7): `SparkExitCode` adds `EXIT_SUCCESS`
 //!   0, `EXIT_FAILURE` 1, `ERROR_MISUSE_SHELL_BUILTIN` 2, `ERROR_PATH_NOT_FOUND` 3,

@@ -11,6 +11,9 @@ use crate::plan::{Findings, JvmMemory};
 use crate::sourced::Sourced;
 use crate::spark::memory::{planned_mib, MIN_HEAP_MIB};
 
+/// The setting that leaves the driver more memory beside its heap.
+const OVERHEAD_KEY: &str = "spark.driver.memoryOverhead";
+
 /// The driver's heap and overhead; `None` when the container's memory is unknown.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DriverMemory {
@@ -50,7 +53,7 @@ pub fn driver_memory(
                 limit.source
             ));
         }
-        let jvm = JvmMemory::new(Sourced::new(heap, set.source), &overhead, "driver");
+        let jvm = JvmMemory::new(Sourced::new(heap, set.source), &overhead, OVERHEAD_KEY);
         return Some(DriverMemory { jvm, ours: false });
     }
     let heap = overhead.heap_within(limit.value.saturating_sub(beside.mib));
@@ -71,6 +74,6 @@ pub fn driver_memory(
         limit.source,
         plus(&beside)
     );
-    let jvm = JvmMemory::new(Sourced::new(heap, source), &overhead, "driver");
+    let jvm = JvmMemory::new(Sourced::new(heap, source), &overhead, OVERHEAD_KEY);
     Some(DriverMemory { jvm, ours: true })
 }
