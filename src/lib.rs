@@ -20,16 +20,20 @@
 //!   `PORT_<NAME>`, `MESOS_TASK_ID`, `MARATHON_APP_RESOURCE_*`) in [`config::task_env`];
 //! - files read: `$SPARK_HOME/RELEASE`, `$SPARK_HOME/jars/`, `$JAVA_HOME/release`,
 //!   `$SPARK_CONF_DIR/spark-defaults.conf`, the cgroup files under `SPARK_INIT_CGROUP_ROOT`
-//!   ([`facts`]); a driver's application resource when it is a file here, and on Mesos its
-//!   native library where the JVM will look, the JDK's `libjvm.so` (its default
-//!   `java.library.path`) and `spark-env.sh` ([`facts::prerequisites`]);
+//!   ([`facts`]; its memory counters also before the command starts and after it exits); a
+//!   driver's application resource when it is a file here, and on Mesos its native library
+//!   where the JVM will look, the JDK's `libjvm.so` (its default `java.library.path`) and
+//!   `spark-env.sh` ([`facts::prerequisites`]); a crashed JVM's `hs_err_pid<pid>.log`
+//!   ([`facts::hs_err`]);
 //! - APIs called (in child processes): Marathon `GET /v2/apps/{id}[/tasks]`, Mesos
 //!   `GET /master/frameworks`, the driver's `GET /api/v1/applications` ([`facts::remote`],
 //!   [`facts::stored`]); the one write, when asked for, is Marathon `PUT /v2/apps/{executors}`
 //!   ([`driver_lifecycle`]);
 //! - written: the framework store ([`clients::framework_store`]: the znode
 //!   `<path>/framework-id`, sequential znodes `<path>/executor-ids/id-N`, or a `file://`
-//!   store's file).
+//!   store's file); the termination summary (`SPARK_INIT_TERMINATION_LOG`, default
+//!   `$MESOS_SANDBOX/spark-init-termination.json`; [`supervise::exit`]);
+//! - logged when the command ends: one line explaining its exit ([`supervise::exit`]).
 
 pub mod clients;
 pub mod config;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use entrypoint_tests::{alive, poll, status_field, wait_file, Init, Running, HANG};
+use spark_init::supervise::signals::name as signal_name;
 
 fn probe() -> &'static str {
     env!("CARGO_BIN_EXE_probe")
@@ -434,9 +435,10 @@ fn signals_sent_while_an_executor_looks_up_its_driver_reach_the_command() {
         let out = init.finish();
         let code = 128 + sig;
         assert_eq!(out.code, code, "signal {sig}: {}", out.stderr);
-        let exited = out.stderr.lines().find(|l| l.contains("command exited"));
+        let killed = format!("command killed by {} (signal {sig})", signal_name(sig));
+        let exited = out.stderr.lines().find(|l| l.contains(&killed));
         assert!(
-            exited.is_some_and(|l| l.ends_with(&format!("code={code}"))),
+            exited.is_some_and(|l| l.contains(&format!(" code={code} "))),
             "signal {sig}: the command did not die of it: {}",
             out.stderr
         );

@@ -2,7 +2,7 @@
 //! fix, every problem reported at once, and nothing started. Each case changes one thing of a
 //! valid executor (or driver) environment, which is checked to work first.
 
-use entrypoint_tests::{executor_env, Init};
+use entrypoint_tests::{executor_env, Finished, Init};
 
 fn fixture(rel: &str) -> String {
     entrypoint_tests::fixture(rel).display().to_string()
@@ -627,7 +627,26 @@ fn the_drivers_memory_follows_the_container_unless_set() {
         "{}",
         out.stderr
     );
+    // Issue 13: the exit's explanation has what the plan gave the JVM.
+    let exit = |out: &Finished| {
+        let line = out
+            .stderr
+            .lines()
+            .find(|l| l.contains(" command exited 99"));
+        line.unwrap_or_else(|| panic!("no exit line: {}", out.stderr))
+            .to_string()
+    };
+    assert!(
+        exit(&out).contains(" heap_mib=1664 memory_overhead_mib=384"),
+        "{}",
+        out.stderr
+    );
     let out = run(&env, &["--driver-memory", "4g", "app.jar"], "driver");
+    assert!(
+        exit(&out).contains(" heap_mib=4096 memory_overhead_mib=409"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(out.code, 99, "{}", out.stderr);
     let submitted = out
         .stderr

@@ -23,6 +23,7 @@ pub use self::problems::{lossy, ConfigErrors, Problem};
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::cli::{Cli, OutputFormat, Role};
@@ -45,6 +46,9 @@ pub(crate) struct RawSparkInitVars {
     pub(crate) log: Option<String>,
     pub(crate) log_format: Option<String>,
     pub(crate) user: Option<String>,
+    pub(crate) cgroup_root: Option<String>,
+    pub(crate) termination_log: Option<String>,
+    pub(crate) mesos_sandbox: Option<String>,
 }
 
 impl RawSparkInitVars {
@@ -63,6 +67,9 @@ impl RawSparkInitVars {
             log: var("SPARK_INIT_LOG"),
             log_format: var("SPARK_INIT_LOG_FORMAT"),
             user: var("SPARK_INIT_USER"),
+            cgroup_root: var("SPARK_INIT_CGROUP_ROOT"),
+            termination_log: var("SPARK_INIT_TERMINATION_LOG"),
+            mesos_sandbox: var("MESOS_SANDBOX"),
         }
     }
 }
@@ -104,6 +111,7 @@ pub const SPARK_INIT_VARIABLES: &[&str] = &[
     "SPARK_INIT_SCALE_DOWN_ON_EXIT",
     "SPARK_INIT_SIGNAL_GROUP",
     "SPARK_INIT_STORE_REQUIRED",
+    "SPARK_INIT_TERMINATION_LOG",
     "SPARK_INIT_TIMEZONE",
     "SPARK_INIT_USER",
 ];
@@ -118,6 +126,10 @@ pub const DEFAULT_LOCALE: &str = "C.UTF-8";
 /// How long what the command leaves behind gets after it exits (SIGTERM, then SIGKILL), so
 /// the container ends; `SPARK_INIT_GRACE_SECONDS` replaces it with its one budget for the stop.
 pub const LEFTOVER_GRACE: Duration = Duration::from_secs(10);
+/// Where the cgroup files are when `SPARK_INIT_CGROUP_ROOT` is unset.
+pub const DEFAULT_CGROUP_ROOT: &str = "/sys/fs/cgroup";
+/// The termination summary's file name in the Mesos sandbox.
+pub const TERMINATION_LOG_NAME: &str = "spark-init-termination.json";
 const NO_ESCALATION: &str = "default: no SIGKILL from spark-init while the command runs (the \
                              orchestrator's own grace, Marathon's taskKillGracePeriodSeconds, \
                              decides); 10 s for what it leaves behind";
@@ -144,6 +156,12 @@ pub struct Config {
     pub exit_remap: Sourced<BTreeMap<u8, u8>>,
     /// `SPARK_INIT_USER`: who the command runs as (`None`: the default rule, README "Users").
     pub user: Sourced<Option<user::UserSpec>>,
+    /// `SPARK_INIT_CGROUP_ROOT` (default `/sys/fs/cgroup`): the container's limits, and its
+    /// memory counters around the command's run.
+    pub cgroup_root: PathBuf,
+    /// Where the termination summary goes: `SPARK_INIT_TERMINATION_LOG` (empty: nowhere),
+    /// else `$MESOS_SANDBOX/spark-init-termination.json` when there is a sandbox.
+    pub termination_log: Sourced<Option<PathBuf>>,
     pub log: LogConfig,
     /// A Spark role's own variables (with a role only).
     pub role_config: Option<RoleConfig>,
@@ -191,10 +209,19 @@ impl Config {
         );
         let exit_remap = exit_remap(raw.exit_remap.as_deref(), &mut problems);
         let user = user::parse(raw.user.as_deref(), &mut problems);
+        let cgroup_root = raw
+            .cgroup_root
+            .as_deref()
+            .map(str::trim)
+            .filter(|root| !root.is_empty())
+            .unwrap_or(DEFAULT_CGROUP_ROOT);
+        let cgroup_root = PathBuf::from(cgroup_root);
+        let termination_log = termination_log(raw.termination_log, raw.mesos_sandbox);
         unknown_variables(env, &mut warnings);
-        let role_config = role
-            .as_ref()
-            .map(|role| RoleConfig::read(env, role.value, &cli.command, &mut problems));
+        let role_config = role.as_ref().map(|role| {
+            let root = cgroup_root.clone();
+            RoleConfig::read(env, role.value, &cli.command, root, &mut problems)
+        });
         let config = Config {
             role,
             dry_run,
@@ -208,6 +235,8 @@ impl Config {
             signal_group,
             exit_remap,
             user,
+            cgroup_root,
+            termination_log,
             log,
             role_config,
             warnings,
@@ -256,6 +285,26 @@ fn timezone(raw: Option<String>, env: &EnvSnapshot) -> Sourced<Option<String>> {
             format!("TZ={tz} in the environment: the JVM reads it, so no -Duser.timezone default"),
         ),
         (raw, _) => vars::default_property(raw, "SPARK_INIT_TIMEZONE", DEFAULT_TIMEZONE),
+    }
+}
+
+/// `SPARK_INIT_TERMINATION_LOG` (empty: none), else the Mesos sandbox's
+/// `spark-init-termination.json`, where Mesos' sandbox browser and log shippers find it.
+fn termination_log(raw: Option<String>, sandbox: Option<String>) -> Sourced<Option<PathBuf>> {
+    match (raw, sandbox) {
+        (Some(path), _) if path.trim().is_empty() => Sourced::new(
+            None,
+            "SPARK_INIT_TERMINATION_LOG (empty: no termination summary)",
+        ),
+        (Some(path), _) => Sourced::new(Some(PathBuf::from(path)), "SPARK_INIT_TERMINATION_LOG"),
+        (None, Some(dir)) if !dir.trim().is_empty() => Sourced::new(
+            Some(Path::new(&dir).join(TERMINATION_LOG_NAME)),
+            "default: in the Mesos sandbox (MESOS_SANDBOX)",
+        ),
+        (None, _) => Sourced::new(
+            None,
+            "default: none (no MESOS_SANDBOX; set SPARK_INIT_TERMINATION_LOG)",
+        ),
     }
 }
 

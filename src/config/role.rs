@@ -100,6 +100,7 @@ impl RoleConfig {
         env: &EnvSnapshot,
         role: Role,
         command: &[OsString],
+        cgroup_root: PathBuf,
         problems: &mut Vec<Problem>,
     ) -> RoleConfig {
         let task = task_env::read(env, problems);
@@ -114,10 +115,6 @@ impl RoleConfig {
         );
         let java_home = var("JAVA_HOME").map(|v| PathBuf::from(v.value));
         let path = var("PATH").map(|v| v.value);
-        let cgroup_root = var("SPARK_INIT_CGROUP_ROOT").map_or_else(
-            || PathBuf::from("/sys/fs/cgroup"),
-            |v| PathBuf::from(v.value),
-        );
         let hostname = var("SPARK_INIT_HOSTNAME").or_else(|| task.host.clone());
         let spark_classpath = var("SPARK_CLASSPATH");
         let extra_classpath = var("SPARK_EXTRA_CLASSPATH");

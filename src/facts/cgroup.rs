@@ -7,6 +7,9 @@
 //! (`-1`: none) over `cpu/cpu.cfs_period_us`; `memory/memory.limit_in_bytes`, where "no limit"
 //! is a huge page-rounded number (`9223372036854771712` on x86_64). Both per the kernel's
 //! Documentation/admin-guide/cgroup-v{1,2}.
+//!
+//! The memory counters ([`memory_counters`]) are read twice by PID 1, before the command starts
+//! and after it exits, to tell an OOM kill: a few small files, nothing else.
 
 use std::path::Path;
 
@@ -68,6 +71,60 @@ pub fn read(root: &Path) -> CgroupLimits {
         })
     });
     CgroupLimits { cpus, memory_bytes }
+}
+
+/// The container's memory counters at one moment, each `None` where the file is missing (a
+/// kernel without it, no memory controller) or unreadable.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct MemoryCounters {
+    /// Processes the kernel's OOM killer killed in the cgroup, its descendants included: v2
+    /// `memory.events` `oom_kill`; v1 `memory.oom_control` `oom_kill` (Linux ≥ 4.13).
+    pub oom_kill: Option<u64>,
+    /// Times the usage reached the limit: v2 `memory.events` `max`; v1 `memory.failcnt`.
+    pub limit_hits: Option<u64>,
+    /// The most memory the cgroup used: v2 `memory.peak` (Linux ≥ 5.19); v1
+    /// `memory.max_usage_in_bytes`.
+    pub peak_bytes: Option<u64>,
+    /// The limit (`memory.max`, v1 `memory.limit_in_bytes`); `None` when unlimited.
+    pub limit_bytes: Option<u64>,
+    /// The file the OOM counter comes from, to name in the explanation.
+    pub oom_file: Option<String>,
+}
+
+/// Reads the memory counters under `root` (v2 when it has `cgroup.controllers`, else v1's
+/// `memory/`).
+pub fn memory_counters(root: &Path) -> MemoryCounters {
+    let text = |rel: &str| std::fs::read_to_string(root.join(rel)).ok();
+    let number = |rel: &str| text(rel).and_then(|t| t.trim().parse::<u64>().ok());
+    let limit = |bytes: Option<u64>| bytes.filter(|&b| b < UNLIMITED_FROM);
+    if root.join("cgroup.controllers").exists() {
+        let events = text("memory.events");
+        let event = |key: &str| events.as_deref().and_then(|e| keyed(e, key));
+        return MemoryCounters {
+            oom_kill: event("oom_kill"),
+            limit_hits: event("max"),
+            peak_bytes: number("memory.peak"),
+            limit_bytes: limit(number("memory.max")),
+            oom_file: event("oom_kill").map(|_| root.join("memory.events").display().to_string()),
+        };
+    }
+    let oom_control = text("memory/memory.oom_control");
+    let oom_kill = oom_control.as_deref().and_then(|c| keyed(c, "oom_kill"));
+    MemoryCounters {
+        oom_kill,
+        limit_hits: number("memory/memory.failcnt"),
+        peak_bytes: number("memory/memory.max_usage_in_bytes"),
+        limit_bytes: limit(number("memory/memory.limit_in_bytes")),
+        oom_file: oom_kill.map(|_| root.join("memory/memory.oom_control").display().to_string()),
+    }
+}
+
+/// The number after `key` in a flat-keyed file (`oom_kill 3`, one pair a line).
+fn keyed(text: &str, key: &str) -> Option<u64> {
+    text.lines().find_map(|line| {
+        let (name, value) = line.split_once(' ')?;
+        (name == key).then(|| value.trim().parse().ok())?
+    })
 }
 
 /// The CPUs this process may run on (`sched_getaffinity`), at least 1.
@@ -134,6 +191,57 @@ mod tests {
             ("memory/memory.limit_in_bytes", "9223372036854771712\n"),
         ]);
         assert_eq!(read(dir.path()), CgroupLimits::default());
+    }
+
+    #[test]
+    fn v2_memory_counters() {
+        let dir = tree(&[
+            ("cgroup.controllers", "cpu memory"),
+            ("memory.max", "2147483648\n"),
+            ("memory.peak", "2147479552\n"),
+            (
+                "memory.events",
+                "low 0\nhigh 0\nmax 17\noom 2\noom_kill 1\noom_group_kill 0\n",
+            ),
+        ]);
+        let counters = memory_counters(dir.path());
+        assert_eq!(counters.oom_kill, Some(1));
+        assert_eq!(counters.limit_hits, Some(17));
+        assert_eq!(counters.peak_bytes, Some(2147479552));
+        assert_eq!(counters.limit_bytes, Some(2 << 30));
+        let file = dir.path().join("memory.events").display().to_string();
+        assert_eq!(counters.oom_file, Some(file));
+    }
+
+    #[test]
+    fn v1_memory_counters() {
+        let dir = tree(&[
+            ("memory/memory.limit_in_bytes", "9223372036854771712\n"),
+            ("memory/memory.max_usage_in_bytes", "1048576\n"),
+            ("memory/memory.failcnt", "4\n"),
+            (
+                "memory/memory.oom_control",
+                "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n",
+            ),
+        ]);
+        let counters = memory_counters(dir.path());
+        assert_eq!(counters.oom_kill, Some(2));
+        assert_eq!(counters.limit_hits, Some(4));
+        assert_eq!(counters.peak_bytes, Some(1 << 20));
+        assert_eq!(counters.limit_bytes, None, "unlimited");
+    }
+
+    #[test]
+    fn an_old_v1_kernel_has_no_oom_kill_counter() {
+        // Before Linux 4.13 memory.oom_control had no oom_kill line.
+        let dir = tree(&[(
+            "memory/memory.oom_control",
+            "oom_kill_disable 0\nunder_oom 0\n",
+        )]);
+        let counters = memory_counters(dir.path());
+        assert_eq!(counters.oom_kill, None);
+        assert_eq!(counters.oom_file, None);
+        assert_eq!(memory_counters(tree(&[]).path()), MemoryCounters::default());
     }
 
     #[test]

@@ -3,12 +3,15 @@
 //! child processes so that PID 1 stays one small thread, the services ([`discover_remote`]:
 //! Marathon, Mesos, the driver's REST API and the framework store for an executor;
 //! [`discover_stored`]: the driver's stored framework ID). The answers are plain serialisable
-//! values, so the dry run shows them and tests replay them.
+//! values, so the dry run shows them and tests replay them. After the command exits, the
+//! supervisor reads two more facts to explain how it ended: the cgroup's memory counters
+//! ([`cgroup::memory_counters`]) and a crashed JVM's fatal-error log ([`hs_err`]).
 
 pub mod accounts;
 pub mod cgroup;
 pub mod child;
 pub mod hadoop;
+pub mod hs_err;
 pub mod install;
 pub mod mesos_library;
 pub mod prerequisites;

@@ -17,7 +17,7 @@ use crate::config::role::RoleConfig;
 use crate::config::{lossy, Config, Problem};
 use crate::facts::LocalFacts;
 use crate::plan::role::{check_spark_and_java, common_resolved, from_defaults, MISSING_HOSTNAME};
-use crate::plan::{sourced, Findings, ModePlan};
+use crate::plan::{sourced, Findings, JvmMemory, ModePlan};
 use crate::sourced::Sourced;
 use crate::spark::java_options::parse_option_string;
 use crate::spark::memory::planned_mib;
@@ -77,6 +77,11 @@ pub fn resolve(
     argv.extend(["--port".into(), port.value.to_string()]);
     argv.extend(["--webui-port".into(), webui.value.to_string()]);
     argv.extend(extra);
+    let jvm_memory = JvmMemory {
+        heap_mib: heap.clone(),
+        overhead_mib: None,
+        overhead_key: None,
+    };
     let mut resolved = common_resolved(role, facts);
     resolved.extend(
         [
@@ -101,6 +106,8 @@ pub fn resolve(
         argv: argv.into_iter().map(OsString::from).collect(),
         resolved,
         warnings: found.warnings,
+        spark_version: Some(facts.spark.version.value),
+        jvm_memory: Some(jvm_memory),
         ..ModePlan::default()
     })
 }

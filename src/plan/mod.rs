@@ -14,6 +14,7 @@ pub mod user;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -24,6 +25,7 @@ use crate::config::{lossy, Config, Problem};
 use crate::facts::Facts;
 use crate::redact;
 use crate::sourced::Sourced;
+use crate::spark::version::SparkVersion;
 
 pub use self::render::shell_quote;
 
@@ -65,6 +67,46 @@ pub struct Plan {
     pub store_duty: Option<StoreDuty>,
     /// Who the command runs as, and the passwd entry it gets (README "Users").
     pub identity: user::Identity,
+    /// What explaining the command's exit needs (README "When an executor dies").
+    pub exit: ExitContext,
+}
+
+/// What the supervisor needs, beyond what it sees, to explain how the command ended.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExitContext {
+    /// Where the cgroup's memory counters are (`SPARK_INIT_CGROUP_ROOT`).
+    pub cgroup_root: PathBuf,
+    /// Where the termination summary goes, if anywhere.
+    pub termination_log: Option<PathBuf>,
+    /// The role's Spark release, which names its exit codes; `None` for a plain command.
+    pub spark_version: Option<SparkVersion>,
+    /// What the plan gave the JVM, to set beside an OOM kill.
+    pub jvm_memory: Option<JvmMemory>,
+}
+
+/// The memory the plan gave a Spark JVM.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JvmMemory {
+    pub heap_mib: Sourced<u64>,
+    /// What Spark keeps for the JVM beside the heap (executors and drivers).
+    pub overhead_mib: Option<Sourced<u64>>,
+    /// The setting that leaves more room beside the heap.
+    pub overhead_key: Option<&'static str>,
+}
+
+impl JvmMemory {
+    /// A heap with Spark's overhead for it; `overhead_key` is the setting that raises it.
+    pub fn new(
+        heap_mib: Sourced<u64>,
+        overhead: &memory::Overhead,
+        overhead_key: &'static str,
+    ) -> Self {
+        JvmMemory {
+            overhead_mib: Some(overhead.for_heap(heap_mib.value)),
+            heap_mib,
+            overhead_key: Some(overhead_key),
+        }
+    }
 }
 
 /// What a driver does with the framework store around its run (README "Framework store").
@@ -150,6 +192,10 @@ pub struct ModePlan {
     pub resolved: BTreeMap<String, Resolved>,
     pub warnings: Vec<String>,
     pub store_duty: Option<StoreDuty>,
+    /// The role's Spark release (its exit codes).
+    pub spark_version: Option<SparkVersion>,
+    /// What the role gives the JVM (its heap, Spark's overhead).
+    pub jvm_memory: Option<JvmMemory>,
 }
 
 /// A Spark role's part of the plan: a pure function of the configuration and the facts.
@@ -196,6 +242,8 @@ pub fn assemble(config: &Config, mode: ModePlan) -> Plan {
         mut resolved,
         warnings: mode_warnings,
         store_duty,
+        spark_version,
+        jvm_memory,
     } = mode;
     let java = java_options::resolve(config, spark_java_sources);
     resolved.extend(java.resolved);
@@ -225,6 +273,12 @@ pub fn assemble(config: &Config, mode: ModePlan) -> Plan {
         },
         store_duty,
         identity: user::Identity::default(),
+        exit: ExitContext {
+            cgroup_root: config.cgroup_root.clone(),
+            termination_log: config.termination_log.value.clone(),
+            spark_version,
+            jvm_memory,
+        },
     }
 }
 
@@ -289,6 +343,13 @@ fn supervision_resolved(config: &Config) -> BTreeMap<String, Resolved> {
         (
             "dry_run".to_string(),
             config.dry_run.clone().map(Into::into),
+        ),
+        (
+            "termination_log".to_string(),
+            config
+                .termination_log
+                .clone()
+                .map(|path| path.map(|p| p.display().to_string()).into()),
         ),
         (
             "locale".to_string(),

@@ -12,6 +12,7 @@
 //! SIGKILL. The whole stop shares one grace budget: what the child did not use is left for the
 //! processes it leaves behind.
 
+pub mod exit;
 pub mod internal_error;
 mod pages;
 mod processes;
@@ -19,23 +20,32 @@ pub mod signals;
 mod state;
 mod user;
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
+use self::exit::{not_run, termination_log, ExitFacts};
 use self::signals::{SignalSet, Wake};
-pub use self::state::{Action, Event, Supervisor};
+pub use self::state::{Action, ChildStatus, Event, Sender, Supervisor};
 use crate::exit_code;
+use crate::facts::cgroup::{self, MemoryCounters};
+use crate::facts::hs_err;
 use crate::plan::Plan;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SuperviseError {
     #[error("cannot become a child subreaper (prctl PR_SET_CHILD_SUBREAPER), so orphans could not be reaped: {0}")]
     Subreaper(nix::Error),
-    #[error("cannot run {program:?}: {source}")]
-    Spawn { program: String, source: io::Error },
+    #[error("cannot run {program:?}: {why}")]
+    Spawn {
+        program: String,
+        source: io::Error,
+        /// What `source` means for this program (`not found on PATH (...)`).
+        why: String,
+    },
     #[error("nothing to run: the plan has an empty command")]
     EmptyCommand,
 }
@@ -79,7 +89,13 @@ pub fn run(
     if !pid1 {
         nix::sys::prctl::set_child_subreaper(true).map_err(SuperviseError::Subreaper)?;
     }
-    let main = spawn(plan, env)?;
+    // The OOM counter before the command runs: only the kills during its run count.
+    let before = cgroup::memory_counters(&plan.exit.cgroup_root);
+    let main = spawn(plan, env).inspect_err(|error| record_not_run(plan, error))?;
+    // Where a crashing JVM would write its log, and what is there already (an earlier run's,
+    // with the same pid): a few stat calls, long before a JVM could have crashed.
+    let hs_err_paths = hs_err_candidates(plan, env, main);
+    let hs_err_before = hs_err::existing(&hs_err_paths);
     let target = if plan.supervision.signal_group {
         -main
     } else {
@@ -106,9 +122,16 @@ pub fn run(
             Wake::Interrupted => continue,
         };
         for event in events {
-            if let Event::MainExited(code) = event {
+            if let Event::MainExited(status) = event {
                 signals::stop_forwarding();
-                tracing::info!(pid = main, code, "command exited");
+                let run = Run {
+                    plan,
+                    main,
+                    before: &before,
+                    hs_err_paths: &hs_err_paths,
+                    hs_err_before: &hs_err_before,
+                };
+                explain_exit(&run, status, &supervisor);
             }
             for action in supervisor.step(event, Instant::now()) {
                 if let Some(outcome) = perform(action, plan, main, target, pid1) {
@@ -116,6 +139,74 @@ pub fn run(
                 }
             }
         }
+    }
+}
+
+/// What is known of the command's run, to explain its end.
+struct Run<'a> {
+    plan: &'a Plan,
+    main: i32,
+    before: &'a MemoryCounters,
+    hs_err_paths: &'a [PathBuf],
+    hs_err_before: &'a hs_err::Existing,
+}
+
+/// Says how the command ended, in one line and in the termination summary: the rest of the
+/// facts are read now (the memory counters, a crashed JVM's fatal-error log).
+fn explain_exit(run: &Run<'_>, status: ChildStatus, supervisor: &Supervisor) {
+    let plan = run.plan;
+    let after = cgroup::memory_counters(&plan.exit.cgroup_root);
+    let forwarded = signals::forwarded_synchronous();
+    let sender = status.signal().map(|sig| supervisor.sender(sig, forwarded));
+    // A crashed JVM ends in SIGABRT, or exits 1 with -XX:-CreateCoredumpOnCrash
+    // (HotSpot's os::abort): look for its log after any failure.
+    let found = (status != ChildStatus::Exited(0))
+        .then(|| hs_err::find(run.hs_err_paths, run.hs_err_before))
+        .flatten();
+    let report = exit::explain(&ExitFacts {
+        pid: run.main,
+        status,
+        sender,
+        stop_requested: supervisor.stop_requested(),
+        grace: plan.supervision.grace,
+        before: run.before,
+        after: &after,
+        context: &plan.exit,
+        hs_err: found.as_ref(),
+        hs_err_searched: run.hs_err_paths,
+        exit_code: plan.supervision.exit_code(status.code()),
+        role: &plan.role,
+    });
+    exit::log(&report);
+    if let Some(path) = &plan.exit.termination_log {
+        termination_log::write(path, &report);
+    }
+}
+
+/// Where the command, if it is a JVM that crashes, writes its fatal-error log.
+fn hs_err_candidates(plan: &Plan, env: &[(OsString, OsString)], main: i32) -> Vec<PathBuf> {
+    // A variable as the command got it: the plan's value, else the one spark-init was given.
+    let var = |name: &str| match plan.env.get(name) {
+        Some(value) => Some(value.clone()),
+        None => env
+            .iter()
+            .find(|(key, _)| key == name)
+            .and_then(|(_, value)| value.to_str().map(str::to_string)),
+    };
+    let argv = plan.argv.iter().filter_map(|a| a.to_str());
+    let error_file = hs_err::error_file_option(argv, var);
+    let cwd = std::env::current_dir().unwrap_or_else(|_| "/".into());
+    hs_err::candidates(error_file.as_deref(), main, &cwd)
+}
+
+/// A command that never started still gets its termination summary (the error line itself is
+/// logged once, by `main`).
+fn record_not_run(plan: &Plan, error: &SuperviseError) {
+    if let (SuperviseError::Spawn { program, why, .. }, Some(path)) =
+        (error, &plan.exit.termination_log)
+    {
+        let code = i32::from(error.exit_code());
+        termination_log::write(path, &not_run::report(program, why, code, &plan.role));
     }
 }
 
@@ -146,9 +237,17 @@ fn spawn(plan: &Plan, env: &[(OsString, OsString)]) -> Result<i32, SuperviseErro
             switch.as_ref().map_or(Ok(()), user::Switch::apply)
         })
     };
-    let child = command.spawn().map_err(|source| SuperviseError::Spawn {
-        program: program.to_string_lossy().into_owned(),
-        source,
+    let child = command.spawn().map_err(|source| {
+        let path = plan.env.get("PATH").map(OsStr::new).or_else(|| {
+            env.iter()
+                .find(|(key, _)| key == "PATH")
+                .map(|(_, value)| value.as_os_str())
+        });
+        SuperviseError::Spawn {
+            program: program.to_string_lossy().into_owned(),
+            why: not_run::why(program, &source, path),
+            source,
+        }
     })?;
     let main = child.id() as i32;
     // std's Child neither waits nor kills on drop; the loop owns the process now.

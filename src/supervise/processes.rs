@@ -1,8 +1,7 @@
 //! The processes under PID 1: reaping them and signalling what the command left behind.
 
-use crate::exit_code;
 use crate::supervise::signals;
-use crate::supervise::state::Event;
+use crate::supervise::state::{ChildStatus, Event};
 
 /// Reaps every child that has exited; SIGCHLD coalesces, so loop until none is ready.
 pub fn reap(main: i32) -> Vec<Event> {
@@ -14,12 +13,7 @@ pub fn reap(main: i32) -> Vec<Event> {
         let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG | libc::__WALL) };
         if pid > 0 {
             if pid == main {
-                let code = if libc::WIFSIGNALED(status) {
-                    exit_code::SIGNALED_BASE + libc::WTERMSIG(status)
-                } else {
-                    libc::WEXITSTATUS(status)
-                };
-                events.push(Event::MainExited(code));
+                events.push(Event::MainExited(ChildStatus::from_wait_status(status)));
             }
             continue;
         }

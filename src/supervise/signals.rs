@@ -38,6 +38,9 @@ pub const SYNCHRONOUS: [Signal; 7] = [
 static FORWARD_TARGET: AtomicI32 = AtomicI32::new(0);
 /// Synchronous signals sent before the child existed, one bit per signal number.
 static EARLY: AtomicU64 = AtomicU64::new(0);
+/// Synchronous signals the handler passed on to the child (bit n-1 for signal n), so that the
+/// exit can say the child's SIGSEGV was one spark-init forwarded rather than a real fault.
+static FORWARDED: AtomicU64 = AtomicU64::new(0);
 
 /// The signals libc keeps for itself (32-34 in musl): see the module comment.
 pub const LIBC_RESERVED: [i32; 3] = [32, 33, 34];
@@ -48,6 +51,8 @@ pub const LIBC_RESERVED: [i32; 3] = [32, 33, 34];
 pub struct SignalSet(u64);
 
 impl SignalSet {
+    pub const EMPTY: SignalSet = SignalSet(0);
+
     pub fn of(signals: impl IntoIterator<Item = i32>) -> Self {
         Self(signals.into_iter().fold(0, |bits, sig| bits | bit(sig)))
     }
@@ -69,6 +74,11 @@ impl SignalSet {
     /// The signals in both sets.
     pub fn and(self, other: Self) -> Self {
         Self(self.0 & other.0)
+    }
+
+    /// The signals in either set.
+    pub fn or(self, other: Self) -> Self {
+        Self(self.0 | other.0)
     }
 
     /// The kernel's bits, for `rt_sigprocmask` and `rt_sigtimedwait`.
@@ -119,8 +129,14 @@ pub fn forward_to(target: i32) {
     for sig in 1..64 {
         if early & (1 << sig) != 0 {
             send(target, sig);
+            FORWARDED.fetch_or(bit(sig), Ordering::SeqCst);
         }
     }
+}
+
+/// The synchronous signals forwarded to the child by the handler, outside the loop.
+pub fn forwarded_synchronous() -> SignalSet {
+    SignalSet(FORWARDED.load(Ordering::SeqCst))
 }
 
 /// Where signals go now (a pid, or `-pgid`); `None` while there is no child.
@@ -162,6 +178,54 @@ extern "C" fn on_synchronous(sig: libc::c_int, info: *mut libc::siginfo_t, _: *m
         EARLY.fetch_or(1 << sig, Ordering::SeqCst);
     } else {
         send(target, sig);
+        FORWARDED.fetch_or(bit(sig), Ordering::SeqCst);
+    }
+}
+
+/// A signal's name as `kill -l` and glibc (the JVM's libc) spell it on Linux x86_64
+/// (`signal(7)`): `SIGKILL`, `SIGRTMIN+3`; 32 and 33, which glibc keeps for itself and names
+/// not, as `signal 32`.
+pub fn name(sig: i32) -> String {
+    const STANDARD: [&str; 31] = [
+        "SIGHUP",
+        "SIGINT",
+        "SIGQUIT",
+        "SIGILL",
+        "SIGTRAP",
+        "SIGABRT",
+        "SIGBUS",
+        "SIGFPE",
+        "SIGKILL",
+        "SIGUSR1",
+        "SIGSEGV",
+        "SIGUSR2",
+        "SIGPIPE",
+        "SIGALRM",
+        "SIGTERM",
+        "SIGSTKFLT",
+        "SIGCHLD",
+        "SIGCONT",
+        "SIGSTOP",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+        "SIGURG",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGVTALRM",
+        "SIGPROF",
+        "SIGWINCH",
+        "SIGIO",
+        "SIGPWR",
+        "SIGSYS",
+    ];
+    match sig {
+        1..=31 => STANDARD[(sig - 1) as usize].to_string(),
+        34 => "SIGRTMIN".to_string(),
+        35..=49 => format!("SIGRTMIN+{}", sig - 34),
+        50..=63 => format!("SIGRTMAX-{}", 64 - sig),
+        64 => "SIGRTMAX".to_string(),
+        _ => format!("signal {sig}"),
     }
 }
 
@@ -325,5 +389,25 @@ mod tests {
             stops,
             "both are blocked"
         );
+    }
+
+    #[test]
+    fn names_match_libc_numbers() {
+        for (sig, expected) in [
+            (libc::SIGHUP, "SIGHUP"),
+            (libc::SIGKILL, "SIGKILL"),
+            (libc::SIGSEGV, "SIGSEGV"),
+            (libc::SIGTERM, "SIGTERM"),
+            (libc::SIGSTKFLT, "SIGSTKFLT"),
+            (libc::SIGPWR, "SIGPWR"),
+            (libc::SIGSYS, "SIGSYS"),
+            (32, "signal 32"),
+            (34, "SIGRTMIN"),
+            (37, "SIGRTMIN+3"),
+            (63, "SIGRTMAX-1"),
+            (64, "SIGRTMAX"),
+        ] {
+            assert_eq!(name(sig), expected);
+        }
     }
 }

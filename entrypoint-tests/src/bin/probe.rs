@@ -30,6 +30,10 @@
 //! - `touch FILE`: create FILE, exit 0.
 //! - `wait-term FILE`: block SIGTERM, create `FILE.ready`, wait for it and exit 143 (as a
 //!   JVM does).
+//! - `oom-kill ROOT`: play the kernel's OOM killer on a fake cgroup tree at ROOT (v2 when it has
+//!   `cgroup.controllers`, else v1's `memory/`): one more `oom_kill`, one more limit hit, the
+//!   peak at the limit; then die of SIGKILL. Started as `java` with `PROBE_AS_JAVA=oom-kill`,
+//!   it takes ROOT from `PROBE_CGROUP_ROOT`.
 
 use std::ffi::OsString;
 use std::fs::{self, OpenOptions};
@@ -49,6 +53,9 @@ fn main() {
     if Path::new(&argv0).file_name() == Some(std::ffi::OsStr::new("java")) {
         match std::env::var("PROBE_AS_JAVA").as_deref() {
             Ok("wait") => wait_term(None),
+            Ok("oom-kill") => oom_kill(Path::new(
+                &std::env::var_os("PROBE_CGROUP_ROOT").expect("PROBE_CGROUP_ROOT"),
+            )),
             _ => {
                 println!("{}", monotonic_ns());
                 return;
@@ -83,6 +90,7 @@ fn main() {
             fs::write(arg(1), b"started\n").expect("touch");
         }
         "wait-term" => wait_term(Some(Path::new(arg(1)))),
+        "oom-kill" => oom_kill(Path::new(arg(1))),
         _ => usage(),
     }
 }
@@ -420,4 +428,43 @@ fn latency() -> ! {
             out.flush().expect("flush");
         }
     }
+}
+
+/// What the kernel's OOM killer leaves in a cgroup's files when it kills a process, then the
+/// death itself (see the kernel's Documentation/admin-guide/cgroup-v{1,2}).
+fn oom_kill(root: &Path) -> ! {
+    if root.join("cgroup.controllers").exists() {
+        let events = root.join("memory.events");
+        for key in ["max", "oom", "oom_kill"] {
+            bump(&events, key);
+        }
+        let limit = fs::read_to_string(root.join("memory.max")).expect("memory.max");
+        fs::write(root.join("memory.peak"), limit).expect("memory.peak");
+    } else {
+        let memory = root.join("memory");
+        bump(&memory.join("memory.oom_control"), "oom_kill");
+        let failcnt = memory.join("memory.failcnt");
+        let count: u64 = fs::read_to_string(&failcnt)
+            .expect("failcnt")
+            .trim()
+            .parse()
+            .unwrap();
+        fs::write(&failcnt, format!("{}\n", count + 1)).expect("failcnt");
+        let limit = fs::read_to_string(memory.join("memory.limit_in_bytes")).expect("limit");
+        fs::write(memory.join("memory.max_usage_in_bytes"), limit).expect("max usage");
+    }
+    kill_self(libc::SIGKILL)
+}
+
+/// Adds one to `key`'s number in a flat-keyed cgroup file (`oom_kill 3`).
+fn bump(path: &Path, key: &str) {
+    let text = fs::read_to_string(path).expect("cgroup file");
+    let bumped: String = text
+        .lines()
+        .map(|line| match line.split_once(' ') {
+            Some((name, n)) if name == key => format!("{name} {}\n", n.parse::<u64>().unwrap() + 1),
+            _ => format!("{line}\n"),
+        })
+        .collect();
+    fs::write(path, bumped).expect("write cgroup file");
 }

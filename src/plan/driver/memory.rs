@@ -7,18 +7,28 @@ use crate::config::role::RoleConfig;
 use crate::facts::LocalFacts;
 use crate::plan::driver::settings::UserSettings;
 use crate::plan::memory::{container_mib, plus, Beside, Overhead};
-use crate::plan::Findings;
+use crate::plan::{Findings, JvmMemory};
 use crate::sourced::Sourced;
 use crate::spark::memory::{planned_mib, MIN_HEAP_MIB};
 
-/// The heap spark-init gives the driver, or `None` when the user set it (or the container's
-/// memory is unknown).
+/// The setting that leaves the driver more memory beside its heap.
+const OVERHEAD_KEY: &str = "spark.driver.memoryOverhead";
+
+/// The driver's heap and overhead; `None` when the container's memory is unknown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriverMemory {
+    pub jvm: JvmMemory,
+    /// spark-init chose the heap (`--driver-memory`); the user set none.
+    pub ours: bool,
+}
+
+/// The heap spark-init gives the driver, or the user's (`ours: false`).
 pub fn driver_memory(
     role: &RoleConfig,
     user: &UserSettings<'_>,
     facts: &LocalFacts,
     found: &mut Findings,
-) -> Option<Sourced<u64>> {
+) -> Option<DriverMemory> {
     let get = |key: &str| user.get(key);
     let overhead = Overhead::read(&get, "driver", facts.spark.version.value, found)?;
     let beside = Beside::read(&get, "driver", found)?;
@@ -43,7 +53,8 @@ pub fn driver_memory(
                 limit.source
             ));
         }
-        return None;
+        let jvm = JvmMemory::new(Sourced::new(heap, set.source), &overhead, OVERHEAD_KEY);
+        return Some(DriverMemory { jvm, ours: false });
     }
     let heap = overhead.heap_within(limit.value.saturating_sub(beside.mib));
     if heap < MIN_HEAP_MIB {
@@ -63,5 +74,6 @@ pub fn driver_memory(
         limit.source,
         plus(&beside)
     );
-    Some(Sourced::new(heap, source))
+    let jvm = JvmMemory::new(Sourced::new(heap, source), &overhead, OVERHEAD_KEY);
+    Some(DriverMemory { jvm, ours: true })
 }

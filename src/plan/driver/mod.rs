@@ -94,9 +94,12 @@ pub fn resolve(config: &Config, role: &RoleConfig, all: &Facts) -> Result<ModePl
         return Err(found.problems);
     }
     resolved.extend(duties::shown(role, publish.as_ref()));
-    if let Some(heap) = &driver_memory {
-        resolved.insert("driver_memory_mib".into(), heap.clone().map(Into::into));
+    let ours = driver_memory.as_ref().filter(|m| m.ours);
+    if let Some(memory) = ours {
+        let heap = memory.jvm.heap_mib.clone();
+        resolved.insert("driver_memory_mib".into(), heap.map(Into::into));
     }
+    let heap_arg = ours.map(|m| m.jvm.heap_mib.value);
     let reused = reuse.map(|id| id.value.clone());
     let ui_port = duties::ui_port(role, &user);
     Ok(ModePlan {
@@ -105,7 +108,7 @@ pub fn resolve(config: &Config, role: &RoleConfig, all: &Facts) -> Result<ModePl
             &submit,
             role,
             master_from_marathon,
-            driver_memory.map(|m| m.value),
+            heap_arg,
             added,
             &config.command,
         ),
@@ -113,6 +116,8 @@ pub fn resolve(config: &Config, role: &RoleConfig, all: &Facts) -> Result<ModePl
         resolved,
         warnings: found.warnings,
         store_duty: duties::store_duty(role, publish, reused, ui_port),
+        spark_version: Some(facts.spark.version.value),
+        jvm_memory: driver_memory.map(|m| m.jvm),
     })
 }
 

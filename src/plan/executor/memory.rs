@@ -6,7 +6,7 @@ use crate::config::role::RoleConfig;
 use crate::facts::LocalFacts;
 use crate::plan::memory::{container_mib, plus, Beside, Overhead};
 use crate::plan::role::from_defaults;
-use crate::plan::Findings;
+use crate::plan::{Findings, JvmMemory};
 use crate::sourced::Sourced;
 use crate::spark::memory::{self, MIN_HEAP_MIB};
 use crate::spark::version::SparkVersion;
@@ -15,6 +15,17 @@ use crate::spark::version::SparkVersion;
 pub struct Memory {
     pub heap_mib: Sourced<u64>,
     pub overhead_mib: Sourced<u64>,
+}
+
+impl Memory {
+    /// What the exit's explanation sets beside an OOM kill.
+    pub fn jvm(&self) -> JvmMemory {
+        JvmMemory {
+            heap_mib: self.heap_mib.clone(),
+            overhead_mib: Some(self.overhead_mib.clone()),
+            overhead_key: Some("spark.executor.memoryOverhead"),
+        }
+    }
 }
 
 pub fn executor_memory(

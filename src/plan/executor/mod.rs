@@ -91,7 +91,7 @@ pub fn resolve(
         ]
         .map(|(k, v)| (k.to_string(), v)),
     );
-    resolved.extend(memory_and_ports(memory, port));
+    resolved.extend(memory_and_ports(&memory, port));
     resolved.insert(
         "java_module_options".into(),
         module_options_shown(facts, module_options),
@@ -103,6 +103,8 @@ pub fn resolve(
         resolved,
         warnings: found.warnings,
         store_duty: None,
+        spark_version: Some(version),
+        jvm_memory: Some(memory.jvm()),
     })
 }
 
@@ -130,12 +132,15 @@ fn block_manager_port(role: &RoleConfig, found: &mut Findings) -> Option<Sourced
     port
 }
 
-fn memory_and_ports(memory: Memory, port: Option<Sourced<u16>>) -> BTreeMap<String, Resolved> {
+fn memory_and_ports(memory: &Memory, port: Option<Sourced<u16>>) -> BTreeMap<String, Resolved> {
     BTreeMap::from([
-        ("heap_mib".to_string(), memory.heap_mib.map(Into::into)),
+        (
+            "heap_mib".to_string(),
+            memory.heap_mib.clone().map(Into::into),
+        ),
         (
             "memory_overhead_mib".to_string(),
-            memory.overhead_mib.map(Into::into),
+            memory.overhead_mib.clone().map(Into::into),
         ),
         (
             "ports".to_string(),
