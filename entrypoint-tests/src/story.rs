@@ -373,8 +373,8 @@ fn driver_app(stage: &Stage, jar: &Path, master_url: Option<&str>) -> Value {
     driver
 }
 
-/// 1. Two executors find the driver, attach, and run tasks with the JVM options; 2. scaled
-/// to three, the third has a new, distinct numeric ID.
+/// Steps 1 and 2: two executors find the driver, attach, and run tasks with the JVM options;
+/// scaled to three, the third has a new, distinct numeric ID.
 fn attach_and_scale(stage: &Stage, say: &mut dyn FnMut(String)) -> (BTreeSet<i64>, BTreeSet<i64>) {
     let first = run_job(&stage.control, 1, 2);
     say(format!(
@@ -417,8 +417,8 @@ fn current_app_id(control: &Path) -> (PathBuf, String) {
     (file.path(), id)
 }
 
-/// 3. SIGKILL the driver's JVM; the launcher relaunches it. Spark 3: spark-init passes the
-/// stored ID. Spark 4: a new application, stored in its turn; the executors come back to it.
+/// Step 3: SIGKILL the driver's JVM; the launcher relaunches it. Spark 3: spark-init passes
+/// the stored ID. Spark 4: a new application, stored in its turn; the executors come back.
 fn driver_relaunched(
     stage: &Stage,
     say: &mut dyn FnMut(String),
@@ -475,7 +475,7 @@ fn driver_relaunched(
     (app_id, new_id, ids3)
 }
 
-/// 4. SIGKILL one executor: it comes back with a new ID.
+/// Step 4: SIGKILL one executor: it comes back with a new ID.
 fn executor_replaced(
     stage: &Stage,
     ids3: BTreeSet<i64>,
@@ -515,7 +515,7 @@ fn executor_replaced(
     ids4
 }
 
-/// 5. Stop everything with SIGTERM: every spark-init exits within its grace with the JVM's
+/// Step 5: stop everything with SIGTERM: every spark-init exits within its grace with the JVM's
 /// code for a SIGTERM stop, and nothing of the apps is left.
 fn stop_all(stage: &Stage, say: &mut dyn FnMut(String)) -> Vec<Option<i32>> {
     let launcher = &stage.launcher;

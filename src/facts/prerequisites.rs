@@ -147,7 +147,13 @@ mod tests {
     }
 
     fn vars(env: &EnvSnapshot) -> Result<NativeLibraryVars, String> {
-        let role = RoleConfig::read(env, Role::Driver, &[], &mut Vec::new());
+        let role = RoleConfig::read(
+            env,
+            Role::Driver,
+            &[],
+            "/sys/fs/cgroup".into(),
+            &mut Vec::new(),
+        );
         spark_submit_vars(&role, env)
     }
 

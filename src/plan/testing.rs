@@ -19,7 +19,7 @@ pub fn role_config(role: Role, env: &[(&str, &str)], args: &[&str]) -> RoleConfi
     let env = EnvSnapshot::new(env.iter().map(|(k, v)| ((*k).into(), (*v).into())));
     let args: Vec<OsString> = args.iter().map(OsString::from).collect();
     let mut problems = Vec::new();
-    let config = RoleConfig::read(&env, role, &args, &mut problems);
+    let config = RoleConfig::read(&env, role, &args, "/sys/fs/cgroup".into(), &mut problems);
     assert!(problems.is_empty(), "{problems:?}");
     config
 }
