@@ -320,7 +320,11 @@ fn post_apps(
         post(&stage.client, &stage.launcher, &master);
     }
     let driver = driver_app(stage, jar, master_url);
-    let mut executors = example("executors.json");
+    let mut executors = example(if stage.spark4 {
+        "executors-spark4.json"
+    } else {
+        "executors.json"
+    });
     executors["id"] = json!("/e2e/executors");
     executors["instances"] = json!(2);
     executors["cpus"] = json!(1);
@@ -336,9 +340,14 @@ fn post_apps(
         "SPARK_INIT_GRACE_SECONDS": "20"
     });
     executors["taskKillGracePeriodSeconds"] = json!(25);
+    let (driver_json, executors_json) = if stage.spark4 {
+        ("driver-spark4.json", "executors-spark4.json")
+    } else {
+        ("driver.json", "executors.json")
+    };
     say(format!(
-        "POST {url}/v2/apps: the driver app (images/marathon/driver.json) and 2 executors \
-         (executors.json); the executors find the driver through the launcher's API and wait \
+        "POST {url}/v2/apps: the driver app (images/marathon/{driver_json}) and 2 executors \
+         ({executors_json}); the executors find the driver through the launcher's API and wait \
          for it while Spark starts"
     ));
     post(&stage.client, &stage.launcher, &driver);
@@ -348,7 +357,11 @@ fn post_apps(
 /// The driver app: on Spark 3 with the master in its args, on Spark 4 finding it through
 /// Marathon.
 fn driver_app(stage: &Stage, jar: &Path, master_url: Option<&str>) -> Value {
-    let mut driver = example("driver.json");
+    let mut driver = example(if stage.spark4 {
+        "driver-spark4.json"
+    } else {
+        "driver.json"
+    });
     driver["id"] = json!("/e2e/driver");
     driver["mem"] = json!(1536);
     let mut args = Vec::new();

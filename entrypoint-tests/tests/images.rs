@@ -20,7 +20,13 @@ fn app(name: &str) -> Value {
 #[test]
 fn the_python_marathon_client_reads_the_examples() {
     let lib = workspace_root().join(".cache/python-marathon-0.13.0");
-    for name in ["driver.json", "executors.json", "master.json"] {
+    for name in [
+        "driver.json",
+        "executors.json",
+        "master.json",
+        "driver-spark4.json",
+        "executors-spark4.json",
+    ] {
         let script = "import json,sys\nfrom marathon.models.app import MarathonApp\n\
                       a = MarathonApp.from_json(json.load(open(sys.argv[1])))\nprint(a.id)";
         let out = Command::new("python3")
@@ -190,6 +196,100 @@ fn spark_init_resolves_both_examples() {
     );
     assert_eq!(plan["resolved"]["cores"]["value"], 2);
     assert_eq!(plan["resolved"]["ports"]["value"]["blockmanager"], 31005);
+}
+
+/// On Spark 4.3.0 (the fixture's installation): Marathon's environment for `app`.
+fn spark4_env(
+    app: &Value,
+    ports: &[u16],
+    overrides: &[(&str, String)],
+) -> BTreeMap<String, String> {
+    let mut env = task_env(app, ports, overrides);
+    env.insert(
+        "SPARK_HOME".into(),
+        fixture("spark/4.3.0").display().to_string(),
+    );
+    env.remove("MESOS_NATIVE_JAVA_LIBRARY");
+    env
+}
+
+/// The Mesos-free deployment's three examples: the master app resolves on its own, the driver
+/// finds it through Marathon, the executors find the driver.
+#[test]
+fn spark_init_resolves_the_spark_4_examples() {
+    let zk = ZooKeeper::start();
+    let store = format!("zk://{}/spark-init/orders4", zk.connect_string());
+    let master = app("master.json");
+    let overrides = [("SPARK_INIT_FRAMEWORK_STORE", store.clone())];
+    let plan = dry_run(&master, spark4_env(&master, &[31500, 31501], &overrides));
+    assert_eq!(plan["role"], "master");
+    assert_eq!(plan["resolved"]["spark_version"]["value"], "4.3.0");
+    assert_eq!(plan["resolved"]["master_port"]["value"], 31500);
+    assert_eq!(plan["resolved"]["webui_port"]["value"], 31501);
+    let argv = plan["argv"].to_string();
+    assert!(
+        argv.contains("-Dspark.deploy.recoveryMode=ZOOKEEPER"),
+        "{argv}"
+    );
+    assert!(argv.contains("-Dspark.master.rest.enabled=false"), "{argv}");
+
+    let marathon = FakeServer::start();
+    let master_rpc = TcpListener::bind("127.0.0.1:0").unwrap();
+    let master_port = master_rpc.local_addr().unwrap().port();
+    marathon.app(
+        master["id"].as_str().unwrap(),
+        AppSpec {
+            port_names: vec!["master".into(), "webui".into()],
+            tasks: vec![TaskSpec::running(
+                "spark_orders4_master.instance-1._app.1",
+                &[master_port, 31501],
+            )],
+            ..Default::default()
+        },
+    );
+    let driver = app("driver-spark4.json");
+    let rpc = TcpListener::bind("127.0.0.1:0").unwrap();
+    let ui = FakeServer::start();
+    ui.spark_app("app-20261129100000-0001", true);
+    let ports = [rpc.local_addr().unwrap().port(), 31001, ui.port];
+    let overrides = [
+        ("SPARK_INIT_MARATHON_URL", marathon.url()),
+        ("SPARK_INIT_FRAMEWORK_STORE", store.clone()),
+    ];
+    let plan = dry_run(&driver, spark4_env(&driver, &ports, &overrides));
+    assert_eq!(plan["role"], "driver");
+    assert_eq!(
+        plan["resolved"]["master"]["value"],
+        format!("spark://127.0.0.1:{master_port}")
+    );
+    assert!(!plan["argv"].to_string().contains("spark.mesos."), "{plan}");
+
+    marathon.app(
+        driver["id"].as_str().unwrap(),
+        AppSpec {
+            port_names: vec!["driver".into(), "blockmanager".into(), "ui".into()],
+            tasks: vec![TaskSpec::running(
+                "spark_orders4_driver.instance-1._app.1",
+                &ports,
+            )],
+            ..Default::default()
+        },
+    );
+    let executors = app("executors-spark4.json");
+    let overrides = [
+        ("SPARK_INIT_MARATHON_URL", marathon.url()),
+        ("SPARK_INIT_FRAMEWORK_STORE", store),
+    ];
+    let plan = dry_run(&executors, spark4_env(&executors, &[31005], &overrides));
+    assert_eq!(plan["role"], "executor");
+    assert_eq!(
+        plan["resolved"]["driver_url"]["value"],
+        format!("spark://CoarseGrainedScheduler@127.0.0.1:{}", ports[0])
+    );
+    assert_eq!(
+        plan["resolved"]["app_id"]["value"],
+        "app-20261129100000-0001"
+    );
 }
 
 #[test]

@@ -299,7 +299,8 @@ fn a_spark_4_driver_refuses_mesos_and_java_below_17() {
         ("SPARK_DRIVER_URL", ""),
         ("SPARK_APPLICATION_ID", ""),
     ]);
-    let app = ["--class", "Main", "local:///opt/app/app.jar"];
+    let jar = format!("local://{}", fixture("app/app.jar"));
+    let app = ["--class", "Main", jar.as_str()];
     let mesos = [&["--master", "mesos://zk://zk1:2181/mesos"][..], &app].concat();
     let out = run(&spark_4, &mesos, "driver");
     assert_eq!(out.code, 78, "{}", out.stderr);
