@@ -134,26 +134,13 @@ impl RoleConfig {
             executor_id: executor_id.as_ref(),
             task_id: task.task_id.as_ref(),
         };
-        let master_app = match role {
-            Role::Driver => var("SPARK_INIT_MASTER_APP"),
-            _ => None,
-        };
-        let (daemon_memory, daemon_opts) = match role {
-            Role::Master => (
-                var("SPARK_DAEMON_MEMORY"),
-                ["SPARK_DAEMON_JAVA_OPTS", "SPARK_MASTER_OPTS"]
-                    .into_iter()
-                    .filter_map(&mut var)
-                    .collect(),
-            ),
-            _ => (None, Vec::new()),
-        };
+        let standalone = Standalone::read(env, role, problems);
         let submit = match role {
             Role::Driver => SubmitArgs::parse(command, problems),
             Role::Executor | Role::Master => SubmitArgs::default(),
         };
         let lookups = read_lookups(env, &known, problems);
-        if let Some(app) = &master_app {
+        if let Some(app) = &standalone.master_app {
             master_app_problems(app, &submit, &lookups, problems);
         }
         let publishing = Publishing::read(env, problems);
@@ -183,10 +170,43 @@ impl RoleConfig {
             executor_instances: publishing.executor_instances,
             scale_down_on_exit: publishing.scale_down_on_exit,
             submit,
-            master_app,
-            daemon_memory,
-            daemon_opts,
+            master_app: standalone.master_app,
+            daemon_memory: standalone.daemon_memory,
+            daemon_opts: standalone.daemon_opts,
             native_library: NativeLibraryVars::read(env, ""),
+        }
+    }
+}
+
+/// The Mesos-free deployment's variables: the driver's master app, the master's own.
+struct Standalone {
+    master_app: Option<Sourced<String>>,
+    daemon_memory: Option<Sourced<String>>,
+    daemon_opts: Vec<Sourced<String>>,
+}
+
+impl Standalone {
+    fn read(env: &EnvSnapshot, role: Role, problems: &mut Vec<Problem>) -> Standalone {
+        let mut var = |name: &str| task_env::text_var(env, name, problems);
+        match role {
+            Role::Driver => Standalone {
+                master_app: var("SPARK_INIT_MASTER_APP"),
+                daemon_memory: None,
+                daemon_opts: Vec::new(),
+            },
+            Role::Master => Standalone {
+                master_app: None,
+                daemon_memory: var("SPARK_DAEMON_MEMORY"),
+                daemon_opts: ["SPARK_DAEMON_JAVA_OPTS", "SPARK_MASTER_OPTS"]
+                    .into_iter()
+                    .filter_map(var)
+                    .collect(),
+            },
+            Role::Executor => Standalone {
+                master_app: None,
+                daemon_memory: None,
+                daemon_opts: Vec::new(),
+            },
         }
     }
 }

@@ -59,24 +59,20 @@ pub fn resolve(
         return Err(found.problems);
     }
     let classpath = classpath(role, facts);
-    let mut argv = vec![facts.java.java.value.display().to_string()];
-    if module_options {
-        let version = facts.spark.version.value;
-        argv.extend(
-            module_options::for_version(version)
-                .iter()
-                .map(|o| o.to_string()),
-        );
-    }
-    argv.push(format!("-Xmx{}m", heap.value));
-    argv.extend(["-cp".to_string(), classpath.value.clone()]);
-    argv.extend(confs.iter().filter_map(|c| c.value.clone()));
-    argv.extend(opts.iter().flat_map(|o| o.value.clone()));
-    argv.push(MASTER_CLASS.into());
-    argv.extend(["--host".into(), hostname.value.clone()]);
-    argv.extend(["--port".into(), port.value.to_string()]);
-    argv.extend(["--webui-port".into(), webui.value.to_string()]);
-    argv.extend(extra);
+    let argv = master_argv(
+        facts,
+        module_options,
+        &MasterArgs {
+            heap_mib: heap.value,
+            classpath: &classpath.value,
+            confs: &confs,
+            opts: &opts,
+            hostname: &hostname.value,
+            port: port.value,
+            webui: webui.value,
+            extra,
+        },
+    );
     let jvm_memory = JvmMemory {
         heap_mib: heap.clone(),
         overhead_mib: None,
@@ -110,6 +106,41 @@ pub fn resolve(
         jvm_memory: Some(jvm_memory),
         ..ModePlan::default()
     })
+}
+
+/// What the Master's command line is made of.
+struct MasterArgs<'a> {
+    heap_mib: u64,
+    classpath: &'a str,
+    confs: &'a [Conf],
+    opts: &'a [Sourced<Vec<String>>],
+    hostname: &'a str,
+    port: u16,
+    webui: u16,
+    extra: Vec<String>,
+}
+
+/// `java [module options] -Xmx -cp [-D...] [daemon opts] Master --host --port --webui-port [args]`.
+fn master_argv(facts: &LocalFacts, module_options: bool, a: &MasterArgs<'_>) -> Vec<String> {
+    let mut argv = vec![facts.java.java.value.display().to_string()];
+    if module_options {
+        let version = facts.spark.version.value;
+        argv.extend(
+            module_options::for_version(version)
+                .iter()
+                .map(|o| o.to_string()),
+        );
+    }
+    argv.push(format!("-Xmx{}m", a.heap_mib));
+    argv.extend(["-cp".to_string(), a.classpath.to_string()]);
+    argv.extend(a.confs.iter().filter_map(|c| c.value.clone()));
+    argv.extend(a.opts.iter().flat_map(|o| o.value.clone()));
+    argv.push(MASTER_CLASS.into());
+    argv.extend(["--host".into(), a.hostname.to_string()]);
+    argv.extend(["--port".into(), a.port.to_string()]);
+    argv.extend(["--webui-port".into(), a.webui.to_string()]);
+    argv.extend(a.extra.iter().cloned());
+    argv
 }
 
 /// Marathon's port named `name`, else `PORT<index>`.

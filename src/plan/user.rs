@@ -116,34 +116,27 @@ struct Chosen {
     shown: Sourced<String>,
 }
 
-fn choose(
+/// Who the user is before the switch is decided: the account (if any), uid, gid, and why.
+type Target = (Option<Account>, u32, u32, String);
+
+/// The target `SPARK_INIT_USER` names, or by the default rule; `Err` is the container's user
+/// staying, with why.
+fn target(
     spec: &Sourced<Option<UserSpec>>,
     role: bool,
-    spark_home: Option<&Path>,
+    euid: u32,
     db: &dyn Accounts,
-) -> Result<Chosen, Problem> {
-    let (euid, egid) = db.current();
-    let own = db.by_uid(euid);
-    let stay = |source: String| Chosen {
-        switch: None,
-        uid: euid,
-        gid: egid,
-        shown: Sourced::new(describe(own.as_ref().map(|a| &*a.name), euid, egid), source),
-    };
-    let (account, uid, gid, source) = match &spec.value {
+) -> Result<Result<Target, String>, Problem> {
+    Ok(match &spec.value {
         Some(spec) => {
             let (account, uid, gid) = named(spec, db)?;
-            (account, uid, gid, "SPARK_INIT_USER".to_string())
+            Ok((account, uid, gid, "SPARK_INIT_USER".to_string()))
         }
         None if !role => {
-            return Ok(stay(
-                "the container's user (a plain command keeps it; SPARK_INIT_USER unset)".into(),
-            ))
+            Err("the container's user (a plain command keeps it; SPARK_INIT_USER unset)".into())
         }
         None if euid != 0 => {
-            return Ok(stay(
-                "the container's user (not root, so there is nothing to drop)".into(),
-            ))
+            Err("the container's user (not root, so there is nothing to drop)".into())
         }
         None => match db.by_name(SPARK_USER) {
             Some(account) => {
@@ -151,15 +144,35 @@ fn choose(
                 let source = "the image's user `spark`: a Spark role started as root drops to \
                               it, as the official image's entrypoint does with gosu \
                               (SPARK_INIT_USER unset)";
-                (Some(account), uid, gid, source.to_string())
+                Ok((Some(account), uid, gid, source.to_string()))
             }
-            None => {
-                return Ok(stay(format!(
-                    "the container's user: the image has no user `spark` ({PASSWD}), so the \
-                     role keeps root; set SPARK_INIT_USER to choose a user"
-                )))
-            }
+            None => Err(format!(
+                "the container's user: the image has no user `spark` ({PASSWD}), so the role \
+                 keeps root; set SPARK_INIT_USER to choose a user"
+            )),
         },
+    })
+}
+
+fn choose(
+    spec: &Sourced<Option<UserSpec>>,
+    role: bool,
+    spark_home: Option<&Path>,
+    db: &dyn Accounts,
+) -> Result<Chosen, Problem> {
+    let (euid, egid) = db.current();
+    let (account, uid, gid, source) = match target(spec, role, euid, db)? {
+        Ok(target) => target,
+        Err(why) => {
+            let own = db.by_uid(euid);
+            let shown = describe(own.as_ref().map(|a| &*a.name), euid, egid);
+            return Ok(Chosen {
+                switch: None,
+                uid: euid,
+                gid: egid,
+                shown: Sourced::new(shown, why),
+            });
+        }
     };
     let shown = Sourced::new(
         describe(account.as_ref().map(|a| &*a.name), uid, gid),
