@@ -212,11 +212,19 @@ fn role_plan(
         master: Default::default(),
         prerequisites,
     };
-    if !problems.is_empty() {
-        // Report what resolving would also find, without looking anything up.
+    // Report what resolving would also find, without looking anything up: every problem
+    // when there are some already; a driver's own (its application, its Mesos library) in
+    // any case, since what its lookups find cannot fix them.
+    if !problems.is_empty() || role == Role::Driver {
         let more = plan::resolve_role(config, role, role_config, &facts).err();
-        problems.extend(more.unwrap_or_default());
-        return Err(ConfigErrors::new(problems).into());
+        problems.extend(plan::role::without_lookup_gaps(
+            role,
+            role_config,
+            more.unwrap_or_default(),
+        ));
+        if !problems.is_empty() {
+            return Err(ConfigErrors::new(problems).into());
+        }
     }
     match role {
         Role::Executor => facts.remote = facts::discover_remote(config, role_config, blocked)?,

@@ -30,6 +30,8 @@ struct Image {
     without_nss_wrapper: bool,
     /// spark-init started as this uid:gid instead of root.
     start_as: Option<&'static str>,
+    /// Root without CAP_SETUID and CAP_SETGID (`docker run --cap-drop`).
+    without_setid_caps: bool,
 }
 
 fn image(passwd: &str) -> Image {
@@ -46,6 +48,7 @@ fn image(passwd: &str) -> Image {
         passwd_read_only: false,
         without_nss_wrapper: false,
         start_as: None,
+        without_setid_caps: false,
     }
 }
 
@@ -73,13 +76,16 @@ impl Image {
                 setup += &format!(" && mount --bind /dev/null {}", library.display());
             }
         }
-        let start = match self.start_as {
+        let mut start = match self.start_as {
             Some(ids) => {
                 let (uid, gid) = ids.split_once(':').unwrap();
                 format!("setpriv --reuid {uid} --regid {gid} --clear-groups ")
             }
             None => String::new(),
         };
+        if self.without_setid_caps {
+            start += "setpriv --bounding-set -setuid,-setgid --inh-caps -setuid,-setgid ";
+        }
         let script = format!("{setup} && exec {start}\"$@\"");
         Command::new("unshare")
             .args(["--mount", "--pid", "--fork", "--mount-proc", "--kill-child"])
@@ -195,6 +201,29 @@ fn a_spark_role_in_an_image_without_spark_keeps_root_and_says_why() {
     assert_eq!(plan["resolved"]["user"]["value"], "root (uid 0, gid 0)");
     let source = plan["resolved"]["user"]["source"].as_str().unwrap();
     assert!(source.contains("no user `spark`"), "{source}");
+}
+
+#[test]
+fn root_without_the_setid_capabilities_keeps_root_for_a_role_and_refuses_a_named_user() {
+    let mut image = image(PASSWD);
+    image.without_setid_caps = true;
+    let env = executor_in(image.dir.path());
+    let out = image.run(&pairs(&env), &["executor"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("uid=0(root)"), "{}", stdout(&out));
+    assert!(stderr(&out).contains("CAP_SETUID"), "{}", stderr(&out));
+    let out = image.run(&[("SPARK_INIT_USER", "spark")], WHO);
+    assert_eq!(out.status.code(), Some(78), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("SPARK_INIT_USER=root"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).is_empty(),
+        "nothing may start: {}",
+        stdout(&out)
+    );
 }
 
 #[test]

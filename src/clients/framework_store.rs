@@ -51,6 +51,13 @@ pub fn parse_url(text: &str) -> Result<StoreUrl, String> {
         {
             return Err("has an empty, . or .. path segment".into());
         }
+        if hosts.contains('@') {
+            return Err(
+                "has credentials (user:password@) before the hosts: ZooKeeper takes \
+                        none in its connect string, and they would be shown; remove them"
+                    .into(),
+            );
+        }
         for host in hosts.split(',') {
             let ok = host
                 .rsplit_once(':')
@@ -434,6 +441,8 @@ mod tests {
             "file:///dir/",
             "http://zk1:2181/x",
             "",
+            // Credentials would reach the ZooKeeper client (and Spark's recovery) as a host.
+            "zk://ops:hunter2@zk1:2181/x",
         ] {
             assert!(parse_url(bad).is_err(), "{bad}");
         }

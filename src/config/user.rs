@@ -28,7 +28,12 @@ fn who(part: &str) -> Option<Who> {
         return None;
     }
     if part.bytes().all(|b| b.is_ascii_digit()) {
-        return part.parse().ok().map(Who::Id);
+        // As gosu and runc: ids above 2^31-1 are refused ((uid_t)-1 means "unchanged").
+        return part
+            .parse::<u32>()
+            .ok()
+            .filter(|&id| i32::try_from(id).is_ok())
+            .map(Who::Id);
     }
     Some(Who::Name(part.to_string()))
 }
@@ -61,7 +66,7 @@ pub fn parse(raw: Option<&str>, problems: &mut Vec<Problem>) -> Sourced<Option<U
                 "SPARK_INIT_USER",
                 Some(written),
                 "is not a user: give a name or a uid, with an optional group after a colon \
-                 (spark, 185, 185:185, spark:hadoop), or unset it",
+                 (spark, 185, 185:185, spark:hadoop; ids up to 2147483647), or unset it",
             ));
             Sourced::new(None, UNSET)
         }
@@ -100,7 +105,15 @@ mod tests {
 
     #[test]
     fn malformed_values_are_problems_naming_the_variable() {
-        for bad in ["spark:", ":185", "a:b:c", "spark user", "99999999999"] {
+        for bad in [
+            "spark:",
+            ":185",
+            "a:b:c",
+            "spark user",
+            "99999999999",
+            "4294967295",
+            "0:2147483648",
+        ] {
             let mut problems = Vec::new();
             assert_eq!(parse(Some(bad), &mut problems).value, None, "{bad}");
             assert_eq!(problems.len(), 1, "{bad}");

@@ -26,6 +26,9 @@ pub trait Accounts {
     fn passwd_writable(&self) -> bool;
     /// A non-empty `libnss_wrapper.so`, searched where the official image's entrypoint looks.
     fn nss_wrapper(&self) -> Option<PathBuf>;
+    /// Whether spark-init holds CAP_SETUID and CAP_SETGID (a container may drop them even
+    /// for root: `docker run --cap-drop`, a security policy).
+    fn can_switch_ids(&self) -> bool;
 }
 
 pub const PASSWD: &str = "/etc/passwd";
@@ -89,6 +92,22 @@ impl Accounts for System {
     fn nss_wrapper(&self) -> Option<PathBuf> {
         nss_wrapper_in(&[Path::new("/usr/lib"), Path::new("/lib")])
     }
+
+    fn can_switch_ids(&self) -> bool {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        effective_caps(&status).map_or(true, has_setid_caps)
+    }
+}
+
+/// `CapEff` of `/proc/<pid>/status` (proc(5)).
+fn effective_caps(status: &str) -> Option<u64> {
+    let hex = status.lines().find_map(|l| l.strip_prefix("CapEff:"))?;
+    u64::from_str_radix(hex.trim(), 16).ok()
+}
+
+/// CAP_SETGID (6) and CAP_SETUID (7), capabilities(7).
+fn has_setid_caps(caps: u64) -> bool {
+    caps & (1 << 6) != 0 && caps & (1 << 7) != 0
 }
 
 /// `{/usr,}/lib{/*,}/libnss_wrapper.so`, the first non-empty one (apache/spark-docker
@@ -116,6 +135,22 @@ pub fn nss_wrapper_in(roots: &[&Path]) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_setid_capabilities_are_read_from_cap_eff() {
+        let status = |caps: &str| format!("Name:\tspark-init\nCapInh:\t0\nCapEff:\t{caps}\n");
+        assert_eq!(
+            effective_caps(&status("000001ffffffffff")),
+            Some(0x1ff_ffff_ffff)
+        );
+        assert!(has_setid_caps(0x1ff_ffff_ffff));
+        // docker run --cap-drop SETUID --cap-drop SETGID: root's default set without them.
+        let docker = effective_caps(&status("00000000a80425fb")).unwrap();
+        assert!(has_setid_caps(docker));
+        assert!(!has_setid_caps(docker & !(1 << 7)));
+        assert!(!has_setid_caps(docker & !(1 << 6)));
+        assert_eq!(effective_caps("Name:\tx\n"), None);
+    }
 
     #[test]
     fn nss_wrapper_is_found_in_a_multiarch_directory_and_empty_files_do_not_count() {

@@ -65,6 +65,27 @@ pub fn missing_inputs(role: Role, config: &RoleConfig) -> Vec<Problem> {
     findings.problems
 }
 
+/// What resolving before the lookups reports, less the inputs the lookups would provide
+/// (`SPARK_DRIVER_URL`, `SPARK_APPLICATION_ID`, `SPARK_EXECUTOR_ID` "is not set" while
+/// Marathon, Mesos or the store is there to find them): only what [`missing_inputs`] agrees
+/// is missing stays.
+pub fn without_lookup_gaps(role: Role, config: &RoleConfig, found: Vec<Problem>) -> Vec<Problem> {
+    let missing = missing_inputs(role, config);
+    let looked_up = [
+        MISSING_DRIVER_URL.0,
+        MISSING_APP_ID.0,
+        MISSING_EXECUTOR_ID.0,
+    ];
+    found
+        .into_iter()
+        .filter(|p| {
+            !(p.value.is_none()
+                && looked_up.contains(&p.name.as_str())
+                && !missing.iter().any(|m| m.name == p.name))
+        })
+        .collect()
+}
+
 /// What can be checked without knowing the Spark version: the cores, the heap's size, and a
 /// driver URL that is not Spark 1.6's Akka form.
 fn checked_without_spark(config: &RoleConfig, findings: &mut Findings) {

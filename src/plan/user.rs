@@ -114,6 +114,7 @@ struct Chosen {
     uid: u32,
     gid: u32,
     shown: Sourced<String>,
+    warning: Option<String>,
 }
 
 /// Who the user is before the switch is decided: the account (if any), uid, gid, and why.
@@ -171,6 +172,7 @@ fn choose(
                 uid: euid,
                 gid: egid,
                 shown: Sourced::new(shown, why),
+                warning: None,
             });
         }
     };
@@ -184,7 +186,11 @@ fn choose(
             uid: euid,
             gid: egid,
             shown,
+            warning: None,
         });
+    }
+    if euid == 0 && !db.can_switch_ids() {
+        return no_setid_caps(spec, euid, egid, shown);
     }
     if euid != 0 {
         let spec = spec.value.as_ref().expect("only a named user reaches here");
@@ -198,9 +204,13 @@ fn choose(
         .map(|a| a.home.clone())
         .or_else(|| spark_home.map(Path::to_path_buf))
         .unwrap_or_else(|| PathBuf::from("/"));
-    let groups = account
-        .as_ref()
-        .map_or_else(|| vec![gid], |a| db.groups_of(&a.name, gid));
+    // As runc's GetExecUser (gosu's): supplementary groups only in the implicit form; an
+    // explicit group is the only one.
+    let explicit_group = spec.value.as_ref().is_some_and(|s| s.group.is_some());
+    let groups = match &account {
+        Some(a) if !explicit_group => db.groups_of(&a.name, gid),
+        _ => vec![gid],
+    };
     let switch = RunAs {
         name: account.map(|a| a.name),
         uid,
@@ -213,6 +223,43 @@ fn choose(
         uid,
         gid,
         shown,
+        warning: None,
+    })
+}
+
+const NO_SETID_CAPS: &str = "the container dropped CAP_SETUID or CAP_SETGID (docker run \
+                             --cap-drop, a security policy), so even root cannot switch users";
+
+/// Root without the capabilities to switch: `SPARK_INIT_USER` cannot be honoured (a problem);
+/// the default rule keeps root and says so.
+fn no_setid_caps(
+    spec: &Sourced<Option<UserSpec>>,
+    euid: u32,
+    egid: u32,
+    wanted: Sourced<String>,
+) -> Result<Chosen, Problem> {
+    if let Some(spec) = &spec.value {
+        return Err(problem(
+            spec,
+            format!(
+                "cannot be switched to: {NO_SETID_CAPS}; give the container CAP_SETUID and \
+                 CAP_SETGID back, or set SPARK_INIT_USER=root"
+            ),
+        ));
+    }
+    Ok(Chosen {
+        switch: None,
+        uid: euid,
+        gid: egid,
+        shown: Sourced::new(
+            describe(Some("root"), euid, egid),
+            format!("the container's user: {NO_SETID_CAPS}"),
+        ),
+        warning: Some(format!(
+            "the Spark role runs as root, not as {}: {NO_SETID_CAPS}; give them back, or set \
+             SPARK_INIT_USER=root to say root is meant",
+            wanted.value
+        )),
     })
 }
 
@@ -240,6 +287,7 @@ pub fn resolve(
     let chosen = choose(spec, role, spark_home, db)?;
     let mut identity = Identity {
         switch: chosen.switch,
+        warnings: chosen.warning.into_iter().collect(),
         ..Identity::default()
     };
     let mut shown = json!(chosen.shown.value);

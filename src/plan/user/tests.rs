@@ -7,6 +7,7 @@ struct Db {
     accounts: Vec<Account>,
     writable: bool,
     nss: Option<PathBuf>,
+    setid_caps: bool,
 }
 
 fn db(current: (u32, u32)) -> Db {
@@ -25,6 +26,7 @@ fn db(current: (u32, u32)) -> Db {
         ],
         writable: true,
         nss: None,
+        setid_caps: true,
     }
 }
 
@@ -56,6 +58,9 @@ impl Accounts for Db {
     }
     fn nss_wrapper(&self) -> Option<PathBuf> {
         self.nss.clone()
+    }
+    fn can_switch_ids(&self) -> bool {
+        self.setid_caps
     }
 }
 
@@ -124,7 +129,8 @@ fn spark_init_user_applies_to_plain_commands_and_takes_a_group() {
     let identity = resolve_with(Some("spark:hadoop"), false, &db((0, 0))).unwrap();
     let run_as = identity.switch.unwrap();
     assert_eq!((run_as.uid, run_as.gid), (185, 500));
-    assert_eq!(run_as.groups, vec![500, 500]);
+    // runc's rule, which gosu follows: an explicit group is the only one.
+    assert_eq!(run_as.groups, vec![500]);
 }
 
 #[test]
@@ -191,4 +197,25 @@ fn a_known_uid_needs_no_entry() {
     let identity = resolve_with(Some("185"), true, &db((0, 0))).unwrap();
     assert_eq!(identity.passwd, None);
     assert_eq!(identity.switch.unwrap().name.as_deref(), Some("spark"));
+}
+
+#[test]
+fn root_without_the_setid_capabilities_keeps_root_by_default_and_refuses_a_named_user() {
+    let mut db = db((0, 0));
+    db.setid_caps = false;
+    let identity = resolve_with(None, true, &db).unwrap();
+    assert_eq!(identity.switch, None);
+    assert!(
+        identity.warnings[0].contains("CAP_SETUID"),
+        "{:?}",
+        identity.warnings
+    );
+    let error = resolve_with(Some("spark"), true, &db).unwrap_err();
+    assert!(
+        error.message.contains("SPARK_INIT_USER=root"),
+        "{}",
+        error.message
+    );
+    // Root named on purpose needs no switch, hence no capability.
+    assert!(resolve_with(Some("root"), true, &db).is_ok());
 }
