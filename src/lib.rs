@@ -138,7 +138,8 @@ fn run(args: Vec<OsString>, env: EnvSnapshot, blocked: &SignalSet) -> Result<i32
         _ => plan::resolve(&config),
     };
     let ld_preload = env.get("LD_PRELOAD").and_then(|p| p.to_str());
-    let plan = plan.with_identity(identity, ld_preload);
+    let tmp_dir = env.get("TMPDIR").and_then(|p| p.to_str());
+    let plan = plan.with_identity(identity, ld_preload, tmp_dir);
     if config.dry_run.value {
         let out = match config.output {
             OutputFormat::Text => plan.to_text(),

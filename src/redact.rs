@@ -191,7 +191,8 @@ pub fn text(value: &str) -> String {
 
 /// A variable's value: all of it when the name is secret, else its secret words.
 pub fn value_of(name: &str, value: &str) -> String {
-    if is_secret_name(name) {
+    // nss_wrapper's file of passwd entries: a path, and entries hold no passwords ("x").
+    if is_secret_name(name) && name != "NSS_WRAPPER_PASSWD" {
         MASK.to_string()
     } else {
         text(value)

@@ -32,6 +32,8 @@ struct Image {
     start_as: Option<&'static str>,
     /// Root without CAP_SETUID and CAP_SETGID (`docker run --cap-drop`).
     without_setid_caps: bool,
+    /// `/tmp` mounted read-only (no room for nss_wrapper's copy).
+    tmp_read_only: bool,
 }
 
 fn image(passwd: &str) -> Image {
@@ -49,6 +51,7 @@ fn image(passwd: &str) -> Image {
         without_nss_wrapper: false,
         start_as: None,
         without_setid_caps: false,
+        tmp_read_only: false,
     }
 }
 
@@ -68,6 +71,9 @@ impl Image {
             "mount --bind {dir}/passwd /etc/passwd && mount --bind {dir}/group /etc/group && \
              mount -t tmpfs tmpfs /tmp"
         );
+        if self.tmp_read_only {
+            setup += " && mount -o remount,ro /tmp";
+        }
         if self.passwd_read_only {
             setup += " && mount -o remount,bind,ro /etc/passwd";
         }
@@ -301,6 +307,27 @@ fn an_anonymous_container_user_gets_an_entry_through_nss_wrapper_when_passwd_is_
     // `spark` is taken by uid 185, so the entry is named after the uid.
     assert_eq!(stdout(&out), "spark-4242\n");
     assert_eq!(image.passwd(), PASSWD, "the read-only passwd is untouched");
+}
+
+#[test]
+fn an_nss_wrapper_copy_that_cannot_be_written_leaves_the_command_without_nss_wrapper() {
+    let mut image = image(PASSWD);
+    image.passwd_read_only = true;
+    image.tmp_read_only = true;
+    image.start_as = Some("4242:0");
+    let out = image.run(
+        &[],
+        &["--", "sh", "-c", "echo LD_PRELOAD=$LD_PRELOAD; id -un"],
+    );
+    let text = stderr(&out);
+    assert!(text.contains("cannot write the passwd entry"), "{text}");
+    // nss_wrapper would print NWRAP_ERROR on every lookup of a copy that is not there.
+    assert!(!text.contains("NWRAP_ERROR"), "{text}");
+    assert!(
+        stdout(&out).starts_with("LD_PRELOAD=\n"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]

@@ -41,7 +41,14 @@ pub enum PasswdFix {
     Append { line: String },
     /// A copy of `/etc/passwd` plus the line, given to the command through nss_wrapper
     /// (`LD_PRELOAD`, `NSS_WRAPPER_PASSWD`, `NSS_WRAPPER_GROUP`).
-    NssWrapper { library: PathBuf, line: String },
+    NssWrapper {
+        library: PathBuf,
+        line: String,
+        /// The copy (`NSS_WRAPPER_PASSWD`), in the temporary folder; set with the environment.
+        file: PathBuf,
+        /// `LD_PRELOAD` as given, restored when the copy cannot be written.
+        ld_preload_before: Option<String>,
+    },
 }
 
 /// The user part of the plan.
@@ -53,6 +60,21 @@ pub struct Identity {
     /// What the dry run shows as `user`.
     pub resolved: Option<Resolved>,
     pub warnings: Vec<String>,
+}
+
+impl Identity {
+    /// The uid the command runs as, from the entry it gets (or its switch).
+    pub fn uid(&self) -> u32 {
+        let from_line = |line: &str| line.split(':').nth(2).and_then(|u| u.parse().ok());
+        match &self.passwd {
+            Some(PasswdFix::Append { line } | PasswdFix::NssWrapper { line, .. }) => {
+                from_line(line)
+            }
+            None => None,
+        }
+        .or(self.switch.as_ref().map(|s| s.uid))
+        .unwrap_or(0)
+    }
 }
 
 const SPARK_USER: &str = "spark";
@@ -305,7 +327,12 @@ pub fn resolve(
                 chosen.shown.value,
                 library.display()
             ));
-            Some(PasswdFix::NssWrapper { library, line })
+            Some(PasswdFix::NssWrapper {
+                library,
+                line,
+                file: PathBuf::new(),
+                ld_preload_before: None,
+            })
         } else {
             identity.warnings.push(format!(
                 "uid {} has no entry in {PASSWD}, which spark-init cannot write, and the image \

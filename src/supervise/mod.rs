@@ -226,7 +226,7 @@ fn spawn(plan: &Plan, env: &[(OsString, OsString)]) -> Result<i32, SuperviseErro
         command.env(name, value);
     }
     if let Some(fix) = &plan.identity.passwd {
-        user::give_passwd_entry(fix);
+        user::give_passwd_entry(fix, &mut command);
     }
     let switch = plan.identity.switch.as_ref().map(user::Switch::new);
     // SAFETY: reset_in_child and Switch::apply make only async-signal-safe calls and

@@ -4,24 +4,40 @@
 use std::fs::OpenOptions;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
 
 use crate::facts::accounts::PASSWD;
 use crate::plan::user::{PasswdFix, RunAs};
-use crate::plan::NSS_WRAPPER_PASSWD;
 
 /// Writes the passwd entry the plan gives a uid without one. A failure is a warning: the
-/// command may still run, and the log says what it will miss.
-pub fn give_passwd_entry(fix: &PasswdFix) {
+/// command still runs, without the entry (and without nss_wrapper, which would only print
+/// errors for a copy that is not there); `command` gets the environment that goes with it.
+pub fn give_passwd_entry(fix: &PasswdFix, command: &mut std::process::Command) {
     let (result, target) = match fix {
-        PasswdFix::Append { line } => (append(line), PASSWD),
-        PasswdFix::NssWrapper { line, .. } => (copy_with(line), NSS_WRAPPER_PASSWD),
+        PasswdFix::Append { line } => (append(line), PASSWD.to_string()),
+        PasswdFix::NssWrapper { line, file, .. } => {
+            (copy_with(line, file), file.display().to_string())
+        }
     };
-    match result {
-        Ok(()) => tracing::info!("gave the command's uid a passwd entry in {target}"),
-        Err(error) => tracing::warn!(
-            "cannot write the passwd entry to {target} ({error}): the JVM will get no user \
-             name and Hadoop's login will fail; run as a user the image has"
-        ),
+    let Err(error) = result else {
+        tracing::info!("gave the command's uid a passwd entry in {target}");
+        return;
+    };
+    tracing::warn!(
+        "cannot write the passwd entry to {target} ({error}): the JVM will get no user name and \
+         Hadoop's login will fail; run as a user the image has"
+    );
+    if let PasswdFix::NssWrapper {
+        ld_preload_before, ..
+    } = fix
+    {
+        match ld_preload_before {
+            Some(theirs) => command.env("LD_PRELOAD", theirs),
+            None => command.env_remove("LD_PRELOAD"),
+        };
+        command
+            .env_remove("NSS_WRAPPER_PASSWD")
+            .env_remove("NSS_WRAPPER_GROUP");
     }
 }
 
@@ -37,21 +53,28 @@ fn append(line: &str) -> io::Result<()> {
     file.write_all(format!("{newline}{line}\n").as_bytes())
 }
 
-fn copy_with(line: &str) -> io::Result<()> {
-    let mut text = std::fs::read_to_string(PASSWD)?;
+/// A fresh copy of `/etc/passwd` plus `line` at `file`: whatever was there (an earlier run's
+/// copy, another user's file, a planted link) is removed first, and the new file is created
+/// exclusively, never through a link.
+fn copy_with(line: &str, file: &Path) -> io::Result<()> {
+    let mut text = std::fs::read_to_string(PASSWD)
+        .map_err(|e| io::Error::new(e.kind(), format!("reading {PASSWD}: {e}")))?;
     if !text.is_empty() && !text.ends_with('\n') {
         text.push('\n');
     }
     text.push_str(line);
     text.push('\n');
-    let mut file = OpenOptions::new()
+    match std::fs::remove_file(file) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut out = OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o644)
         .custom_flags(libc::O_NOFOLLOW)
-        .open(NSS_WRAPPER_PASSWD)?;
-    file.write_all(text.as_bytes())
+        .open(file)?;
+    out.write_all(text.as_bytes())
 }
 
 /// The ids the child switches to, ready before fork so the child allocates nothing.
