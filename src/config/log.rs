@@ -23,12 +23,21 @@ pub(crate) fn log_config(
     log_format: Option<&str>,
     problems: &mut Vec<Problem>,
 ) -> LogConfig {
+    // Empty directives (`info,`, a lone space) are nothing: `Targets` would take them for a
+    // filter that turns every line off.
+    let directives: Vec<&str> = log
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .collect();
     let filter = match log {
         // The ZooKeeper client logs every session at info; its warnings are what matters.
-        None | Some("") => Targets::new()
+        _ if directives.is_empty() => Targets::new()
             .with_default(tracing::Level::INFO)
             .with_target("zookeeper_client", tracing::Level::WARN),
-        Some(value) => match checked_filter(value) {
+        None => unreachable!("no value has no directives"),
+        Some(value) => match checked_filter(&directives.join(",")) {
             Ok(filter) => filter,
             Err(message) => {
                 problems.push(Problem::new("SPARK_INIT_LOG", Some(value), message));
@@ -130,5 +139,20 @@ mod tests {
             assert!(checked_filter(ok).is_ok(), "{ok}");
         }
         assert!(checked_filter("spark_init=loud").is_err());
+    }
+
+    /// Review finding: `SPARK_INIT_LOG='info,'` or `' '` silently showed errors only.
+    #[test]
+    fn empty_directives_are_nothing_and_a_blank_value_is_the_default() {
+        for value in [" ", ",", "info,", " info , "] {
+            let mut problems = Vec::new();
+            let config = log_config(Some(value), None, &mut problems);
+            assert!(problems.is_empty(), "{value:?}: {problems:?}");
+            assert_eq!(
+                config.filter.default_level(),
+                Some(tracing::level_filters::LevelFilter::INFO),
+                "{value:?}"
+            );
+        }
     }
 }

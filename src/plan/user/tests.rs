@@ -184,6 +184,8 @@ fn an_anonymous_container_user_falls_back_to_nss_wrapper_then_to_a_warning() {
         Some(PasswdFix::NssWrapper {
             library: "/usr/lib/x86_64-linux-gnu/libnss_wrapper.so".into(),
             line: "spark:x:4242:0:anonymous uid (spark-init):/opt/spark:/bin/false".into(),
+            file: PathBuf::new(),
+            ld_preload_before: None,
         })
     );
     db.nss = None;
