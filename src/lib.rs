@@ -75,7 +75,9 @@ pub fn main_with(args: Vec<OsString>, env: EnvSnapshot, blocked: &SignalSet) -> 
             if !tracing::enabled!(tracing::Level::ERROR) {
                 let _ = writeln!(std::io::stderr(), "spark-init: error: {shown}");
             }
-            i32::from(error.exit_code())
+            let code = i32::from(error.exit_code());
+            supervise::exit::termination_log::not_started(&shown, code);
+            code
         }
     }
 }
@@ -107,6 +109,10 @@ fn run(args: Vec<OsString>, env: EnvSnapshot, blocked: &SignalSet) -> Result<i32
         env
     };
     let (config, mut problems) = Config::gather(cli, &env);
+    if let (Some(path), false) = (&config.termination_log.value, config.dry_run.value) {
+        let role = config.role.as_ref().map_or("exec", |r| r.value.name());
+        supervise::exit::termination_log::remember(path, role);
+    }
     let identity = plan::user::resolve(
         &config.user,
         config.role_config.is_some(),

@@ -380,3 +380,31 @@ fn a_clean_exit_is_an_info_line_and_a_summary() {
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert_eq!(fs::read_dir(sandbox.path()).unwrap().count(), 0);
 }
+
+/// Review finding: a run that ended before its command started (here 78) left the previous
+/// run's summary ("command exited 0") in place.
+#[test]
+fn a_run_that_never_starts_its_command_replaces_the_summary() {
+    let sandbox = tempfile::tempdir().unwrap();
+    let out = Init::new([probe(), "exit", "0"])
+        .env("MESOS_SANDBOX", sandbox.path())
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let path = sandbox.path().join("spark-init-termination.json");
+    assert_eq!(summary(&path)["code"], 0);
+    let out = Init::new([probe(), "exit", "0"])
+        .env("MESOS_SANDBOX", sandbox.path())
+        .env("SPARK_INIT_GRACE_SECONDS", "soon")
+        .run();
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    let json = summary(&path);
+    assert_eq!(json["code"], 78, "{json}");
+    assert_eq!(json["abnormal"], true, "{json}");
+    assert!(
+        json["summary"]
+            .as_str()
+            .unwrap()
+            .contains("SPARK_INIT_GRACE_SECONDS=\"soon\""),
+        "{json}"
+    );
+}

@@ -8,8 +8,35 @@ use std::path::{Path, PathBuf};
 
 use crate::supervise::exit::ExitReport;
 
+/// Where the summary goes and for which role, once the configuration is known, so that a
+/// run that ends before its command starts (64, 69, 70, 78, a stop while resolving) still
+/// leaves its summary instead of the previous run's.
+static DESTINATION: std::sync::OnceLock<(PathBuf, String)> = std::sync::OnceLock::new();
+/// Whether this run wrote its summary already (a command that could not be started did).
+static WRITTEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn remember(path: &Path, role: &str) {
+    let _ = DESTINATION.set((path.to_path_buf(), role.to_string()));
+}
+
+/// The summary of a run that ended before its command started: `error` as spark-init logged
+/// it, and the code it exits with.
+pub fn not_started(error: &str, code: i32) {
+    let Some((path, role)) = DESTINATION.get() else {
+        return;
+    };
+    if WRITTEN.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    let mut report = crate::supervise::exit::not_run::report("the command", error, code, role);
+    report.summary = format!("command not started: {error}");
+    report.not_run = Some(error.to_string());
+    write(path, &report);
+}
+
 /// Writes `report` to `path`, replacing what a previous run left there.
 pub fn write(path: &Path, report: &ExitReport) {
+    WRITTEN.store(true, std::sync::atomic::Ordering::Relaxed);
     if let Err(error) = try_write(path, report) {
         tracing::warn!(
             path = %path.display(),
