@@ -251,8 +251,8 @@ pub fn pick_driver(
         .expect("not empty");
     if healthy.len() > 1 {
         warnings.push(format!(
-            "{} tasks of app {} qualify as the driver (a deployment in progress?); chose the \
-             newest, {} started at {}",
+            "{} tasks of app {} are running (a deployment in progress? the app should have \
+             one instance); chose the newest, {} started at {}",
             healthy.len(),
             app.id,
             task.id,
