@@ -396,7 +396,7 @@ fn grace(value: Option<&str>, problems: &mut Vec<Problem>) -> Sourced<Option<Dur
             problems.push(Problem {
                 name: "SPARK_INIT_GRACE_SECONDS".into(),
                 value: Some(value.into()),
-                message: "is not a number of seconds; set a non-negative number such as 10 or 2.5"
+                message: "is not a number of seconds from 0 to 86400; set one such as 10 or 2.5"
                     .into(),
             });
             Sourced::new(None, NO_ESCALATION)
