@@ -86,10 +86,7 @@ pub fn read(
         None => default_prefix(env, problems),
     };
     let interval = match interval {
-        None => Sourced::new(
-            Duration::from_secs(DEFAULT_INTERVAL_SECONDS),
-            format!("default ({DEFAULT_INTERVAL_SECONDS} s)"),
-        ),
+        None => Sourced::new(Duration::from_secs(DEFAULT_INTERVAL_SECONDS), "default"),
         Some(text) => match text.trim().parse::<u64>() {
             Ok(s) if (1..=MAX_INTERVAL_SECONDS).contains(&s) => {
                 Sourced::new(Duration::from_secs(s), "SPARK_INIT_GRAPHITE_INTERVAL")

@@ -157,22 +157,37 @@ pub struct ContainerStats {
 impl ContainerStats {
     /// Every figure that was read, with its series name (cgroup v2's), in a fixed order.
     pub fn series(&self) -> Vec<(&'static str, u64)> {
-        [
-            ("cpu.usage_usec", self.cpu_usage_usec),
-            ("cpu.nr_periods", self.cpu_nr_periods),
-            ("cpu.nr_throttled", self.cpu_nr_throttled),
-            ("cpu.throttled_usec", self.cpu_throttled_usec),
-            ("memory.current", self.memory_current),
-            ("memory.peak", self.memory.peak_bytes),
-            ("memory.max", self.memory.limit_bytes),
-            ("memory.oom_kill", self.memory.oom_kill),
-            ("pids.current", self.pids_current),
-        ]
-        .into_iter()
-        .filter_map(|(name, value)| Some((name, value?)))
-        .collect()
+        let values = [
+            self.cpu_usage_usec,
+            self.cpu_nr_periods,
+            self.cpu_nr_throttled,
+            self.cpu_throttled_usec,
+            self.memory_current,
+            self.memory.peak_bytes,
+            self.memory.limit_bytes,
+            self.memory.oom_kill,
+            self.pids_current,
+        ];
+        CONTAINER_SERIES
+            .into_iter()
+            .zip(values)
+            .filter_map(|(name, value)| Some((name, value?)))
+            .collect()
     }
 }
+
+/// The names of [`ContainerStats::series`], in its order.
+pub const CONTAINER_SERIES: [&str; 9] = [
+    "cpu.usage_usec",
+    "cpu.nr_periods",
+    "cpu.nr_throttled",
+    "cpu.throttled_usec",
+    "memory.current",
+    "memory.peak",
+    "memory.max",
+    "memory.oom_kill",
+    "pids.current",
+];
 
 /// Reads one sample of the container's statistics under `root` (v2 when it has
 /// `cgroup.controllers`, else v1's per-controller folders).

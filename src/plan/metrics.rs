@@ -36,6 +36,7 @@ use serde_json::json;
 
 use crate::config::cli::Role;
 use crate::config::metrics::{GraphiteEndpoint, MetricsConfig};
+use crate::facts::cgroup::CONTAINER_SERIES;
 use crate::plan::{sourced, Resolved};
 
 pub const GRAPHITE_SINK_CLASS: &str = "org.apache.spark.metrics.sink.GraphiteSink";
@@ -133,15 +134,18 @@ pub fn resolved(config: &MetricsConfig, role: Option<Role>) -> Resolved {
         Some(Role::Master) => json!(format!("{prefix}.<source>.<metric>")),
         None => json!(null),
     };
+    let mut shown = json!({
+        "graphite": config.graphite.value.to_string(),
+        "prefix": prefix,
+        "prefix_source": config.prefix.source,
+        "interval_seconds": config.interval.value.as_secs(),
+        "container_series": format!("{prefix}.cgroup.<{}>", CONTAINER_SERIES.join(", ")),
+    });
+    if !spark.is_null() {
+        shown["spark_series"] = spark;
+    }
     sourced(
-        json!({
-            "graphite": config.graphite.value.to_string(),
-            "prefix": prefix,
-            "prefix_source": config.prefix.source,
-            "interval_seconds": config.interval.value.as_secs(),
-            "container_series": format!("{prefix}.cgroup.<cpu.usage_usec, cpu.nr_periods, cpu.nr_throttled, cpu.throttled_usec, memory.current, memory.peak, memory.max, memory.oom_kill, pids.current>"),
-            "spark_series": spark,
-        }),
+        shown,
         format!(
             "SPARK_INIT_GRAPHITE; every {} s ({})",
             config.interval.value.as_secs(),
