@@ -5,6 +5,7 @@
 pub mod carbon;
 pub mod fake;
 pub mod launcher;
+pub mod spark_app;
 pub mod story;
 pub mod zookeeper;
 
