@@ -242,3 +242,45 @@ fn a_killed_or_stopped_carbon_changes_nothing_for_the_command() {
         assert_eq!(plain.code, 7, "carbon {name}: {}", plain.stderr);
     }
 }
+
+/// The dry run says where metrics go and what the executor's JVM gets for Spark's sink.
+#[test]
+fn the_dry_run_shows_the_sink_options_and_the_series() {
+    let mut init = Init::new(["--role", "executor", "--dry-run", "--output", "json"])
+        .env("SPARK_INIT_GRAPHITE", "graphite.example:2003")
+        .env("MARATHON_APP_ID", "/spark/orders/executor");
+    for (name, value) in entrypoint_tests::executor_env() {
+        init = init.env(name, value);
+    }
+    let out = init.run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let argv: Vec<&str> = plan["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.as_str())
+        .filter(|a| a.starts_with("-Dspark.metrics.conf."))
+        .collect();
+    let prefix = format!("spark.orders.executor.{UUID}_1");
+    assert_eq!(
+        argv,
+        [
+            "-Dspark.metrics.conf.executor.sink.graphite.class=org.apache.spark.metrics.sink.GraphiteSink",
+            "-Dspark.metrics.conf.executor.sink.graphite.host=graphite.example",
+            "-Dspark.metrics.conf.executor.sink.graphite.port=2003",
+            "-Dspark.metrics.conf.executor.sink.graphite.period=10",
+            "-Dspark.metrics.conf.executor.sink.graphite.unit=seconds",
+            &format!("-Dspark.metrics.conf.executor.sink.graphite.prefix={prefix}"),
+        ]
+    );
+    let shown = &plan["resolved"]["metrics"]["value"];
+    assert_eq!(shown["graphite"], "graphite.example:2003");
+    assert_eq!(shown["prefix"], prefix.as_str());
+    assert_eq!(
+        shown["spark_series"],
+        format!(
+            "{prefix}.<spark.metrics.namespace, default the application ID>.<executor ID>.<source>.<metric>"
+        )
+    );
+}
