@@ -10,11 +10,11 @@
 use std::fs;
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use entrypoint_tests::carbon::Carbon;
 use entrypoint_tests::spark_app::{start_master, tiny_driver_classes, tiny_driver_jar};
-use entrypoint_tests::{free_port, poll, pyspark_home, Init, Running, SPARK_3, SPARK_4};
+use entrypoint_tests::{free_port, poll, pyspark_home, Finished, Init, Running, SPARK_3, SPARK_4};
 use spark_init::spark::executor_id;
 
 /// One real Spark application at a time (see `executor_real.rs`).
@@ -97,8 +97,13 @@ fn driver_and_executor_metrics_reach_carbon(spark: &str) {
         fs::read_to_string(dir.path().join("driver")).ok()
     });
     let app_id = report.split_whitespace().next().unwrap().to_string();
+    // Each executor in a sandbox of its own, as Mesos gives it: an executor fetches the
+    // application jar into its working directory.
     let executor = |uuid: &str| {
+        let sandbox = dir.path().join(uuid);
+        fs::create_dir_all(&sandbox).unwrap();
         Init::new(["--role", "executor"])
+            .cwd(&sandbox)
             .env("SPARK_HOME", pyspark_home(spark))
             .env("SPARK_EXTRA_CLASSPATH", &classes)
             .env("SPARK_INIT_CGROUP_ROOT", &cgroup)
@@ -119,11 +124,29 @@ fn driver_and_executor_metrics_reach_carbon(spark: &str) {
     };
     let ours = with_metrics(executor(EXECUTOR_UUID)).spawn();
     let other = executor(OTHER_UUID).spawn();
-    let [driver, ours, other] = [driver, ours, other].map(Running::finish);
+    let [driver, ours, other] = finish_all([driver, ours, other]);
     for (what, out) in [("driver", &driver), ("executor", &ours), ("other", &other)] {
         assert_eq!(out.code, 0, "{what}: {}", out.stderr);
     }
     check_series(&carbon, &app_id);
+}
+
+/// Waits (up to `SLOW`) for the three spark-inits to exit; on a hang, fails with what each
+/// has written.
+fn finish_all(mut all: [Running; 3]) -> [Finished; 3] {
+    let started = Instant::now();
+    while !all.iter_mut().all(Running::try_finished) {
+        if started.elapsed() > SLOW {
+            let logs: Vec<String> = all.iter_mut().map(Running::stderr_so_far).collect();
+            panic!(
+                "not every spark-init exited:\n--- driver:\n{}\n--- executor:\n{}\n--- \
+                 other executor:\n{}",
+                logs[0], logs[1], logs[2]
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    all.map(Running::finish)
 }
 
 /// The driver's, both executors' and the containers' series, under the documented names.
