@@ -33,7 +33,10 @@
 //!   `<path>/framework-id`, sequential znodes `<path>/executor-ids/id-N`, or a `file://`
 //!   store's file); the termination summary (`SPARK_INIT_TERMINATION_LOG`, default
 //!   `$MESOS_SANDBOX/spark-init-termination.json`; [`supervise::exit`]);
-//! - logged when the command ends: one line explaining its exit ([`supervise::exit`]).
+//! - logged when the command ends: one line explaining its exit ([`supervise::exit`]);
+//! - sent, with `SPARK_INIT_GRAPHITE`: Spark's metrics (its `GraphiteSink`, configured through
+//!   `spark.metrics.conf.*`, [`plan::metrics`]) and the container's cgroup statistics, from a
+//!   child process ([`metrics`]), to Graphite's plaintext listener.
 
 pub mod clients;
 pub mod config;
@@ -42,6 +45,7 @@ pub mod error;
 pub mod exit_code;
 pub mod facts;
 pub mod logging;
+pub mod metrics;
 #[cfg(test)]
 mod parser_properties;
 pub mod plan;
@@ -167,14 +171,24 @@ fn run(args: Vec<OsString>, env: EnvSnapshot, blocked: &SignalSet) -> Result<i32
         .as_ref()
         .filter(|duty| duty.ui_port.is_some())
         .map(|duty| move || driver_lifecycle::learn_framework_id(duty));
-    let side_tasks: Vec<supervise::SideTask<'_>> = companion
+    // The container's statistics go to Graphite from a process of their own.
+    let sender = plan
+        .metrics
         .as_ref()
-        .map(|work| supervise::SideTask {
+        .map(|duty| move || metrics::send_container_stats(duty));
+    let mut side_tasks: Vec<supervise::SideTask<'_>> = Vec::new();
+    if let Some(work) = &companion {
+        side_tasks.push(supervise::SideTask {
             name: "the driver's companion (the framework ID will not be stored)",
             work,
-        })
-        .into_iter()
-        .collect();
+        });
+    }
+    if let Some(work) = &sender {
+        side_tasks.push(supervise::SideTask {
+            name: "the metrics sender (no container statistics will be sent)",
+            work,
+        });
+    }
     let started = std::time::Instant::now();
     let outcome = supervise::run(&plan, env.vars(), blocked, &side_tasks)?;
     if let Some(duty) = &plan.store_duty {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a step needs on a fresh Debian machine, once; later runs find it and do nothing.
 #   ensure-deps.sh build   the rustup musl target and Debian's musl-tools (for `make build`)
-#   ensure-deps.sh test    Java 17 (javac), unshare, ZooKeeper (for `make test`; plus build)
+#   ensure-deps.sh test    Java 17 (javac), unshare, ZooKeeper, carbon and whisper (for `make test`; plus build)
 #   ensure-deps.sh bench   Debian's tini, dumb-init and catatonit (for `make bench`)
 #   ensure-deps.sh all     all of the above
 set -euo pipefail
@@ -49,6 +49,9 @@ test_deps() {
     command -v python3 >/dev/null || need+=(python3 python3-pip)
     # tests/users.rs: an anonymous uid gets its passwd entry through nss_wrapper.
     dpkg -s libnss-wrapper >/dev/null 2>&1 || need+=(libnss-wrapper)
+    # tests/metrics.rs: a real carbon daemon, its whisper files read back with python3.
+    [ -x /usr/bin/carbon-cache ] || need+=(graphite-carbon)
+    dpkg -s python3-whisper >/dev/null 2>&1 || need+=(python3-whisper)
     if [ ${#need[@]} -gt 0 ]; then apt_install "${need[@]}"; fi
 }
 

@@ -2,8 +2,10 @@
 //! PID namespace (`unshare --pid --fork --mount-proc`) or as a plain process, with the `probe`
 //! program as its command, and polls for conditions instead of sleeping.
 
+pub mod carbon;
 pub mod fake;
 pub mod launcher;
+pub mod spark_app;
 pub mod story;
 pub mod zookeeper;
 

@@ -7,46 +7,19 @@
 //! only has the ones that register on their own.
 
 use std::fs;
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
 use entrypoint_tests::fake::{AppSpec, FakeServer, TaskSpec};
+use entrypoint_tests::spark_app::{spark_jvm, start_master, tiny_driver_classes};
 use entrypoint_tests::{
-    free_port, module_options, poll, pyspark_home, spark_jars, workspace_root, Init, Killed, HANG,
-    SPARK_3, SPARK_4,
+    free_port, module_options, poll, pyspark_home, spark_jars, Init, Killed, HANG, SPARK_3, SPARK_4,
 };
 use spark_init::spark::executor_id;
 
 /// One real Spark application at a time: each is a master, a driver and an executor JVM, on
 /// two cores.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-/// Compiles the driver against the jars of `spark`.
-fn compile_driver(spark: &str, out: &Path) {
-    fs::create_dir_all(out).unwrap();
-    let status = Command::new("javac")
-        .arg("-cp")
-        .arg(format!("{}/*", spark_jars(spark).display()))
-        .arg("-d")
-        .arg(out)
-        .arg(workspace_root().join("entrypoint-tests/java-spark/TinyDriver.java"))
-        .status()
-        .expect("javac");
-    assert!(status.success());
-}
-
-fn spark_jvm(spark: &str, classpath: &str, log: &Path) -> Command {
-    let mut cmd = Command::new("java");
-    cmd.args(module_options(spark))
-        .args(["-XX:-UsePerfData", "-Xmx512m", "-cp", classpath])
-        .env_remove("JAVA_TOOL_OPTIONS")
-        .stdin(Stdio::null())
-        .stdout(fs::File::create(log).unwrap())
-        .stderr(fs::File::create(log.with_extension("err")).unwrap());
-    cmd
-}
 
 #[test]
 fn a_spark_3_executor_started_by_spark_init_runs_a_drivers_tasks() {
@@ -63,8 +36,7 @@ const TASK_ID: &str = "spark_orders_executor.instance-6e7a5b2c-1f3d-11ef-9a4b-02
 fn a_spark_executor_started_by_spark_init_runs_a_drivers_tasks(spark: &str) {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
-    let classes = workspace_root().join(format!("target/java-spark-{spark}"));
-    compile_driver(spark, &classes);
+    let classes = tiny_driver_classes(spark);
     let (_master, master_port) = start_master(spark, dir.path());
     let mut driver = Driver::start(spark, &classes, dir.path(), master_port);
 
@@ -116,28 +88,6 @@ fn a_spark_executor_started_by_spark_init_runs_a_drivers_tasks(spark: &str) {
     poll("the driver to finish", HANG, || {
         driver.jvm.0.try_wait().unwrap()
     });
-}
-
-/// A standalone master with no workers, listening on a free loopback port.
-fn start_master(spark: &str, dir: &Path) -> (Killed, u16) {
-    let port = free_port();
-    let jars = format!("{}/*", spark_jars(spark).display());
-    let master = Killed(
-        spark_jvm(spark, &jars, &dir.join("master.log"))
-            .args([
-                "org.apache.spark.deploy.master.Master",
-                "--host",
-                "127.0.0.1",
-            ])
-            .args(["--port", &port.to_string()])
-            .args(["--webui-port", &free_port().to_string()])
-            .spawn()
-            .expect("start the Spark master"),
-    );
-    poll("the Spark master to listen", HANG, || {
-        TcpStream::connect(("127.0.0.1", port)).ok()
-    });
-    (master, port)
 }
 
 /// The TinyDriver JVM, once it has reported its application ID and port.

@@ -4,6 +4,7 @@
 #[cfg(test)]
 pub mod fake;
 pub mod framework_store;
+pub mod graphite;
 pub mod http;
 pub mod marathon;
 pub mod mesos;

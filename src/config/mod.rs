@@ -9,6 +9,7 @@ mod env;
 mod java;
 mod log;
 pub mod lookups;
+pub mod metrics;
 mod problems;
 pub mod role;
 pub mod spark_env;
@@ -91,6 +92,9 @@ pub const SPARK_INIT_VARIABLES: &[&str] = &[
     "SPARK_INIT_FRAMEWORK_NAME",
     "SPARK_INIT_FRAMEWORK_STORE",
     "SPARK_INIT_GRACE_SECONDS",
+    "SPARK_INIT_GRAPHITE",
+    "SPARK_INIT_GRAPHITE_INTERVAL",
+    "SPARK_INIT_GRAPHITE_PREFIX",
     "SPARK_INIT_HOSTNAME",
     "SPARK_INIT_HTTP_TIMEOUT",
     "SPARK_INIT_JAVA_OPTS",
@@ -162,6 +166,9 @@ pub struct Config {
     /// Where the termination summary goes: `SPARK_INIT_TERMINATION_LOG` (empty: nowhere),
     /// else `$MESOS_SANDBOX/spark-init-termination.json` when there is a sandbox.
     pub termination_log: Sourced<Option<PathBuf>>,
+    /// `SPARK_INIT_GRAPHITE` and its companions: Spark's metrics and the container's
+    /// statistics to Graphite (README "Metrics"); `None`: no metrics.
+    pub metrics: Option<metrics::MetricsConfig>,
     pub log: LogConfig,
     /// A Spark role's own variables (with a role only).
     pub role_config: Option<RoleConfig>,
@@ -217,6 +224,7 @@ impl Config {
             .unwrap_or(DEFAULT_CGROUP_ROOT);
         let cgroup_root = PathBuf::from(cgroup_root);
         let termination_log = termination_log(raw.termination_log, raw.mesos_sandbox);
+        let metrics = metrics::read(env, &mut problems, &mut warnings);
         unknown_variables(env, &mut warnings);
         let role_config = role.as_ref().map(|role| {
             let root = cgroup_root.clone();
@@ -237,6 +245,7 @@ impl Config {
             user,
             cgroup_root,
             termination_log,
+            metrics,
             log,
             role_config,
             warnings,

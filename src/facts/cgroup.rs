@@ -10,6 +10,12 @@
 //!
 //! The memory counters ([`memory_counters`]) are read twice by PID 1, before the command starts
 //! and after it exits, to tell an OOM kill: a few small files, nothing else.
+//!
+//! The container statistics ([`container_stats`]) are read by the metrics sender, a child
+//! process of PID 1 (`crate::metrics`), every `SPARK_INIT_GRAPHITE_INTERVAL` seconds: CPU
+//! usage and throttling, memory current, peak and limit, OOM kills, pids. Named as cgroup v2
+//! names them (`cpu.stat` `usage_usec`, `memory.current`, ...); v1's files give the same
+//! figures in its own units, converted (nanoseconds to microseconds).
 
 use std::path::Path;
 
@@ -127,6 +133,94 @@ fn keyed(text: &str, key: &str) -> Option<u64> {
     })
 }
 
+/// One sample of the container's statistics, each `None` where the kernel has no such file
+/// (no controller, an older kernel) or it does not parse. The names are cgroup v2's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ContainerStats {
+    /// CPU time used, in µs: v2 `cpu.stat` `usage_usec`; v1 `cpuacct/cpuacct.usage` (ns).
+    pub cpu_usage_usec: Option<u64>,
+    /// Enforcement periods of the CPU quota: v2 `cpu.stat` `nr_periods`; v1 `cpu/cpu.stat`.
+    pub cpu_nr_periods: Option<u64>,
+    /// Periods in which the quota ran out: v2 `cpu.stat` `nr_throttled`; v1 `cpu/cpu.stat`.
+    pub cpu_nr_throttled: Option<u64>,
+    /// Time throttled, in µs: v2 `cpu.stat` `throttled_usec`; v1 `cpu/cpu.stat`
+    /// `throttled_time` (ns).
+    pub cpu_throttled_usec: Option<u64>,
+    /// Memory in use, in bytes: v2 `memory.current`; v1 `memory/memory.usage_in_bytes`.
+    pub memory_current: Option<u64>,
+    /// The memory counters of the OOM explanation: `memory.peak`, `memory.max`, `oom_kill`.
+    pub memory: MemoryCounters,
+    /// Processes (and threads) in the cgroup: `pids.current`; v1 `pids/pids.current`.
+    pub pids_current: Option<u64>,
+}
+
+impl ContainerStats {
+    /// Every figure that was read, with its series name (cgroup v2's), in a fixed order.
+    pub fn series(&self) -> Vec<(&'static str, u64)> {
+        let values = [
+            self.cpu_usage_usec,
+            self.cpu_nr_periods,
+            self.cpu_nr_throttled,
+            self.cpu_throttled_usec,
+            self.memory_current,
+            self.memory.peak_bytes,
+            self.memory.limit_bytes,
+            self.memory.oom_kill,
+            self.pids_current,
+        ];
+        CONTAINER_SERIES
+            .into_iter()
+            .zip(values)
+            .filter_map(|(name, value)| Some((name, value?)))
+            .collect()
+    }
+}
+
+/// The names of [`ContainerStats::series`], in its order.
+pub const CONTAINER_SERIES: [&str; 9] = [
+    "cpu.usage_usec",
+    "cpu.nr_periods",
+    "cpu.nr_throttled",
+    "cpu.throttled_usec",
+    "memory.current",
+    "memory.peak",
+    "memory.max",
+    "memory.oom_kill",
+    "pids.current",
+];
+
+/// Reads one sample of the container's statistics under `root` (v2 when it has
+/// `cgroup.controllers`, else v1's per-controller folders).
+pub fn container_stats(root: &Path) -> ContainerStats {
+    let text = |rel: &str| std::fs::read_to_string(root.join(rel)).ok();
+    let number = |rel: &str| text(rel).and_then(|t| t.trim().parse::<u64>().ok());
+    let memory = memory_counters(root);
+    if root.join("cgroup.controllers").exists() {
+        let cpu = text("cpu.stat");
+        let stat = |key: &str| cpu.as_deref().and_then(|c| keyed(c, key));
+        return ContainerStats {
+            cpu_usage_usec: stat("usage_usec"),
+            cpu_nr_periods: stat("nr_periods"),
+            cpu_nr_throttled: stat("nr_throttled"),
+            cpu_throttled_usec: stat("throttled_usec"),
+            memory_current: number("memory.current"),
+            memory,
+            pids_current: number("pids.current"),
+        };
+    }
+    let cpu = text("cpu/cpu.stat");
+    let stat = |key: &str| cpu.as_deref().and_then(|c| keyed(c, key));
+    ContainerStats {
+        cpu_usage_usec: number("cpuacct/cpuacct.usage").map(|ns| ns / 1000),
+        cpu_nr_periods: stat("nr_periods"),
+        cpu_nr_throttled: stat("nr_throttled"),
+        cpu_throttled_usec: stat("throttled_time").map(|ns| ns / 1000),
+        memory_current: number("memory/memory.usage_in_bytes"),
+        memory,
+        pids_current: number("pids/pids.current"),
+    }
+}
+
 /// The CPUs this process may run on (`sched_getaffinity`), at least 1.
 pub fn available_cpus() -> u32 {
     // SAFETY: cpu_set_t is plain data; sched_getaffinity writes at most its size.
@@ -242,6 +336,72 @@ mod tests {
         assert_eq!(counters.oom_kill, None);
         assert_eq!(counters.oom_file, None);
         assert_eq!(memory_counters(tree(&[]).path()), MemoryCounters::default());
+    }
+
+    #[test]
+    fn v2_container_stats() {
+        let dir = tree(&[
+            ("cgroup.controllers", "cpu memory pids"),
+            (
+                "cpu.stat",
+                "usage_usec 7250000\nuser_usec 5000000\nsystem_usec 2250000\n\
+                 nr_periods 120\nnr_throttled 7\nthrottled_usec 350000\n",
+            ),
+            ("memory.current", "536870912\n"),
+            ("memory.peak", "805306368\n"),
+            ("memory.max", "1073741824\n"),
+            ("memory.events", "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n"),
+            ("pids.current", "42\n"),
+        ]);
+        let stats = container_stats(dir.path());
+        assert_eq!(
+            stats.series(),
+            [
+                ("cpu.usage_usec", 7250000),
+                ("cpu.nr_periods", 120),
+                ("cpu.nr_throttled", 7),
+                ("cpu.throttled_usec", 350000),
+                ("memory.current", 512 << 20),
+                ("memory.peak", 768 << 20),
+                ("memory.max", 1 << 30),
+                ("memory.oom_kill", 1),
+                ("pids.current", 42),
+            ]
+        );
+    }
+
+    #[test]
+    fn v1_container_stats_in_v2_units() {
+        let dir = tree(&[
+            ("cpuacct/cpuacct.usage", "7250000123\n"),
+            (
+                "cpu/cpu.stat",
+                "nr_periods 120\nnr_throttled 7\nthrottled_time 350000999\n",
+            ),
+            ("memory/memory.usage_in_bytes", "536870912\n"),
+            ("memory/memory.max_usage_in_bytes", "805306368\n"),
+            ("memory/memory.limit_in_bytes", "9223372036854771712\n"),
+            (
+                "memory/memory.oom_control",
+                "oom_kill_disable 0\nunder_oom 0\n",
+            ),
+            ("pids/pids.current", "42\n"),
+        ]);
+        let stats = container_stats(dir.path());
+        assert_eq!(
+            stats.series(),
+            [
+                ("cpu.usage_usec", 7250000),
+                ("cpu.nr_periods", 120),
+                ("cpu.nr_throttled", 7),
+                ("cpu.throttled_usec", 350000),
+                ("memory.current", 512 << 20),
+                ("memory.peak", 768 << 20),
+                ("pids.current", 42),
+            ],
+            "no limit and no oom_kill counter (Linux < 4.13): not sent"
+        );
+        assert!(container_stats(tree(&[]).path()).series().is_empty());
     }
 
     #[test]

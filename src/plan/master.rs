@@ -42,6 +42,7 @@ pub fn resolve(
     let module_options = crate::plan::executor::argv::module_options_needed(facts, &mut found);
     let mut confs = recovery_confs(role, facts);
     confs.extend(rest_confs(role, facts));
+    confs.extend(metrics_confs(config, facts));
     let opts = daemon_opts(role, &mut found);
     let extra = lossy(&config.command);
     if !extra.is_empty() {
@@ -257,6 +258,18 @@ fn rest_confs(role: &RoleConfig, facts: &LocalFacts) -> Vec<Conf> {
              Marathon does not map",
         )],
     }
+}
+
+/// With `SPARK_INIT_GRAPHITE`, Spark's `GraphiteSink` for the master's instances (`master`,
+/// `applications`: `*`), as `-D` options (see `crate::plan::metrics`).
+fn metrics_confs(config: &Config, facts: &LocalFacts) -> Vec<Conf> {
+    let Some(metrics) = &config.metrics else {
+        return Vec::new();
+    };
+    crate::plan::metrics::sink_settings(crate::config::cli::Role::Master, metrics)
+        .into_iter()
+        .map(|s| conf(facts, &s.key, s.value, &s.source))
+        .collect()
 }
 
 /// `SPARK_CONF_DIR`, (on Spark 4) `slf4j-api`, Spark's jars, `HADOOP_CONF_DIR`,

@@ -6,6 +6,7 @@ pub mod executor;
 mod java_options;
 pub mod master;
 pub mod memory;
+pub mod metrics;
 mod render;
 pub mod role;
 #[cfg(test)]
@@ -69,6 +70,8 @@ pub struct Plan {
     pub identity: user::Identity,
     /// What explaining the command's exit needs (README "When an executor dies").
     pub exit: ExitContext,
+    /// The container statistics to send to Graphite, if asked for (README "Metrics").
+    pub metrics: Option<metrics::MetricsDuty>,
 }
 
 /// What the supervisor needs, beyond what it sees, to explain how the command ended.
@@ -248,6 +251,10 @@ pub fn assemble(config: &Config, mode: ModePlan) -> Plan {
     let java = java_options::resolve(config, spark_java_sources);
     resolved.extend(java.resolved);
     resolved.extend(supervision_resolved(config));
+    if let Some(m) = &config.metrics {
+        let spark_role = Role::ALL.into_iter().find(|r| r.name() == role);
+        resolved.insert("metrics".into(), metrics::resolved(m, spark_role));
+    }
     let mut warnings = config.warnings.clone();
     warnings.extend(java.warnings);
     warnings.extend(mode_warnings);
@@ -279,6 +286,10 @@ pub fn assemble(config: &Config, mode: ModePlan) -> Plan {
             spark_version,
             jvm_memory,
         },
+        metrics: config
+            .metrics
+            .as_ref()
+            .map(|m| metrics::MetricsDuty::new(m, config.cgroup_root.clone())),
     }
 }
 

@@ -71,7 +71,8 @@ pub struct Outcome {
 
 /// Work a role hands the supervisor to run beside the command, in a forked process of its own
 /// (PID 1 stays single-threaded: the side task's threads are its own). It is one more child:
-/// reaped like any other, sent SIGTERM with the rest when the command exits.
+/// reaped like any other, sent SIGTERM with the rest when the command exits, and killed by the
+/// kernel if spark-init itself dies first (`PR_SET_PDEATHSIG`): it never outlives spark-init.
 pub struct SideTask<'a> {
     /// What it does, for the log if it cannot be started.
     pub name: &'a str,
@@ -306,9 +307,19 @@ fn perform(action: Action, plan: &Plan, main: i32, target: i32, pid1: bool) -> O
 }
 
 fn start_side_task(task: &SideTask<'_>) {
+    let parent = std::process::id() as i32;
     // SAFETY: PID 1 is single-threaded here, so the child may run ordinary code after fork.
     match unsafe { libc::fork() } {
         0 => {
+            // Dies with spark-init (outside a PID namespace nothing else would end it); if
+            // spark-init is already gone, the parent is someone else: leave now.
+            let orphaned = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+                .is_err()
+                || nix::unistd::getppid().as_raw() != parent;
+            if orphaned {
+                // SAFETY: leave without running PID 1's exit handlers.
+                unsafe { libc::_exit(0) }
+            }
             // Signals back to normal, so the SIGTERM sent to what is left ends it.
             signals::raw_set_mask(libc::SIG_SETMASK, 0);
             for sig in 1..=64 {

@@ -410,6 +410,146 @@ fn lookups(rounds: usize) -> Lookups {
     }
 }
 
+/// PID 1 with metrics on (`SPARK_INIT_GRAPHITE` to a loopback listener that reads and
+/// discards, standing in for carbon, every second) against the same without, side by side
+/// over the same window while each supervises `sleep`: PID 1's RSS and wake-ups (voluntary
+/// context switches), and the sender's.
+struct MetricsCost {
+    window: Duration,
+    off_rss_kib: u64,
+    on_rss_kib: u64,
+    off_wakeups: u64,
+    on_wakeups: u64,
+    on_threads: u64,
+    sender_rss_kib: u64,
+    sender_wakeups: u64,
+    received_lines: usize,
+}
+
+fn wakeups(pid: i32) -> u64 {
+    kib(status_field(pid, "voluntary_ctxt_switches"))
+}
+
+/// A listener that accepts every connection and counts the lines it reads.
+fn discarding_listener() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::Read;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let lines = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = lines.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let counted = counted.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let mut stream = stream;
+                while let Ok(n) = stream.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    let new = buf[..n].iter().filter(|&&b| b == b'\n').count();
+                    counted.fetch_add(new, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    (port, lines)
+}
+
+fn metrics_cost(window: Duration) -> MetricsCost {
+    let (port, lines) = discarding_listener();
+    let start = |metrics: bool| {
+        let mut cmd = Command::new("unshare");
+        cmd.args(["--pid", "--fork", "--mount-proc"])
+            .arg(spark_init_bin())
+            .args(["--", "sleep", "1000"])
+            .env("SPARK_INIT_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if metrics {
+            cmd.env("SPARK_INIT_GRAPHITE", format!("127.0.0.1:{port}"))
+                .env("SPARK_INIT_GRAPHITE_INTERVAL", "1")
+                .env("SPARK_INIT_GRAPHITE_PREFIX", "bench");
+        }
+        let child = cmd.spawn().expect("unshare");
+        let outer = child.id() as i32;
+        let pid = poll("spark-init to start", HANG, || {
+            children_of(outer)
+                .into_iter()
+                .find(|&p| comm_of(p).as_deref() == Some("spark-init"))
+        });
+        poll("sleep to start", HANG, || {
+            children_of(pid)
+                .into_iter()
+                .find(|&p| comm_of(p).as_deref() == Some("sleep"))
+        });
+        settle(pid);
+        (child, pid)
+    };
+    let (off, off_pid) = start(false);
+    let (on, on_pid) = start(true);
+    let sender = poll("the metrics sender", HANG, || {
+        children_of(on_pid)
+            .into_iter()
+            .find(|&p| comm_of(p).as_deref() == Some("graphite-sender"))
+    });
+    let before = (wakeups(off_pid), wakeups(on_pid), wakeups(sender));
+    std::thread::sleep(window);
+    let cost = MetricsCost {
+        window,
+        off_rss_kib: kib(status_field(off_pid, "VmRSS")),
+        on_rss_kib: kib(status_field(on_pid, "VmRSS")),
+        off_wakeups: wakeups(off_pid) - before.0,
+        on_wakeups: wakeups(on_pid) - before.1,
+        on_threads: kib(status_field(on_pid, "Threads")),
+        sender_rss_kib: kib(status_field(sender, "VmRSS")),
+        sender_wakeups: wakeups(sender) - before.2,
+        received_lines: lines.load(std::sync::atomic::Ordering::Relaxed),
+    };
+    stop(off, off_pid);
+    stop(on, on_pid);
+    cost
+}
+
+/// The rows and the note of [`metrics_cost`] in the report.
+fn metrics_rows(md: &mut String, m: &MetricsCost) {
+    let _ = writeln!(
+        md,
+        "| PID 1 with metrics on (`SPARK_INIT_GRAPHITE`, a sample every second), against off | RSS and wake-ups as with metrics off, one thread | {} KiB ({} KiB off), {} wake-ups in {} s ({} off), {} thread(s) | {:.2}× RSS | {} |",
+        m.on_rss_kib,
+        m.off_rss_kib,
+        m.on_wakeups,
+        m.window.as_secs(),
+        m.off_wakeups,
+        m.on_threads,
+        m.on_rss_kib as f64 / m.off_rss_kib.max(1) as f64,
+        if m.on_rss_kib <= 1024 && m.on_wakeups <= m.off_wakeups && m.on_threads == 1 {
+            "met"
+        } else {
+            "**missed**"
+        }
+    );
+    let _ = writeln!(
+        md,
+        "| the metrics sender (`graphite-sender`, a child of PID 1) | (report) | {} KiB, {} wake-ups in {} s; {} lines received | — | — |",
+        m.sender_rss_kib,
+        m.sender_wakeups,
+        m.window.as_secs(),
+        m.received_lines
+    );
+    let _ = writeln!(
+        md,
+        "\nMetrics: two spark-inits as PID 1 side by side, each supervising `sleep`, one with \
+         `SPARK_INIT_GRAPHITE` pointing at a loopback listener that reads and discards (standing \
+         in for carbon) and `SPARK_INIT_GRAPHITE_INTERVAL=1`, the other without; RSS is `VmRSS` \
+         at the end of the window, wake-ups the growth of `voluntary_ctxt_switches` over it, \
+         both from `/proc/<pid>/status`. The sender's figures are its own process's: its RSS \
+         counts the pages it still shares with PID 1 after the fork."
+    );
+}
+
 fn machine() -> String {
     let cpu = fs::read_to_string("/proc/cpuinfo")
         .unwrap_or_default()
@@ -482,6 +622,8 @@ fn main() {
     }
     eprintln!("bench: executor role with lookups ...");
     let lookups = lookups(100);
+    eprintln!("bench: metrics on and off ...");
+    let metrics = metrics_cost(Duration::from_secs(30));
     let ours = &rows[0];
     let tini = &rows[1];
     let mut md = String::new();
@@ -588,6 +730,7 @@ fn main() {
         lookups.threads,
         verdict(lookups.rss_kib <= 1024 && lookups.threads == 1)
     );
+    metrics_rows(&mut md, &metrics);
     let _ = writeln!(
         md,
         "\nBinary size: the 3 MiB target predates the HTTP client and the ZooKeeper client. \

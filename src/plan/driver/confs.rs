@@ -6,9 +6,12 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::config::cli::Role;
+use crate::config::metrics::MetricsConfig;
 use crate::config::role::RoleConfig;
 use crate::facts::LocalFacts;
 use crate::plan::driver::settings::UserSettings;
+use crate::plan::metrics::sink_settings;
 use crate::plan::{sourced, Findings, Resolved};
 use crate::sourced::Sourced;
 
@@ -178,6 +181,18 @@ fn stored_id_conf(reuse: Option<&Sourced<String>>) -> Option<Wanted> {
             &id.source,
         )
     })
+}
+
+/// With `SPARK_INIT_GRAPHITE`: Spark's `GraphiteSink` for every instance, the driver's own
+/// prefix for the `driver` instance (see `crate::plan::metrics`).
+pub fn metrics_confs(metrics: Option<&MetricsConfig>) -> Vec<Wanted> {
+    let Some(metrics) = metrics else {
+        return Vec::new();
+    };
+    sink_settings(Role::Driver, metrics)
+        .into_iter()
+        .map(|s| conf(&s.key, Some(s.value), s.source))
+        .collect()
 }
 
 /// Applies the wanted confs under the user's: returns the `--conf key=value` words to add, and

@@ -54,7 +54,7 @@ pub fn resolve(config: &Config, role: &RoleConfig, all: &Facts) -> Result<ModePl
     let version = facts.spark.version.value;
     let mesos = master_url::on_mesos(master.as_ref(), version, &mut found);
     let reuse = master_url::framework_id_to_pass(stored, version);
-    let wanted = confs::all(
+    let mut wanted = confs::all(
         role,
         &user,
         hostname.as_ref(),
@@ -63,6 +63,7 @@ pub fn resolve(config: &Config, role: &RoleConfig, all: &Facts) -> Result<ModePl
         reuse,
         &mut found,
     );
+    wanted.extend(confs::metrics_confs(config.metrics.as_ref()));
     let mut resolved = common_resolved(role, facts);
     let added = confs::apply(wanted, &user, &mut resolved, &mut found);
     resolved.insert(

@@ -71,6 +71,9 @@ pub struct ExecutorArgs<'a> {
     pub hostname: &'a str,
     pub cores: u32,
     pub app_id: &'a str,
+    /// Spark's `GraphiteSink` for the `executor` instance, as `-D` options (with
+    /// `SPARK_INIT_GRAPHITE`; see `crate::plan::metrics`).
+    pub metrics_options: &'a [String],
     pub extra: &'a [String],
 }
 
@@ -95,6 +98,9 @@ pub fn executor_argv(facts: &LocalFacts, a: &ExecutorArgs<'_>) -> Vec<String> {
         // spark.*.port over the driver's (SparkConf.isExecutorStartupConf → setIfMissing).
         argv.push(format!("-Dspark.blockManager.port={port}"));
     }
+    // Also the executor's own: the driver's `*` settings do not replace them, and only the
+    // executor knows its Marathon task, which the prefix names.
+    argv.extend(a.metrics_options.iter().cloned());
     argv.push(EXECUTOR_CLASS.into());
     for (flag, value) in [
         ("--driver-url", a.driver_url.to_string()),

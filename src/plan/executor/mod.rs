@@ -13,6 +13,7 @@ use std::ffi::OsString;
 
 use serde_json::json;
 
+use crate::config::cli::Role;
 use crate::config::role::RoleConfig;
 use crate::config::{lossy, Config, Problem};
 use crate::facts::remote::RemoteFacts;
@@ -20,7 +21,7 @@ use crate::facts::LocalFacts;
 use crate::plan::role::{
     check_spark_and_java, common_resolved, from_defaults, spark_java_sources, MISSING_HOSTNAME,
 };
-use crate::plan::{sourced, Findings, ModePlan, Resolved};
+use crate::plan::{metrics, sourced, Findings, ModePlan, Resolved};
 use crate::sourced::Sourced;
 
 use self::argv::ExecutorArgs;
@@ -64,6 +65,11 @@ pub fn resolve(
         return Err(found.problems);
     }
     let classpath = classpath::executor_classpath(role, facts);
+    let metrics_options: Vec<String> = config
+        .metrics
+        .as_ref()
+        .map(|m| metrics::as_system_properties(&metrics::sink_settings(Role::Executor, m)))
+        .unwrap_or_default();
     let argv = argv::executor_argv(
         facts,
         &ExecutorArgs {
@@ -76,6 +82,7 @@ pub fn resolve(
             hostname: &hostname.value,
             cores: cores.value,
             app_id: &app_id.value,
+            metrics_options: &metrics_options,
             extra: &extra,
         },
     );
