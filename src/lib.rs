@@ -98,25 +98,48 @@ fn run(args: Vec<OsString>, env: EnvSnapshot, blocked: &SignalSet) -> Result<i32
         }
         Err(usage) => return Err(Error::Usage(usage)),
     };
-    // An executor's JVM gets what spark-env.sh sets, as spark-class gives it; before anything
-    // is parsed, since it may set the variables spark-init reads.
-    let executor = match cli.role {
+    let env = with_spark_env(&cli, env)?;
+    let (config, problems) = Config::gather(cli, &env);
+    if let (Some(path), false) = (&config.termination_log.value, config.dry_run.value) {
+        let role = config.role.as_ref().map_or("exec", |r| r.value.name());
+        supervise::exit::termination_log::remember(path, role);
+    }
+    let plan = resolve(&config, problems, &env, blocked)?;
+    if config.dry_run.value {
+        let out = match config.output {
+            OutputFormat::Text => plan.to_text(),
+            OutputFormat::Json => plan.to_json(),
+        };
+        println!("{out}");
+        return Ok(0);
+    }
+    execute(&plan, &env, blocked)
+}
+
+/// An executor's (and a master's) JVM gets what spark-env.sh sets, as spark-class gives it;
+/// before anything is parsed, since it may set the variables spark-init reads.
+fn with_spark_env(cli: &cli::Cli, env: EnvSnapshot) -> Result<EnvSnapshot, Error> {
+    let daemon = match cli.role {
         Some(role) => role != Role::Driver,
         None => ["executor", "master"].iter().any(|word| {
             env.get("SPARK_INIT_ROLE").and_then(|r| r.to_str()) == Some(word)
                 || cli.command.first().and_then(|a| a.to_str()) == Some(word)
         }),
     };
-    let env = if executor {
-        config::spark_env::load(env).map_err(|p| ConfigErrors::new(vec![p]))?
+    if daemon {
+        Ok(config::spark_env::load(env).map_err(|p| ConfigErrors::new(vec![p]))?)
     } else {
-        env
-    };
-    let (config, mut problems) = Config::gather(cli, &env);
-    if let (Some(path), false) = (&config.termination_log.value, config.dry_run.value) {
-        let role = config.role.as_ref().map_or("exec", |r| r.value.name());
-        supervise::exit::termination_log::remember(path, role);
+        Ok(env)
     }
+}
+
+/// The plan: who the command runs as, then the role's plan or the command as it is.
+fn resolve(
+    config: &Config,
+    mut problems: Vec<Problem>,
+    env: &EnvSnapshot,
+    blocked: &SignalSet,
+) -> Result<plan::Plan, Error> {
     let identity = plan::user::resolve(
         &config.user,
         config.role_config.is_some(),
@@ -130,11 +153,8 @@ fn run(args: Vec<OsString>, env: EnvSnapshot, blocked: &SignalSet) -> Result<i32
     .unwrap_or_default();
     let plan = match (&config.role, &config.role_config) {
         (Some(role), Some(role_config)) => {
-            let given = Given {
-                env: &env,
-                problems,
-            };
-            role_plan(&config, role.value, role_config, given, blocked)?
+            let given = Given { env, problems };
+            role_plan(config, role.value, role_config, given, blocked)?
         }
         _ if !problems.is_empty() => return Err(ConfigErrors::new(problems).into()),
         _ if config.command.is_empty() => {
@@ -145,19 +165,16 @@ fn run(args: Vec<OsString>, env: EnvSnapshot, blocked: &SignalSet) -> Result<i32
                 cli::usage()
             )))
         }
-        _ => plan::resolve(&config),
+        _ => plan::resolve(config),
     };
     let ld_preload = env.get("LD_PRELOAD").and_then(|p| p.to_str());
     let tmp_dir = env.get("TMPDIR").and_then(|p| p.to_str());
-    let plan = plan.with_identity(identity, ld_preload, tmp_dir);
-    if config.dry_run.value {
-        let out = match config.output {
-            OutputFormat::Text => plan.to_text(),
-            OutputFormat::Json => plan.to_json(),
-        };
-        println!("{out}");
-        return Ok(0);
-    }
+    Ok(plan.with_identity(identity, ld_preload, tmp_dir))
+}
+
+/// Runs the plan: the command under supervision, with the side tasks the plan asks for (the
+/// driver's companion, the metrics sender), then the driver's duties after its exit.
+fn execute(plan: &plan::Plan, env: &EnvSnapshot, blocked: &SignalSet) -> Result<i32, Error> {
     for warning in &plan.warnings {
         tracing::warn!("{}", redact::text(warning));
     }
@@ -190,7 +207,7 @@ fn run(args: Vec<OsString>, env: EnvSnapshot, blocked: &SignalSet) -> Result<i32
         });
     }
     let started = std::time::Instant::now();
-    let outcome = supervise::run(&plan, env.vars(), blocked, &side_tasks)?;
+    let outcome = supervise::run(plan, env.vars(), blocked, &side_tasks)?;
     if let Some(duty) = &plan.store_duty {
         driver_lifecycle::after_exit(duty, outcome.command, started.elapsed(), blocked);
     }

@@ -20,7 +20,7 @@ use crate::facts::install;
 use crate::facts::remote::FoundMaster;
 use crate::facts::{Facts, LocalFacts};
 use crate::plan::role::{common_resolved, spark_java_sources, MISSING_HOSTNAME};
-use crate::plan::{sourced, Findings, ModePlan};
+use crate::plan::{sourced, Findings, ModePlan, Resolved};
 use crate::sourced::Sourced;
 
 use self::settings::UserSettings;
@@ -42,13 +42,7 @@ pub fn resolve(config: &Config, role: &RoleConfig, all: &Facts) -> Result<ModePl
         args: &role.submit,
         facts,
     };
-    let (master, master_from_marathon) = match &role.master_app {
-        Some(_) => {
-            let from_marathon = master_from_marathon(role, &user, &all.master, &mut found);
-            (from_marathon.clone(), from_marathon.map(|m| m.value))
-        }
-        None => (user.master(), None),
-    };
+    let (master, master_from_marathon) = chosen_master(role, &user, all, &mut found);
     client_mode_only(&user, &mut found);
     let failover = confs::failover_timeout(role, &mut found);
     let version = facts.spark.version.value;
@@ -66,16 +60,7 @@ pub fn resolve(config: &Config, role: &RoleConfig, all: &Facts) -> Result<ModePl
     wanted.extend(confs::metrics_confs(config.metrics.as_ref()));
     let mut resolved = common_resolved(role, facts);
     let added = confs::apply(wanted, &user, &mut resolved, &mut found);
-    resolved.insert(
-        "master".into(),
-        match master {
-            Some(m) => m.map(Into::into),
-            None => match (&role.master_app, &all.master.not_found) {
-                (Some(_), Some(why)) => sourced(Value::Null, format!("not found yet: {why}")),
-                _ => sourced(Value::Null, "not set: spark-submit's default (local[*])"),
-            },
-        },
-    );
+    resolved.insert("master".into(), master_shown(master, role, all));
     if let Some(host) = &hostname {
         resolved.insert("hostname".into(), host.clone().map(Into::into));
     }
@@ -120,6 +105,34 @@ pub fn resolve(config: &Config, role: &RoleConfig, all: &Facts) -> Result<ModePl
         spark_version: Some(facts.spark.version.value),
         jvm_memory: driver_memory.map(|m| m.jvm),
     })
+}
+
+/// The driver's master: found through Marathon (`SPARK_INIT_MASTER_APP`; also given to
+/// spark-submit, the second value), else the user's `--master` or `spark.master`.
+fn chosen_master(
+    role: &RoleConfig,
+    user: &UserSettings<'_>,
+    all: &Facts,
+    found: &mut Findings,
+) -> (Option<Sourced<String>>, Option<String>) {
+    match &role.master_app {
+        Some(_) => {
+            let from_marathon = master_from_marathon(role, user, &all.master, found);
+            (from_marathon.clone(), from_marathon.map(|m| m.value))
+        }
+        None => (user.master(), None),
+    }
+}
+
+/// The master as the dry run shows it: the URL, or why there is none.
+fn master_shown(master: Option<Sourced<String>>, role: &RoleConfig, all: &Facts) -> Resolved {
+    match master {
+        Some(m) => m.map(Into::into),
+        None => match (&role.master_app, &all.master.not_found) {
+            (Some(_), Some(why)) => sourced(Value::Null, format!("not found yet: {why}")),
+            _ => sourced(Value::Null, "not set: spark-submit's default (local[*])"),
+        },
+    }
 }
 
 /// `SPARK_INIT_MASTER_APP`: the master's task found through Marathon, as

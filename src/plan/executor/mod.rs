@@ -48,8 +48,7 @@ pub fn resolve(
     let port = block_manager_port(role, &mut found);
     let spark_java_sources = spark_java_sources(&java_confs(facts), "executor", &mut found);
     let module_options = argv::module_options_needed(facts, &mut found);
-    let extra = lossy(&config.command);
-    argv::check_executor_args(&extra, version, &mut found);
+    let extra = checked_args(config, version, &mut found);
     let (
         Some(executor_id),
         Some(driver_url),
@@ -65,11 +64,7 @@ pub fn resolve(
         return Err(found.problems);
     }
     let classpath = classpath::executor_classpath(role, facts);
-    let metrics_options: Vec<String> = config
-        .metrics
-        .as_ref()
-        .map(|m| metrics::as_system_properties(&metrics::sink_settings(Role::Executor, m)))
-        .unwrap_or_default();
+    let metrics_options = metrics_options(config);
     let argv = argv::executor_argv(
         facts,
         &ExecutorArgs {
@@ -95,14 +90,14 @@ pub fn resolve(
             ("hostname", hostname.map(Into::into)),
             ("cores", cores.map(Into::into)),
             ("classpath", classpath.map(Into::into)),
+            (
+                "java_module_options",
+                module_options_shown(facts, module_options),
+            ),
         ]
         .map(|(k, v)| (k.to_string(), v)),
     );
     resolved.extend(memory_and_ports(&memory, port));
-    resolved.insert(
-        "java_module_options".into(),
-        module_options_shown(facts, module_options),
-    );
     Ok(ModePlan {
         role: "executor".into(),
         argv: argv.into_iter().map(OsString::from).collect(),
@@ -113,6 +108,26 @@ pub fn resolve(
         spark_version: Some(version),
         jvm_memory: Some(memory.jvm()),
     })
+}
+
+/// The app's args (extra `CoarseGrainedExecutorBackend` flags), checked against the version.
+fn checked_args(
+    config: &Config,
+    version: crate::spark::version::SparkVersion,
+    found: &mut Findings,
+) -> Vec<String> {
+    let extra = lossy(&config.command);
+    argv::check_executor_args(&extra, version, found);
+    extra
+}
+
+/// The executor's own GraphiteSink settings as `-D` options (README "Metrics").
+fn metrics_options(config: &Config) -> Vec<String> {
+    config
+        .metrics
+        .as_ref()
+        .map(|m| metrics::as_system_properties(&metrics::sink_settings(Role::Executor, m)))
+        .unwrap_or_default()
 }
 
 /// `spark.executor.defaultJavaOptions` (Spark ≥ 3.0) and `spark.executor.extraJavaOptions`.
