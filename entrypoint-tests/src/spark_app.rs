@@ -10,9 +10,9 @@ use std::process::{Command, Stdio};
 
 use crate::{free_port, module_options, poll, spark_jars, workspace_root, Killed, HANG};
 
-/// Compiles `TinyDriver.java` against the jars of `spark` into `target/java-spark-<spark>/`;
-/// returns that folder.
-pub fn tiny_driver_classes(spark: &str) -> PathBuf {
+/// Compiles `java-spark/<class>.java` against the jars of `spark` into
+/// `target/java-spark-<spark>/`; returns that folder.
+pub fn compiled(spark: &str, class: &str) -> PathBuf {
     let out = workspace_root().join(format!("target/java-spark-{spark}"));
     fs::create_dir_all(&out).unwrap();
     let status = Command::new("javac")
@@ -20,27 +20,43 @@ pub fn tiny_driver_classes(spark: &str) -> PathBuf {
         .arg(format!("{}/*", spark_jars(spark).display()))
         .arg("-d")
         .arg(&out)
-        .arg(workspace_root().join("entrypoint-tests/java-spark/TinyDriver.java"))
+        .arg(workspace_root().join(format!("entrypoint-tests/java-spark/{class}.java")))
         .status()
         .expect("javac");
     assert!(status.success());
     out
 }
 
-/// The same classes as an application jar, `target/tiny-driver-<spark>.jar`.
-pub fn tiny_driver_jar(spark: &str) -> PathBuf {
-    let classes = tiny_driver_classes(spark);
-    let jar = workspace_root().join(format!("target/tiny-driver-{spark}.jar"));
-    let status = Command::new("jar")
-        .arg("cf")
-        .arg(&jar)
-        .arg("-C")
-        .arg(&classes)
-        .arg(".")
-        .status()
-        .expect("jar");
+/// `<class>` alone as an application jar for spark-submit, `target/<name>-<spark>.jar`.
+pub fn application_jar(spark: &str, class: &str, name: &str) -> PathBuf {
+    let classes = compiled(spark, class);
+    let jar = workspace_root().join(format!("target/{name}-{spark}.jar"));
+    // The class and its nested ones, not the other applications compiled beside it.
+    let mut files: Vec<String> = fs::read_dir(&classes)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|f| f == &format!("{class}.class") || f.starts_with(&format!("{class}$")))
+        .collect();
+    files.sort();
+    let mut command = Command::new("jar");
+    command.arg("cf").arg(&jar);
+    for file in files {
+        command.arg("-C").arg(&classes).arg(file);
+    }
+    let status = command.status().expect("jar");
     assert!(status.success());
     jar
+}
+
+/// `TinyDriver` compiled against the jars of `spark`; returns the classes' folder.
+pub fn tiny_driver_classes(spark: &str) -> PathBuf {
+    compiled(spark, "TinyDriver")
+}
+
+/// The same class as an application jar, `target/tiny-driver-<spark>.jar`.
+pub fn tiny_driver_jar(spark: &str) -> PathBuf {
+    application_jar(spark, "TinyDriver", "tiny-driver")
 }
 
 /// `java` with the release's module options and a small heap, its output to `log` and

@@ -14,45 +14,17 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::launcher::Launcher;
+use crate::spark_app::{application_jar, start_master};
 use crate::zookeeper::ZooKeeper;
-use crate::{
-    children_of, comm, free_port, module_options, poll, pyspark_home, spark_jars, workspace_root,
-    Killed,
-};
+use crate::{children_of, comm, poll, pyspark_home, workspace_root, Killed};
 use serde_json::{json, Value};
 use spark_init::clients::framework_store::{parse_url, Store};
 
 /// Spark starts slowly on two cores; this is a hang guard, not a performance bound.
 const SLOW: Duration = Duration::from_secs(180);
-
-fn app_jar(spark: &str) -> PathBuf {
-    let classes = workspace_root().join(format!("target/java-spark-e2e-{spark}"));
-    fs::create_dir_all(&classes).unwrap();
-    let status = Command::new("javac")
-        .arg("-cp")
-        .arg(format!("{}/*", spark_jars(spark).display()))
-        .arg("-d")
-        .arg(&classes)
-        .arg(workspace_root().join("entrypoint-tests/java-spark/E2EDriver.java"))
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let jar = workspace_root().join(format!("target/e2e-app-{spark}.jar"));
-    let status = Command::new("jar")
-        .arg("cf")
-        .arg(&jar)
-        .arg("-C")
-        .arg(&classes)
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(status.success());
-    jar
-}
 
 fn example(name: &str) -> Value {
     let path = workspace_root().join("images/marathon").join(name);
@@ -208,7 +180,7 @@ fn set_up(spark: &str, say: &mut dyn FnMut(String)) -> Stage {
     say(format!(
         "building the application jar (E2EDriver) against Spark {spark}'s jars"
     ));
-    let jar = app_jar(spark);
+    let jar = application_jar(spark, "E2EDriver", "e2e-app");
     let dir = tempfile::tempdir().unwrap();
     let control = dir.path().join("control");
     fs::create_dir_all(&control).unwrap();
@@ -218,7 +190,7 @@ fn set_up(spark: &str, say: &mut dyn FnMut(String)) -> Stage {
     let (master, master_url) = if spark4 {
         (None, None)
     } else {
-        let (master, url) = spark3_master(spark, say);
+        let (master, url) = spark3_master(spark, dir.path(), say);
         (Some(master), Some(url))
     };
     let conf = executor_conf(dir.path());
@@ -248,37 +220,15 @@ fn set_up(spark: &str, say: &mut dyn FnMut(String)) -> Stage {
 }
 
 /// Spark 3's cluster manager stand-in, started here: a standalone master with no workers.
-fn spark3_master(spark: &str, say: &mut dyn FnMut(String)) -> (Killed, String) {
+fn spark3_master(spark: &str, dir: &Path, say: &mut dyn FnMut(String)) -> (Killed, String) {
     say(
         "starting a Spark standalone master with no workers: the cluster manager stand-in; \
          like the constrained Mesos framework, the driver gets only executors that attach on \
          their own"
             .into(),
     );
-    let master_port = free_port();
-    let master = Killed(
-        Command::new("java")
-            .args(module_options(spark))
-            .args(["-XX:-UsePerfData", "-Xmx256m", "-cp"])
-            .arg(format!("{}/*", spark_jars(spark).display()))
-            .args([
-                "org.apache.spark.deploy.master.Master",
-                "--host",
-                "127.0.0.1",
-            ])
-            .args(["--port", &master_port.to_string()])
-            .args(["--webui-port", &free_port().to_string()])
-            .env_remove("JAVA_TOOL_OPTIONS")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    poll("the Spark master", SLOW, || {
-        TcpStream::connect(("127.0.0.1", master_port)).ok()
-    });
-    (master, format!("spark://127.0.0.1:{master_port}"))
+    let (master, port) = start_master(spark, dir);
+    (master, format!("spark://127.0.0.1:{port}"))
 }
 
 /// The executors' image configuration: an option only `spark.executor.extraJavaOptions` sets.
