@@ -122,18 +122,19 @@ pub fn run(spark: &str, say: &mut dyn FnMut(String)) -> Summary {
     };
     let stage = set_up(spark, say);
     summary.deployment = deployment(&stage).into();
-    let (ids1, ids2) = attach_and_scale(&stage, say);
+    let ids1 = attach(&stage, say);
     step(
         &mut summary,
         "2 executors attach, job 1",
         format!("{ids1:?}"),
     );
+    let ids2 = scale(&stage, &ids1, say);
     step(&mut summary, "scale to 3, job 2", format!("{ids2:?}"));
     let (before, after, ids3) = driver_relaunched(&stage, say);
     let what = if stage.spark4 {
         "driver killed, a new application, job 3"
     } else {
-        "driver killed, back with the stored ID, job 3"
+        "driver killed, relaunched with the stored ID, job 3"
     };
     step(&mut summary, what, format!("{ids3:?}"));
     summary.app_ids = (before, after);
@@ -336,9 +337,8 @@ fn driver_app(stage: &Stage, jar: &Path, master_url: Option<&str>) -> Value {
     driver
 }
 
-/// Steps 1 and 2: two executors find the driver, attach, and run tasks with the JVM options;
-/// scaled to three, the third has a new, distinct numeric ID.
-fn attach_and_scale(stage: &Stage, say: &mut dyn FnMut(String)) -> (BTreeSet<i64>, BTreeSet<i64>) {
+/// Step 1: two executors find the driver, attach, and run tasks with the JVM options.
+fn attach(stage: &Stage, say: &mut dyn FnMut(String)) -> BTreeSet<i64> {
     let first = run_job(&stage.control, 1, 2);
     say(format!(
         "job 1 ran 12 tasks on 2 executors; inside their JVMs: {}",
@@ -353,6 +353,11 @@ fn attach_and_scale(stage: &Stage, say: &mut dyn FnMut(String)) -> (BTreeSet<i64
             "{line}"
         );
     }
+    ids1
+}
+
+/// Step 2: scaled to three, the third has a new, distinct numeric ID.
+fn scale(stage: &Stage, ids1: &BTreeSet<i64>, say: &mut dyn FnMut(String)) -> BTreeSet<i64> {
     say("PUT instances=3 on the executors app".into());
     let scaled = stage
         .client
@@ -365,7 +370,7 @@ fn attach_and_scale(stage: &Stage, say: &mut dyn FnMut(String)) -> (BTreeSet<i64
     assert_eq!(ids2.len(), 3);
     assert!(ids1.is_subset(&ids2));
     say(format!("job 2 ran on executors {ids2:?}"));
-    (ids1, ids2)
+    ids2
 }
 
 /// The running driver's application ID, from the file E2EDriver writes at start.
