@@ -479,7 +479,9 @@ fn by_default_a_stop_waits_for_the_command_however_long_it_takes() {
         "trap 'sleep 15; exit 143' TERM; echo ready > {}; while :; do sleep 0.1; done",
         ready.display()
     );
-    let init = Init::new(["--", "sh", "-c", &script]).spawn();
+    let init = Init::new(["--", "sh", "-c", &script])
+        .env("SPARK_INIT_LOG", "info")
+        .spawn();
     wait_file(&ready);
     let asked = std::time::Instant::now();
     init.signal(libc::SIGTERM);
@@ -492,6 +494,13 @@ fn by_default_a_stop_waits_for_the_command_however_long_it_takes() {
         asked.elapsed()
     );
     assert!(!out.stderr.contains("SIGKILL"), "{}", out.stderr);
+    // The stop is in the log, with what happens next.
+    assert!(
+        out.stderr
+            .contains("asked to stop (SIGTERM): forwarded to the command; spark-init waits"),
+        "{}",
+        out.stderr
+    );
 }
 
 /// Review finding: with stderr a closed pipe (a log collector gone), each log line raised a

@@ -262,6 +262,28 @@ fn spawn(plan: &Plan, env: &[(OsString, OsString)]) -> Result<i32, SuperviseErro
 fn perform(action: Action, plan: &Plan, main: i32, target: i32, pid1: bool) -> Option<Outcome> {
     let grace = plan.supervision.grace;
     match action {
+        Action::Forward(sig) if sig == libc::SIGTERM || sig == libc::SIGINT => {
+            // A stop request: worth a line at info, with what happens next.
+            let name = if sig == libc::SIGTERM {
+                "SIGTERM"
+            } else {
+                "SIGINT"
+            };
+            match grace {
+                Some(g) => tracing::info!(
+                    sig,
+                    "asked to stop ({name}): forwarded to the command, SIGKILL after {} s \
+                     (SPARK_INIT_GRACE_SECONDS)",
+                    g.as_secs_f64()
+                ),
+                None => tracing::info!(
+                    sig,
+                    "asked to stop ({name}): forwarded to the command; spark-init waits for it \
+                     however long it takes (the orchestrator's own grace decides when to kill)"
+                ),
+            }
+            signals::send(target, sig);
+        }
         Action::Forward(sig) => {
             tracing::debug!(sig, target, "forwarding signal");
             signals::send(target, sig);
