@@ -32,13 +32,13 @@ struct Image {
     start_as: Option<&'static str>,
     /// Root without CAP_SETUID and CAP_SETGID (`docker run --cap-drop`).
     without_setid_caps: bool,
-    /// `/tmp` mounted read-only (no room for nss_wrapper's copy).
+    /// The temporary folder (`TMPDIR`) mounted read-only (no room for nss_wrapper's copy).
     tmp_read_only: bool,
 }
 
 fn image(passwd: &str) -> Image {
-    // Not under /tmp, which each namespace replaces with its own tmpfs (nss_wrapper's passwd
-    // copy goes there); the command's user must reach what the test puts here.
+    // In the workspace, like the binary: the command's user must reach what the test puts
+    // here.
     let parent = workspace_root().join("target/users-tests");
     fs::create_dir_all(&parent).unwrap();
     let dir = tempfile::tempdir_in(parent).unwrap();
@@ -67,12 +67,15 @@ impl Image {
     /// spark-init as PID 1 with `env` only (and PATH), in this image.
     fn run(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
         let dir = self.dir.path().display();
+        // The namespace's temporary folder (TMPDIR, where nss_wrapper's copy goes) is a tmpfs
+        // of its own inside the image's folder: never /tmp itself, which may hold the
+        // checkout (and with it the binary under test).
         let mut setup = format!(
             "mount --bind {dir}/passwd /etc/passwd && mount --bind {dir}/group /etc/group && \
-             mount -t tmpfs tmpfs /tmp"
+             mkdir -p {dir}/tmp && mount -t tmpfs tmpfs {dir}/tmp && export TMPDIR={dir}/tmp"
         );
         if self.tmp_read_only {
-            setup += " && mount -o remount,ro /tmp";
+            setup += &format!(" && mount -o remount,ro {dir}/tmp");
         }
         if self.passwd_read_only {
             setup += " && mount -o remount,bind,ro /etc/passwd";
