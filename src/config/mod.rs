@@ -120,6 +120,20 @@ pub const SPARK_INIT_VARIABLES: &[&str] = &[
     "SPARK_INIT_USER",
 ];
 
+/// Spark's own variables a role reads, which a `SPARK_INIT_` prefix turns into a typo.
+const SPARK_ROLE_VARIABLES: &[&str] = &[
+    "SPARK_DRIVER_URL",
+    "SPARK_APPLICATION_ID",
+    "SPARK_EXECUTOR_ID",
+    "SPARK_EXECUTOR_CORES",
+    "SPARK_EXECUTOR_MEMORY",
+    "SPARK_CONF_DIR",
+    "SPARK_HOME",
+    "SPARK_CLASSPATH",
+    "SPARK_EXTRA_CLASSPATH",
+    "SPARK_DAEMON_MEMORY",
+];
+
 pub const DEFAULT_ENCODING: &str = "UTF-8";
 /// Spark jobs here historically ran with China Standard Time; `PRC` is the JDK's alias of
 /// `Asia/Shanghai`.
@@ -362,6 +376,11 @@ fn unknown_variables(env: &EnvSnapshot, warnings: &mut Vec<String>) {
 /// The known variable a typo most likely meant: one it extends or shortens (`..._ROLES`,
 /// `..._GRACE_SECOND`, `..._LOG_LEVEL`), else the fewest edits away.
 fn closest_variable(name: &str) -> &'static str {
+    // `SPARK_INIT_DRIVER_URL` for Spark's own `SPARK_DRIVER_URL`.
+    let spark_own = name.replacen("SPARK_INIT_", "SPARK_", 1);
+    if let Some(known) = SPARK_ROLE_VARIABLES.iter().find(|v| **v == spark_own) {
+        return known;
+    }
     SPARK_INIT_VARIABLES
         .iter()
         .copied()
@@ -378,8 +397,9 @@ fn role(
 ) -> Option<Sourced<Role>> {
     match (cli, var) {
         (Some(role), _) => Some(Sourced::new(role, "--role")),
-        (None, None | Some("")) => None,
-        (None, Some(word)) => match Role::ALL.into_iter().find(|r| r.name() == word) {
+        (None, None) => None,
+        (None, Some(word)) if word.trim().is_empty() => None,
+        (None, Some(word)) => match Role::ALL.into_iter().find(|r| r.name() == word.trim()) {
             Some(role) => Some(Sourced::new(role, "SPARK_INIT_ROLE")),
             None => {
                 problems.push(Problem {
@@ -720,6 +740,10 @@ mod tests {
             ("SPARK_INIT_ROLES", "driver"),
             ("SPARK_INIT_GRACE_SECOND", "30"),
             ("SPARK_INIT_LOG_LEVEL", "debug"),
+            (
+                "SPARK_INIT_DRIVER_URL",
+                "spark://CoarseGrainedScheduler@h:1",
+            ),
         ])
         .unwrap();
         let all = config.warnings.join("\n");
@@ -727,6 +751,8 @@ mod tests {
             ("SPARK_INIT_ROLES", "SPARK_INIT_ROLE"),
             ("SPARK_INIT_GRACE_SECOND", "SPARK_INIT_GRACE_SECONDS"),
             ("SPARK_INIT_LOG_LEVEL", "SPARK_INIT_LOG"),
+            // Spark's own variable with spark-init's prefix (review finding).
+            ("SPARK_INIT_DRIVER_URL", "SPARK_DRIVER_URL"),
         ] {
             assert!(all.contains(&format!("{typo} is not a variable")), "{all}");
             assert!(
@@ -738,6 +764,9 @@ mod tests {
             .unwrap()
             .warnings
             .is_empty());
+        // Spaces around a role are not part of it (review finding).
+        let config = parse(&[("SPARK_INIT_ROLE", " driver ")]).unwrap();
+        assert_eq!(config.role.map(|r| r.value), Some(Role::Driver));
     }
 
     /// The list of known variables is every `SPARK_INIT_*` name the code reads.

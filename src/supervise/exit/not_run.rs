@@ -55,11 +55,13 @@ fn interpreter(script: &Path) -> Option<String> {
     let n = std::fs::File::open(script).ok()?.read(&mut head).ok()?;
     let line = String::from_utf8_lossy(&head[..n]);
     let rest = line.strip_prefix("#!")?;
-    rest.lines()
-        .next()?
-        .split_whitespace()
-        .next()
-        .map(str::to_string)
+    let first = rest.split('\n').next()?;
+    let interpreter = first.split([' ', '\t']).find(|w| !w.is_empty())?;
+    // A CRLF file: the kernel looks for `/bin/sh\r`, which is not there.
+    Some(match interpreter.strip_suffix('\r') {
+        Some(name) => format!("{name}\\r (the file has CRLF line endings: convert it to LF)"),
+        None => interpreter.to_string(),
+    })
 }
 
 /// The report for a command that never ran.
@@ -119,6 +121,16 @@ mod tests {
         let missing = dir.path().join("missing");
         let error = spawn_error(&missing);
         assert_eq!(why(missing.as_os_str(), &error, None), "no such file");
+        // Review finding: a CRLF script was told its /bin/sh does not exist.
+        let crlf = dir.path().join("crlf.sh");
+        std::fs::write(&crlf, "#!/bin/sh\r\necho hi\r\n").unwrap();
+        std::fs::set_permissions(&crlf, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let error = spawn_error(&crlf);
+        assert_eq!(
+            why(crlf.as_os_str(), &error, None),
+            "its interpreter /bin/sh\\r (the file has CRLF line endings: convert it to LF) (the \
+             #! line) does not exist"
+        );
     }
 
     #[test]
