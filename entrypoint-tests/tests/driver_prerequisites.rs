@@ -226,3 +226,24 @@ fn an_application_spark_submit_reads_from_the_container_must_be_in_the_image() {
     assert_eq!(run("hdfs:///apps/stream.jar").code, 99);
     assert_eq!(run("https://repo.example/stream.jar").code, 99);
 }
+
+/// Review finding: a driver with no application resource passed, and spark-submit then exits 1
+/// ("Error: Missing application resource.", seen with Spark 3.5.7) for ever under Marathon.
+#[test]
+fn a_driver_without_an_application_resource_is_refused_before_anything_starts() {
+    let image = files(&[]);
+    let env = driver_env(&[]);
+    let out = driver(
+        &env,
+        &["--master", "spark://h:7077", "--class", "Main"],
+        image.path(),
+    )
+    .run();
+    refused(&out);
+    assert!(
+        out.stderr.contains("name no application resource")
+            && out.stderr.contains("Missing application resource"),
+        "{}",
+        out.stderr
+    );
+}

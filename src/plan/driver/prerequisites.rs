@@ -40,7 +40,17 @@ fn application(
     file: Option<&LocalFile>,
     found: &mut Findings,
 ) -> Option<Resolved> {
-    let resource = submit.resource.as_deref()?;
+    let Some(resource) = submit.resource.as_deref() else {
+        found.problem(
+            "args",
+            None,
+            "name no application resource: spark-submit would exit 1 (\"Error: Missing \
+             application resource.\", seen with Spark 3.5.7) and Marathon would restart it \
+             for ever; give the application after the spark-submit options in the app's args \
+             (local:///opt/app/app.jar, or a .py file)",
+        );
+        return None;
+    };
     let local_url = resource.starts_with("local:");
     match (submit.resource_location(), file) {
         (ResourceLocation::Internal, _) => None,
