@@ -287,10 +287,17 @@ mod tests {
         let remote = application(&args(&["hdfs:///apps/x.jar"]), None, &mut found).unwrap();
         assert!(remote.source.contains("not checked"), "{}", remote.source);
         assert!(application(&args(&["spark-internal"]), None, &mut found).is_none());
-        assert!(application(&args(&["--master", "local"]), None, &mut found).is_none());
         assert!(found.problems.is_empty());
         assert!(application(&args(&["local:x.jar"]), None, &mut found).is_none());
         assert!(found.problems[0].message.contains("local:///"), "{found:?}");
+        // No resource at all: spark-submit's "Error: Missing application resource."
+        assert!(application(&args(&["--master", "local"]), None, &mut found).is_none());
+        assert!(
+            found.problems[1]
+                .message
+                .contains("no application resource"),
+            "{found:?}"
+        );
     }
 
     fn searched(found: Option<usize>, replaced_by: Option<&str>) -> MesosLibrary {
