@@ -1,4 +1,4 @@
-//! spark-init: PID 1 for Spark drivers and executors that Marathon runs on Mesos.
+//! spark-init: PID 1 for Spark drivers, executors and masters that Marathon runs.
 //!
 //! The pipeline, one folder a stage (see `../shared/STYLE.md` and [`main_with`]):
 //! gather (`main`: argv, an [`config::EnvSnapshot`]) → parse every variable once into a typed
@@ -15,9 +15,15 @@
 //!   `SPARK_JAVA_OPT_*`, `SPARK_INIT_JAVA_OPTS`) in [`config`]'s `java`; the role modes'
 //!   (`SPARK_HOME`, `SPARK_CONF_DIR`, `JAVA_HOME`, `SPARK_DRIVER_URL`, `SPARK_APPLICATION_ID`,
 //!   `SPARK_EXECUTOR_*`, `SPARK_CLASSPATH`, `SPARK_EXTRA_CLASSPATH`, a Mesos driver's
-//!   `MESOS_NATIVE_JAVA_LIBRARY`, `MESOS_NATIVE_LIBRARY`, `LD_LIBRARY_PATH`) in [`config::role`], the
-//!   lookups' in [`config::lookups`]; Marathon's task variables (`HOST`, `PORT<n>`,
-//!   `PORT_<NAME>`, `MESOS_TASK_ID`, `MARATHON_APP_RESOURCE_*`) in [`config::task_env`];
+//!   `MESOS_NATIVE_JAVA_LIBRARY`, `MESOS_NATIVE_LIBRARY`, `LD_LIBRARY_PATH`, a driver's
+//!   `SPARK_INIT_MASTER_APP`, a master's `SPARK_DAEMON_MEMORY`, `SPARK_DAEMON_JAVA_OPTS`,
+//!   `SPARK_MASTER_OPTS`) in [`config::role`], the lookups' in [`config::lookups`]; Marathon's
+//!   task variables (`HOST`, `PORT<n>`, `PORT_<NAME>`, `MESOS_TASK_ID`,
+//!   `MARATHON_APP_RESOURCE_*`) in [`config::task_env`]; who the command runs as
+//!   (`SPARK_INIT_USER`) in [`config::user`];
+//! - files read besides: `/etc/passwd` and `/etc/group` ([`facts::accounts`]);
+//! - written before the command starts, for a uid without a passwd entry: a line at the end of
+//!   `/etc/passwd`, else nss_wrapper's copy in `TMPDIR` ([`plan::user`]);
 //! - files read: `$SPARK_HOME/RELEASE`, `$SPARK_HOME/jars/`, `$JAVA_HOME/release`,
 //!   `$SPARK_CONF_DIR/spark-defaults.conf`, the cgroup files under `SPARK_INIT_CGROUP_ROOT`
 //!   ([`facts`]; its memory counters also before the command starts and after it exits); a
