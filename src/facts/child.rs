@@ -111,7 +111,7 @@ pub struct Ran {
 }
 
 impl Ran {
-    /// "failed (exit status: 3): <the last line it wrote to stderr>", when it did not succeed.
+    /// "failed (exit status: 3): `<the last line it wrote to stderr>`", when it did not succeed.
     pub fn failure(&self) -> Option<String> {
         if self.status.success() {
             return None;

@@ -1,7 +1,7 @@
 //! What a driver needs in the image before it starts, looked at where Spark will look: the
 //! application resource when it is a file in the container (a `local:` or `file:` URL, or a
 //! path without a scheme), and, for a `mesos://` master, Mesos' native library
-//! ([`mesos_library`](super::mesos_library)). The plan decides what is missing.
+//! ([`super::mesos_library`]). The plan decides what is missing.
 
 use std::path::Path;
 
