@@ -7,7 +7,7 @@ BIN := target/$(MUSL_TARGET)/release/spark-init
 CARGO_JOBS ?= -j 2
 SCRIPTS := entrypoint-tests/scripts
 
-.PHONY: build test lint bench demo pyspark deps clean
+.PHONY: build test lint bench demo pyspark image deps clean
 
 build:
 	$(SCRIPTS)/ensure-deps.sh build
@@ -40,6 +40,17 @@ demo: build pyspark
 	$(SCRIPTS)/demo.sh
 	cargo build $(CARGO_JOBS) --locked -p entrypoint-tests --bin demo --bin probe
 	target/debug/demo
+
+# The images with no registry (README "Images"): spark-init-spark:<v> (Debian 12 by debootstrap,
+# Java 17, Spark from the PyPI jars; rebuilt only when its inputs change), then spark-init:<v>
+# from images/Dockerfile's `local` stage with the binary above. Not part of `make test`.
+IMAGE_SPARK_VERSIONS ?= 3.5.7 4.3.0
+image: build pyspark
+	images/base/build.sh $(IMAGE_SPARK_VERSIONS)
+	@for v in $(IMAGE_SPARK_VERSIONS); do \
+		DOCKER_BUILDKIT=0 docker build -q -f images/Dockerfile --target local \
+			--build-arg SPARK_IMAGE=spark-init-spark:$$v -t spark-init:$$v . >/dev/null && \
+		echo "make image: built spark-init:$$v" || exit 1; done
 
 clean:
 	cargo clean
