@@ -7,7 +7,7 @@ BIN := target/$(MUSL_TARGET)/release/spark-init
 CARGO_JOBS ?= -j 2
 SCRIPTS := entrypoint-tests/scripts
 
-.PHONY: build test lint bench demo pyspark image deps clean
+.PHONY: build test lint bench demo pyspark image image-smoke deps clean
 
 build:
 	$(SCRIPTS)/ensure-deps.sh build
@@ -51,6 +51,10 @@ image: build pyspark
 		DOCKER_BUILDKIT=0 docker build -q -f images/Dockerfile --target local \
 			--build-arg SPARK_IMAGE=spark-init-spark:$$v -t spark-init:$$v . >/dev/null && \
 		echo "make image: built spark-init:$$v" || exit 1; done
+
+# Checks of those images by hand (about 10 s); skips with a message when Docker or an image is missing.
+image-smoke:
+	$(SCRIPTS)/image-smoke.sh $(IMAGE_SPARK_VERSIONS)
 
 clean:
 	cargo clean
