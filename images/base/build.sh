@@ -41,6 +41,7 @@ for v in "$@"; do
         echo "make image: $tag is up to date ($LABEL=$inputs)"
         continue
     fi
+    old=$(docker image inspect -f '{{.Id}}' "$tag" 2>/dev/null || true)
     ctx=$REPO/target/images/spark-$v
     rm -rf "$ctx" && mkdir -p "$ctx/spark"
     cp -a "$pyspark/bin" "$pyspark/sbin" "$pyspark/jars" "$ctx/spark/"
@@ -49,5 +50,7 @@ for v in "$@"; do
     start=$SECONDS
     DOCKER_BUILDKIT=0 docker build -q --build-arg OS_IMAGE="$OS_TAG" --build-arg INPUTS="$inputs" -t "$tag" "$ctx" >/dev/null
     rm -rf "$ctx"
+    # The image this one replaces, now untagged: removed unless an image is built on it.
+    [ -z "$old" ] || [ "$old" = "$(docker image inspect -f '{{.Id}}' "$tag")" ] || docker rmi "$old" >/dev/null 2>&1 || true
     echo "make image: built $tag ($LABEL=$inputs) in $((SECONDS - start)) s, $(docker image inspect -f '{{.Size}}' "$tag" | numfmt --to=iec)"
 done
