@@ -47,10 +47,7 @@ demo: build pyspark
 IMAGE_SPARK_VERSIONS ?= 3.5.7 4.3.0
 image: build pyspark
 	images/base/build.sh $(IMAGE_SPARK_VERSIONS)
-	@for v in $(IMAGE_SPARK_VERSIONS); do \
-		DOCKER_BUILDKIT=0 docker build -q -f images/Dockerfile --target local \
-			--build-arg SPARK_IMAGE=spark-init-spark:$$v -t spark-init:$$v . >/dev/null && \
-		echo "make image: built spark-init:$$v" || exit 1; done
+	images/local.sh $(IMAGE_SPARK_VERSIONS)
 
 # Checks of those images by hand (about 10 s); skips with a message when Docker or an image is missing.
 image-smoke:

@@ -48,7 +48,8 @@ for v in "$@"; do
     echo "Spark $v built for Hadoop $hadoop" > "$ctx/spark/RELEASE"
     cp images/base/Dockerfile "$ctx/Dockerfile"
     start=$SECONDS
-    DOCKER_BUILDKIT=0 docker build -q --build-arg OS_IMAGE="$OS_TAG" --build-arg INPUTS="$inputs" -t "$tag" "$ctx" >/dev/null
+    DOCKER_BUILDKIT=0 docker build -q --build-arg OS_IMAGE="$OS_TAG" --build-arg INPUTS="$inputs" -t "$tag" "$ctx" \
+        2> >(grep -v 'DEPRECATED\|BuildKit\|environment-variable\|^$' >&2) >/dev/null
     rm -rf "$ctx"
     # The image this one replaces, now untagged: removed unless an image is built on it.
     [ -z "$old" ] || [ "$old" = "$(docker image inspect -f '{{.Id}}' "$tag")" ] || docker rmi "$old" >/dev/null 2>&1 || true

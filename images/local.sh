@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# `make image`, second half: spark-init:<version> from images/Dockerfile's stage `local` on the
+# base spark-init-spark:<version> (images/base/build.sh), with the binary `make build` made.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for v in "$@"; do
+    tag=spark-init:$v
+    old=$(docker image inspect -f '{{.Id}}' "$tag" 2>/dev/null || true)
+    # DOCKER_BUILDKIT=0: the legacy builder, the one there is without buildx, said so everywhere.
+    DOCKER_BUILDKIT=0 docker build -q -f images/Dockerfile --target local \
+        --build-arg SPARK_IMAGE="spark-init-spark:$v" -t "$tag" . 2> >(grep -v 'DEPRECATED\|BuildKit\|environment-variable\|^$' >&2) >/dev/null
+    new=$(docker image inspect -f '{{.Id}}' "$tag")
+    # The image this one replaces, now untagged: removed (unless an image is built on it).
+    if [ -n "$old" ] && [ "$old" != "$new" ]; then docker rmi "$old" >/dev/null 2>&1 || true; fi
+    echo "make image: built $tag ($(docker image inspect -f '{{.Size}}' "$tag" | numfmt --to=iec))"
+done
