@@ -18,3 +18,15 @@ for v in "$@"; do
     if [ -n "$old" ] && [ "$old" != "$new" ]; then docker rmi "$old" >/dev/null 2>&1 || true; fi
     echo "make image: built $tag ($(docker image inspect -f '{{.Size}}' "$tag" | numfmt --to=iec))"
 done
+
+# What earlier runs of `make image` left that nothing uses now: untagged bases (the label marks
+# them as images/base/build.sh's), then OS images other than the current spark-init-os:bookworm.
+for id in $(docker images -q -f dangling=true -f label=org.spark-init.inputs); do
+    docker rmi "$id" >/dev/null 2>&1 || true
+done
+current=$(docker image inspect -f '{{.Id}}' spark-init-os:bookworm 2>/dev/null || true)
+docker images --format '{{.Repository}}:{{.Tag}} {{.ID}}' spark-init-os | while read -r ref _; do
+    [ "$ref" = spark-init-os:bookworm ] && continue
+    [ "$(docker image inspect -f '{{.Id}}' "$ref")" = "$current" ] && continue
+    docker rmi "$ref" >/dev/null 2>&1 || true
+done

@@ -23,7 +23,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+start=$SECONDS
 debootstrap --variant=minbase --cache-dir="$CACHE/debs" "$SUITE" "$ROOT" "$MIRROR"
+echo "os.sh: debootstrap in $((SECONDS - start)) s"; start=$SECONDS
 mount -t proc proc "$ROOT/proc"   # ca-certificates-java runs java in its postinst
 mount --bind "$CACHE/debs" "$ROOT/var/cache/apt/archives"
 cat > "$ROOT/etc/apt/sources.list" <<SOURCES
@@ -36,9 +38,11 @@ DEBIAN_FRONTEND=noninteractive chroot "$ROOT" apt-get install -y --no-install-re
 chroot "$ROOT" groupadd --system --gid=185 spark
 chroot "$ROOT" useradd --system --uid=185 --gid=spark --home-dir=/opt/spark --no-create-home spark
 umount "$ROOT/var/cache/apt/archives" "$ROOT/proc"
+echo "os.sh: $PACKAGES and the user spark in $((SECONDS - start)) s"; start=$SECONDS
 rm -rf "$ROOT"/var/lib/apt/lists/* "$ROOT"/usr/share/doc/* "$ROOT"/usr/share/man/* "$ROOT"/tmp/*
 
 tar --numeric-owner -C "$ROOT" -c . | docker import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'CMD ["bash"]' \
     --message "debootstrap --variant=minbase $SUITE + $PACKAGES" - "$TAG"
+echo "os.sh: docker import of $(du -sh "$ROOT" | cut -f1) in $((SECONDS - start)) s"
