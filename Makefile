@@ -7,7 +7,7 @@ BIN := target/$(MUSL_TARGET)/release/spark-init
 CARGO_JOBS ?= -j 2
 SCRIPTS := entrypoint-tests/scripts
 
-.PHONY: build test lint bench demo pyspark deps clean
+.PHONY: build test lint bench demo pyspark image image-smoke deps clean
 
 build:
 	$(SCRIPTS)/ensure-deps.sh build
@@ -40,6 +40,18 @@ demo: build pyspark
 	$(SCRIPTS)/demo.sh
 	cargo build $(CARGO_JOBS) --locked -p entrypoint-tests --bin demo --bin probe
 	target/debug/demo
+
+# The images with no registry (README "Images"): spark-init-spark:<v> (Debian 12 by debootstrap,
+# Java 17, Spark from the PyPI jars; rebuilt only when its inputs change), then spark-init:<v>
+# from images/Dockerfile's `local` stage with the binary above. Not part of `make test`.
+IMAGE_SPARK_VERSIONS ?= 3.5.7 4.3.0
+image: build pyspark
+	images/base/build.sh $(IMAGE_SPARK_VERSIONS)
+	images/local.sh $(IMAGE_SPARK_VERSIONS)
+
+# Checks of those images by hand (about 10 s); skips with a message when Docker or an image is missing.
+image-smoke:
+	$(SCRIPTS)/image-smoke.sh $(IMAGE_SPARK_VERSIONS)
 
 clean:
 	cargo clean
