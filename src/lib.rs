@@ -146,13 +146,15 @@ fn resolve(
     env: &EnvSnapshot,
     blocked: &SignalSet,
 ) -> Result<plan::Plan, Error> {
+    let given = plan::user::Given {
+        spark_home: (config.role_config.as_ref()).map(|r| r.spark_home.value.as_path()),
+        ld_preload: env.get("LD_PRELOAD").and_then(|p| p.to_str()),
+        tmp_dir: env.get("TMPDIR").and_then(|p| p.to_str()),
+    };
     let identity = plan::user::resolve(
         &config.user,
         config.role_config.is_some(),
-        config
-            .role_config
-            .as_ref()
-            .map(|r| r.spark_home.value.as_path()),
+        given,
         &facts::accounts::System,
     )
     .map_err(|problem| problems.push(problem))
@@ -173,9 +175,7 @@ fn resolve(
         }
         _ => plan::resolve(config),
     };
-    let ld_preload = env.get("LD_PRELOAD").and_then(|p| p.to_str());
-    let tmp_dir = env.get("TMPDIR").and_then(|p| p.to_str());
-    Ok(plan.with_identity(identity, ld_preload, tmp_dir))
+    Ok(plan.with_identity(identity))
 }
 
 /// Runs the plan: the command under supervision, with the side tasks the plan asks for (the

@@ -293,55 +293,16 @@ pub fn assemble(config: &Config, mode: ModePlan) -> Plan {
     }
 }
 
-/// The name of the passwd copy for nss_wrapper in the temporary folder (`TMPDIR`, else
-/// `/tmp`), per uid (readable by the command's user).
-fn nss_wrapper_passwd(tmp_dir: Option<&str>, uid: u32) -> std::path::PathBuf {
-    let dir = tmp_dir.filter(|d| d.starts_with('/')).unwrap_or("/tmp");
-    std::path::Path::new(dir).join(format!("spark-init-{uid}.passwd"))
-}
-
 impl Plan {
-    /// Adds who the command runs as: the dry run's `user`, its warnings, and the variables
-    /// the switch sets (`HOME`) or nss_wrapper needs (`LD_PRELOAD` before any the image has).
-    pub fn with_identity(
-        mut self,
-        mut identity: user::Identity,
-        ld_preload: Option<&str>,
-        tmp_dir: Option<&str>,
-    ) -> Self {
+    /// Adds who the command runs as: the dry run's `user`, its warnings, and the variables it
+    /// sets for the command.
+    pub fn with_identity(mut self, identity: user::Identity) -> Self {
         if let Some(resolved) = &identity.resolved {
             self.resolved.insert("user".into(), resolved.clone());
         }
         self.warnings.extend(identity.warnings.iter().cloned());
-        if let Some(run_as) = &identity.switch {
-            self.env
-                .insert("HOME".into(), run_as.home.to_string_lossy().into_owned());
-        }
-        let uid = identity.uid();
-        if let Some(user::PasswdFix::NssWrapper {
-            library,
-            file,
-            ld_preload_before,
-            ..
-        }) = &mut identity.passwd
-        {
-            *file = nss_wrapper_passwd(tmp_dir, uid);
-            *ld_preload_before = ld_preload.map(str::to_string);
-            let library = library.to_string_lossy().into_owned();
-            let preload = match ld_preload.filter(|p| !p.trim().is_empty()) {
-                Some(theirs) => format!("{library} {theirs}"),
-                None => library,
-            };
-            self.env.insert("LD_PRELOAD".into(), preload);
-            self.env.insert(
-                "NSS_WRAPPER_PASSWD".into(),
-                file.to_string_lossy().into_owned(),
-            );
-            self.env.insert(
-                "NSS_WRAPPER_GROUP".into(),
-                crate::facts::accounts::GROUP.into(),
-            );
-        }
+        self.env
+            .extend(identity.env.iter().map(|(k, v)| (k.clone(), v.clone())));
         self.identity = identity;
         self
     }

@@ -13,6 +13,7 @@
 //!   `/etc/passwd` when spark-init may write it, else through `libnss_wrapper.so` when the image
 //!   has it, else a warning.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
@@ -60,21 +61,19 @@ pub struct Identity {
     /// What the dry run shows as `user`.
     pub resolved: Option<Resolved>,
     pub warnings: Vec<String>,
+    /// The variables the switch sets (`HOME`) and nss_wrapper needs (`LD_PRELOAD` before any
+    /// the image has, `NSS_WRAPPER_PASSWD`, `NSS_WRAPPER_GROUP`).
+    pub env: BTreeMap<String, String>,
 }
 
-impl Identity {
-    /// The uid the command runs as, from the entry it gets (or its switch).
-    pub fn uid(&self) -> u32 {
-        let from_line = |line: &str| line.split(':').nth(2).and_then(|u| u.parse().ok());
-        match &self.passwd {
-            Some(PasswdFix::Append { line } | PasswdFix::NssWrapper { line, .. }) => {
-                from_line(line)
-            }
-            None => None,
-        }
-        .or(self.switch.as_ref().map(|s| s.uid))
-        .unwrap_or(0)
-    }
+/// What of the command's environment the passwd entry depends on.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Given<'a> {
+    pub spark_home: Option<&'a Path>,
+    /// `LD_PRELOAD` as the image has it.
+    pub ld_preload: Option<&'a str>,
+    /// `TMPDIR`, where nss_wrapper's copy goes (else `/tmp`).
+    pub tmp_dir: Option<&'a str>,
 }
 
 const SPARK_USER: &str = "spark";
@@ -299,19 +298,71 @@ fn passwd_line(uid: u32, gid: u32, spark_home: Option<&Path>, db: &dyn Accounts)
     format!("{name}:x:{uid}:{gid}:anonymous uid (spark-init):{home}:/bin/false")
 }
 
+/// nss_wrapper's copy of the passwd file for `uid` in the temporary folder (`TMPDIR`, else
+/// `/tmp`; readable by the command's user).
+fn nss_wrapper(library: PathBuf, line: String, uid: u32, given: Given<'_>) -> PasswdFix {
+    let dir = given
+        .tmp_dir
+        .filter(|d| d.starts_with('/'))
+        .unwrap_or("/tmp");
+    PasswdFix::NssWrapper {
+        library,
+        line,
+        file: Path::new(dir).join(format!("spark-init-{uid}.passwd")),
+        ld_preload_before: given.ld_preload.map(str::to_string),
+    }
+}
+
+/// The variables nss_wrapper reads; its library goes before any the image preloads.
+fn nss_wrapper_env(fix: &PasswdFix) -> BTreeMap<String, String> {
+    let PasswdFix::NssWrapper {
+        library,
+        file,
+        ld_preload_before,
+        ..
+    } = fix
+    else {
+        return BTreeMap::new();
+    };
+    let library = library.to_string_lossy().into_owned();
+    let preload = match ld_preload_before
+        .as_deref()
+        .filter(|p| !p.trim().is_empty())
+    {
+        Some(theirs) => format!("{library} {theirs}"),
+        None => library,
+    };
+    BTreeMap::from([
+        ("LD_PRELOAD".to_string(), preload),
+        (
+            "NSS_WRAPPER_PASSWD".to_string(),
+            file.to_string_lossy().into_owned(),
+        ),
+        (
+            "NSS_WRAPPER_GROUP".to_string(),
+            crate::facts::accounts::GROUP.to_string(),
+        ),
+    ])
+}
+
 /// Decides who the command runs as and how it gets a passwd entry.
 pub fn resolve(
     spec: &Sourced<Option<UserSpec>>,
     role: bool,
-    spark_home: Option<&Path>,
+    given: Given<'_>,
     db: &dyn Accounts,
 ) -> Result<Identity, Problem> {
+    let spark_home = given.spark_home;
     let chosen = choose(spec, role, spark_home, db)?;
     let mut identity = Identity {
         switch: chosen.switch,
         warnings: chosen.warning.into_iter().collect(),
         ..Identity::default()
     };
+    if let Some(run_as) = &identity.switch {
+        let home = run_as.home.to_string_lossy().into_owned();
+        identity.env.insert("HOME".into(), home);
+    }
     let mut shown = json!(chosen.shown.value);
     if db.by_uid(chosen.uid).is_none() {
         let line = passwd_line(chosen.uid, chosen.gid, spark_home, db);
@@ -327,12 +378,9 @@ pub fn resolve(
                 chosen.shown.value,
                 library.display()
             ));
-            Some(PasswdFix::NssWrapper {
-                library,
-                line,
-                file: PathBuf::new(),
-                ld_preload_before: None,
-            })
+            let fix = nss_wrapper(library, line, chosen.uid, given);
+            identity.env.extend(nss_wrapper_env(&fix));
+            Some(fix)
         } else {
             identity.warnings.push(format!(
                 "uid {} has no entry in {PASSWD}, which spark-init cannot write, and the image \

@@ -72,7 +72,11 @@ fn spec(raw: Option<&str>) -> Sourced<Option<UserSpec>> {
 }
 
 fn resolve_with(raw: Option<&str>, role: bool, db: &Db) -> Result<Identity, Problem> {
-    resolve(&spec(raw), role, Some(Path::new("/opt/spark")), db)
+    let given = Given {
+        spark_home: Some(Path::new("/opt/spark")),
+        ..Given::default()
+    };
+    resolve(&spec(raw), role, given, db)
 }
 
 #[test]
@@ -184,7 +188,7 @@ fn an_anonymous_container_user_falls_back_to_nss_wrapper_then_to_a_warning() {
         Some(PasswdFix::NssWrapper {
             library: "/usr/lib/x86_64-linux-gnu/libnss_wrapper.so".into(),
             line: "spark:x:4242:0:anonymous uid (spark-init):/opt/spark:/bin/false".into(),
-            file: PathBuf::new(),
+            file: "/tmp/spark-init-4242.passwd".into(),
             ld_preload_before: None,
         })
     );
