@@ -276,14 +276,7 @@ fn metrics_confs(config: &Config, facts: &LocalFacts) -> Vec<Conf> {
 /// `SPARK_DIST_CLASSPATH`: the parts of `AbstractCommandBuilder.buildClassPath` a master uses.
 fn classpath(role: &RoleConfig, facts: &LocalFacts) -> Sourced<String> {
     let mut entries = vec![role.conf_dir.as_ref().map(|d| d.display().to_string())];
-    if facts.spark.version.value.at_least(4, 0) {
-        entries.extend(
-            facts.spark.slf4j_api.iter().map(|jar| {
-                Sourced::new(jar.clone(), "slf4j-api before Spark's jars (SPARK-47491)")
-            }),
-        );
-    }
-    entries.push(Sourced::new(facts.spark.jars.clone(), "Spark's jars"));
+    entries.extend(crate::plan::executor::classpath::spark_jars(facts));
     entries.extend(role.hadoop_conf_dir.clone());
     entries.extend(role.dist_classpath.clone());
     let (values, sources): (Vec<_>, Vec<_>) =

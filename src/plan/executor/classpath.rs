@@ -19,6 +19,22 @@ use crate::facts::LocalFacts;
 use crate::plan::role::from_defaults;
 use crate::sourced::Sourced;
 
+/// Spark's jars as its launcher puts them on a classpath: on Spark ≥ 4.0 `slf4j-api` first
+/// (SPARK-47491), then `jars/*`.
+pub fn spark_jars(facts: &LocalFacts) -> Vec<Sourced<String>> {
+    let mut entries = Vec::new();
+    if facts.spark.version.value.at_least(4, 0) {
+        entries.extend(facts.spark.slf4j_api.iter().map(|jar| {
+            Sourced::new(
+                jar.clone(),
+                "slf4j-api before Spark's jars, as Spark 4's launcher puts it (SPARK-47491)",
+            )
+        }));
+    }
+    entries.push(Sourced::new(facts.spark.jars.clone(), "Spark's jars"));
+    entries
+}
+
 pub fn executor_classpath(config: &RoleConfig, facts: &LocalFacts) -> Sourced<String> {
     let mut entries: Vec<String> = Vec::new();
     let mut sources = Vec::new();
@@ -36,15 +52,9 @@ pub fn executor_classpath(config: &RoleConfig, facts: &LocalFacts) -> Sourced<St
     if let Some(cp) = &config.spark_classpath {
         add(cp.clone());
     }
-    if facts.spark.version.value.at_least(4, 0) {
-        for jar in &facts.spark.slf4j_api {
-            add(Sourced::new(
-                jar.clone(),
-                "slf4j-api before Spark's jars, as Spark 4's launcher puts it (SPARK-47491)",
-            ));
-        }
+    for entry in spark_jars(facts) {
+        add(entry);
     }
-    add(Sourced::new(facts.spark.jars.clone(), "Spark's jars"));
     if let Some(cp) = &config.extra_classpath {
         add(cp.clone());
     }

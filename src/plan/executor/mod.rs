@@ -3,7 +3,7 @@
 //! Marathon's task environment, the installations, `spark-defaults.conf` and the lookups.
 
 pub(crate) mod argv;
-mod classpath;
+pub(crate) mod classpath;
 mod cores;
 mod identity;
 mod memory;
