@@ -447,3 +447,13 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("a free loopback port")
 }
+
+/// A dry-run plan's command line (`--output json`'s `argv`).
+pub fn plan_argv(plan: &serde_json::Value) -> Vec<&str> {
+    plan["argv"]
+        .as_array()
+        .expect("the plan's argv")
+        .iter()
+        .map(|a| a.as_str().expect("a string"))
+        .collect()
+}

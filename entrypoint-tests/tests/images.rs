@@ -106,6 +106,18 @@ fn in_the_image(arg: &str) -> String {
     arg.replace("/opt/app", &app)
 }
 
+/// Marathon has `id` with one running task `task` on `ports`, named `port_names`.
+fn running_app(marathon: &FakeServer, id: &str, port_names: &[&str], task: &str, ports: &[u16]) {
+    marathon.app(
+        id,
+        AppSpec {
+            port_names: port_names.iter().map(|n| n.to_string()).collect(),
+            tasks: vec![TaskSpec::running(task, ports)],
+            ..Default::default()
+        },
+    );
+}
+
 fn dry_run(app: &Value, env: BTreeMap<String, String>) -> Value {
     let mut init = Init::new(["--dry-run", "--output", "json", "--"]);
     for arg in app["args"].as_array().unwrap() {
@@ -162,16 +174,12 @@ fn spark_init_resolves_both_examples() {
     );
 
     // The executors find that driver through Marathon.
-    marathon.app(
+    running_app(
+        &marathon,
         "/spark/orders/driver",
-        AppSpec {
-            port_names: vec!["driver".into(), "blockmanager".into(), "ui".into()],
-            tasks: vec![TaskSpec::running(
-                "spark_orders_driver.instance-1._app.1",
-                &ports,
-            )],
-            ..Default::default()
-        },
+        &["driver", "blockmanager", "ui"],
+        "spark_orders_driver.instance-1._app.1",
+        &ports,
     );
     let executors = app("executors.json");
     let plan = dry_run(
@@ -236,16 +244,12 @@ fn spark_init_resolves_the_spark_4_examples() {
     let marathon = FakeServer::start();
     let master_rpc = TcpListener::bind("127.0.0.1:0").unwrap();
     let master_port = master_rpc.local_addr().unwrap().port();
-    marathon.app(
+    running_app(
+        &marathon,
         master["id"].as_str().unwrap(),
-        AppSpec {
-            port_names: vec!["master".into(), "webui".into()],
-            tasks: vec![TaskSpec::running(
-                "spark_orders4_master.instance-1._app.1",
-                &[master_port, 31501],
-            )],
-            ..Default::default()
-        },
+        &["master", "webui"],
+        "spark_orders4_master.instance-1._app.1",
+        &[master_port, 31501],
     );
     let driver = app("driver-spark4.json");
     let rpc = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -264,16 +268,12 @@ fn spark_init_resolves_the_spark_4_examples() {
     );
     assert!(!plan["argv"].to_string().contains("spark.mesos."), "{plan}");
 
-    marathon.app(
+    running_app(
+        &marathon,
         driver["id"].as_str().unwrap(),
-        AppSpec {
-            port_names: vec!["driver".into(), "blockmanager".into(), "ui".into()],
-            tasks: vec![TaskSpec::running(
-                "spark_orders4_driver.instance-1._app.1",
-                &ports,
-            )],
-            ..Default::default()
-        },
+        &["driver", "blockmanager", "ui"],
+        "spark_orders4_driver.instance-1._app.1",
+        &ports,
     );
     let executors = app("executors-spark4.json");
     let overrides = [

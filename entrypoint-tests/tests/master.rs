@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use entrypoint_tests::fake::{AppSpec, FakeServer, TaskSpec};
 use entrypoint_tests::zookeeper::ZooKeeper;
-use entrypoint_tests::{fixture, free_port, poll, pyspark_home, Init, HANG, SPARK_4};
+use entrypoint_tests::{fixture, free_port, plan_argv, poll, pyspark_home, Init, HANG, SPARK_4};
 use serde_json::Value;
 
 const MASTER_APP: &str = "/spark/orders/master";
@@ -63,12 +63,7 @@ fn a_driver_finds_its_master_through_marathon() {
             && source.contains("the port named master"),
         "{source}"
     );
-    let argv: Vec<&str> = plan["argv"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap())
-        .collect();
+    let argv = plan_argv(&plan);
     let at = argv.iter().position(|a| *a == "--master").unwrap();
     assert_eq!(argv[at + 1], master_url);
     // Not a Mesos master: no Mesos settings.

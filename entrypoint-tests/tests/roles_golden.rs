@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use entrypoint_tests::{spark_init_bin, workspace_root};
+use entrypoint_tests::{plan_argv, spark_init_bin, workspace_root};
 
 const INSTANCE_TASK: &str =
     "spark_orders_executor.instance-6e7a5b2c-1f3d-11ef-9a4b-0242ac120002._app.1";
@@ -420,12 +420,7 @@ fn dry_run_plans_match_the_golden_files() {
 fn golden_plans_say_what_spark_needs() {
     for case in cases() {
         let plan: serde_json::Value = serde_json::from_str(&run(&case)).unwrap();
-        let argv: Vec<&str> = plan["argv"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a.as_str().unwrap())
-            .collect();
+        let argv = plan_argv(&plan);
         let version = plan["resolved"]["spark_version"]["value"].as_str().unwrap();
         let java: u64 = plan["resolved"]["java_version"]["value"].as_u64().unwrap();
         if case.role == "executor" {
