@@ -46,7 +46,10 @@ pub fn explain(facts: &ExitFacts<'_>) -> ExitReport {
     };
     ExitReport {
         summary,
-        abnormal: facts.status != ChildStatus::Exited(0) && !stopped_as_asked(facts),
+        // An OOM kill in the container is never clean, whatever the command's code (a Python
+        // worker killed under an executor that exits 0).
+        abnormal: (facts.status != ChildStatus::Exited(0) && !stopped_as_asked(facts))
+            || oom_kills.is_some_and(|n| n > 0),
         role: facts.role.to_string(),
         pid: Some(facts.pid),
         code: facts.status.code(),

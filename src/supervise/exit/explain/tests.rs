@@ -182,6 +182,15 @@ fn a_stop_as_asked_is_clean_and_one_not_asked_for_is_not() {
     has(&report, "128+15: the command reports SIGTERM");
 }
 
+/// Fresh-user finding: an OOM kill of another process under a command that exits 0 was an
+/// INFO line and `"abnormal": false`, so alerts on WARN missed it.
+#[test]
+fn an_oom_kill_under_a_clean_exit_is_abnormal() {
+    let report = explained(ChildStatus::Exited(0), None, (0, 2), |_| {});
+    assert!(report.abnormal);
+    has(&report, "the kernel's OOM killer killed 2 processes");
+}
+
 #[test]
 fn a_clean_exit_is_one_short_line() {
     let report = explained(ChildStatus::Exited(0), None, (0, 0), |_| {});
