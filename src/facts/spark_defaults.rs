@@ -1,12 +1,13 @@
 //! `$SPARK_CONF_DIR/spark-defaults.conf`, read as Spark reads it: `java.util.Properties` syntax
-//! (the `java-properties` crate; the tests check it against `java.util.Properties` itself), the
-//! file decoded as UTF-8 and every value trimmed (`org.apache.spark.util.Utils.
-//! getPropertiesFromFile`).
+//! (`crate::spark::properties`; the tests check it against `java.util.Properties` itself), the
+//! file decoded as UTF-8 and every value trimmed with `String.trim`
+//! (`org.apache.spark.util.Utils.getPropertiesFromFile`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::config::Problem;
+use crate::spark::properties;
 
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SparkDefaults {
@@ -69,29 +70,18 @@ pub fn load_file(path: &Path, name: &str) -> Result<SparkDefaults, Problem> {
 /// Parses properties text; the error names the line.
 pub fn parse(bytes: &[u8]) -> Result<BTreeMap<String, String>, String> {
     check_encoding(bytes)?;
-    // java-properties 2.0 drops a last line that ends in a continuation backslash with no
-    // newline after it; java.util.Properties keeps it (`key = x\` at EOF is "x"). A final
-    // newline means the same to Java either way, so add one. (Found by the oracle test in
-    // entrypoint-tests/tests/spark_oracles.rs.)
-    let mut owned;
-    let bytes = if bytes.last().is_some_and(|b| !matches!(b, b'\n' | b'\r')) {
-        owned = bytes.to_vec();
-        owned.push(b'\n');
-        &owned[..]
-    } else {
-        bytes
-    };
-    let mut entries = BTreeMap::new();
-    java_properties::PropertiesIter::new_with_encoding(bytes, encoding_rs::UTF_8)
-        .read_into(|key, value| {
-            // Later lines win, as in Properties.load.
-            entries.insert(key, value.trim().to_string());
-        })
-        .map_err(|e| match e.line_number() {
-            Some(line) => format!("line {line}: {e}"),
-            None => e.to_string(),
-        })?;
-    Ok(entries)
+    let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
+    // Later lines win, as in Properties.load.
+    Ok(properties::parse(text)?
+        .into_iter()
+        .map(|(key, value)| (key, java_trim(&value).to_string()))
+        .collect())
+}
+
+/// `String.trim`: every character up to U+0020 off both ends, control characters included,
+/// and nothing else (not U+00A0 or U+2028, which Rust's `trim` would take).
+fn java_trim(value: &str) -> &str {
+    value.trim_matches(|c: char| c <= ' ')
 }
 
 /// Spark reads the file as UTF-8 (`Utils.getPropertiesFromFile` and the launcher's
@@ -142,8 +132,18 @@ spark.k\\=ey v\\u00e9\n";
     }
 
     #[test]
+    fn values_are_trimmed_as_java_trims() {
+        // Regression: Rust's trim took a no-break space and left control characters, unlike
+        // String.trim, which Spark applies.
+        assert_eq!(
+            parse("k=\\u00a0x\\u0001".as_bytes()).unwrap()["k"],
+            "\u{a0}x"
+        );
+    }
+
+    #[test]
     fn a_continuation_at_the_end_of_the_file_keeps_the_line() {
-        // Regression: java-properties alone dropped this line; java.util.Properties keeps it.
+        // Regression: the java-properties crate dropped this line; java.util.Properties keeps it.
         assert_eq!(parse(b"k = x\\").unwrap()["k"], "x");
         assert_eq!(parse(b"k = x\\\\").unwrap()["k"], "x\\");
     }

@@ -6,6 +6,7 @@ pub mod exit_codes;
 pub mod java_options;
 pub mod memory;
 pub mod module_options;
+pub mod properties;
 pub mod rpc;
 pub mod size;
 pub mod submit;
