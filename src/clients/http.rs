@@ -178,11 +178,18 @@ impl Service {
                 Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
                     bases.push(url)
                 }
-                _ => problems.push(Problem {
+                parsed => problems.push(Problem {
                     name: var.into(),
                     value: Some(redact::url_lenient(part).into_owned()),
-                    message: "is not an http:// or https:// URL such as http://marathon.mesos:8080"
-                        .into(),
+                    message: match parsed {
+                        // url's ASCII-only host parsing (idna_adapter 1.0, Cargo.toml).
+                        Err(url::ParseError::IdnaError) => {
+                            "has a host name that is not ASCII: write it in its ASCII \
+                             (xn--) form, or use the address"
+                        }
+                        _ => "is not an http:// or https:// URL such as http://marathon.mesos:8080",
+                    }
+                    .into(),
                 }),
             }
         }
@@ -782,6 +789,31 @@ mod tests {
         assert_eq!(Auth::parse("token="), None);
         let shown = format!("{:?}", Auth::parse("ops:hunter2").unwrap());
         assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    /// The binary parses hosts without Unicode tables (issue 15): a non-ASCII host name is
+    /// refused with its own fix, an ASCII (xn--) one is taken.
+    #[test]
+    fn non_ascii_host_names_are_refused_with_the_ascii_form_as_the_fix() {
+        let mut problems = Vec::new();
+        let none = Service::parse(
+            "Marathon",
+            "URL",
+            "http://mаrathon:8080",
+            None,
+            &mut problems,
+        );
+        assert!(none.is_none());
+        assert!(problems[0].message.contains("xn--"), "{problems:?}");
+        let mut problems = Vec::new();
+        let some = Service::parse(
+            "Marathon",
+            "URL",
+            "http://xn--80a:8080",
+            None,
+            &mut problems,
+        );
+        assert!(some.is_some() && problems.is_empty(), "{problems:?}");
     }
 
     #[test]
