@@ -5,6 +5,7 @@ MUSL_TARGET := x86_64-unknown-linux-musl
 BIN := target/$(MUSL_TARGET)/release/spark-init
 # Two cores here; more jobs make rustc fail to spawn helper threads.
 CARGO_JOBS ?= -j 2
+SIZE_BUDGET := 3145728
 SCRIPTS := entrypoint-tests/scripts
 
 .PHONY: build test lint bench demo pyspark image image-smoke deps clean
@@ -15,7 +16,10 @@ build:
 	@# Refuse a dynamic binary: no program interpreter, no shared libraries.
 	@if readelf -l $(BIN) | grep -q INTERP || readelf -d $(BIN) | grep -q NEEDED; then \
 		echo "make build: $(BIN) is not static" >&2; exit 1; fi
-	@echo "built $(BIN) ($$(stat -c %s $(BIN)) bytes, static)"
+	@# The size budget (issue 15, BENCH.md): an image's init should not outweigh tini by much.
+	@size=$$(stat -c %s $(BIN)); if [ $$size -gt $(SIZE_BUDGET) ]; then \
+		echo "make build: $(BIN) is $$size bytes, over the budget of $(SIZE_BUDGET) (3 MiB); see BENCH.md" >&2; exit 1; fi
+	@echo "built $(BIN) ($$(stat -c %s $(BIN)) bytes, static, budget $(SIZE_BUDGET))"
 
 lint:
 	cargo fmt --all -- --check
