@@ -153,6 +153,7 @@ mod tests {
             reregister_window: Duration::from_secs(60),
             timeout: Duration::from_secs(30),
             ui_port: Some(4040),
+            barrier: None,
         }
     }
 
