@@ -6,7 +6,8 @@
 //!
 //! Like Marathon it relaunches an instance whose process exits (a new task ID), scales on
 //! `PUT {"instances": n}`, and kills with SIGTERM, then SIGKILL after
-//! `taskKillGracePeriodSeconds`.
+//! `taskKillGracePeriodSeconds`. Unlike Marathon, a test can hold an app's launches back
+//! ([`Launcher::hold_launches`]), as a slow image pull or a busy cluster would.
 
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
@@ -37,9 +38,14 @@ struct App {
     launches: u64,
 }
 
+/// Whether a held launch may go now.
+pub type Gate = Box<dyn Fn() -> bool + Send>;
+
 #[derive(Default)]
 struct State {
     apps: BTreeMap<String, App>,
+    /// Per app, the gate of its n-th launch (counting from 0); launches past the list go freely.
+    gates: BTreeMap<String, Vec<Gate>>,
     /// Extra environment for every task (e.g. `SPARK_HOME` of the test's Spark).
     base_env: Vec<(String, String)>,
     /// Where the tasks' sandboxes and logs go (removed with the launcher).
@@ -161,6 +167,13 @@ impl Launcher {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Holds the launches of `app` (posted now or later): its n-th launch (counting from 0,
+    /// relaunches included) waits until `gates[n]` says yes; later ones go at once.
+    pub fn hold_launches(&self, app: &str, gates: Vec<Gate>) {
+        let mut st = self.state.lock().unwrap();
+        st.gates.insert(app.to_string(), gates);
     }
 
     /// The folder holding the tasks' sandboxes (`sandbox-<task>`) and logs (`<task>.log`).
@@ -350,7 +363,8 @@ fn reconcile_loop(state: &Mutex<State>) {
             }
             let base_env = st.base_env.clone();
             let work = st.work.clone();
-            for (id, app) in st.apps.iter_mut() {
+            let State { apps, gates, .. } = &mut *st;
+            for (id, app) in apps.iter_mut() {
                 let grace = kill_grace(&app.definition);
                 let mut gone = Vec::new();
                 for (n, i) in app.instances.iter_mut().enumerate() {
@@ -372,6 +386,10 @@ fn reconcile_loop(state: &Mutex<State>) {
                 let live = app.instances.iter().filter(|i| i.killing.is_none()).count();
                 if live < wanted {
                     for _ in live..wanted {
+                        let gate = gates.get(id).and_then(|g| g.get(app.launches as usize));
+                        if gate.is_some_and(|open| !open()) {
+                            break;
+                        }
                         launch(id, app, &base_env, &work);
                     }
                 } else if live > wanted {
