@@ -211,11 +211,7 @@ impl Drop for Launcher {
             st.stopping = true;
             for app in st.apps.values_mut() {
                 for i in &mut app.instances {
-                    let _ = i.child.kill();
-                    for pid in children_of(i.child.id() as i32) {
-                        // SAFETY: kill has no memory-safety preconditions.
-                        unsafe { libc::kill(pid, libc::SIGKILL) };
-                    }
+                    kill_instance(&mut i.child);
                     let _ = i.child.wait();
                 }
             }
@@ -338,6 +334,18 @@ fn launch(app_id: &str, app: &mut App, base_env: &[(String, String)], work: &std
     }
 }
 
+/// SIGKILL to an instance: its spark-init (PID 1 of its namespace, so the kernel kills
+/// everything in it) and `unshare`. spark-init is looked up first: once `unshare` is gone it
+/// is no longer its child, and would be left running with the whole task (a leak found by the
+/// receiver-barrier test, whose tasks are never stopped politely).
+fn kill_instance(child: &mut Child) {
+    for pid in children_of(child.id() as i32) {
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    let _ = child.kill();
+}
+
 fn kill_grace(def: &Value) -> Duration {
     Duration::from_secs_f64(def["taskKillGracePeriodSeconds"].as_f64().unwrap_or(3.0))
 }
@@ -371,11 +379,7 @@ fn reconcile_loop(state: &Mutex<State>) {
                     if let Ok(Some(status)) = i.child.try_wait() {
                         gone.push((n, status.code()));
                     } else if i.killing.is_some_and(|t| t.elapsed() >= grace) {
-                        let _ = i.child.kill();
-                        for pid in children_of(i.child.id() as i32) {
-                            // SAFETY: kill has no memory-safety preconditions.
-                            unsafe { libc::kill(pid, libc::SIGKILL) };
-                        }
+                        kill_instance(&mut i.child);
                     }
                 }
                 for (n, code) in gone.into_iter().rev() {
