@@ -1,9 +1,12 @@
 //! The receiver barrier on real Spark (3.5.7 and 4.3.0): a DStream application with as many
 //! receivers as executors (`java-spark/ReceiversDriver.java`), its driver and executors run by
-//! the launcher (spark-init as PID 1 of each), against a standalone master with no workers;
-//! the driver publishes itself to the executors' app (`SPARK_INIT_EXECUTOR_APP`), which then
-//! starts three executors one after another: each launch is held until the one before has
-//! attached (the application's own `executor-added` lines), as a slow cluster would stagger them.
+//! the launcher (spark-init as PID 1 of each), in each deployment as `story.rs` tells it: on
+//! Spark 3 a standalone master with no workers stands in for the constrained Mesos framework
+//! (no Mesos master runs here); on Spark 4 the master is a Marathon app too (`--role master`),
+//! found by the driver through `SPARK_INIT_MASTER_APP`. The driver publishes itself to the
+//! executors' app (`SPARK_INIT_EXECUTOR_APP`), which then starts three executors one after
+//! another: each launch is held until the one before has attached (the application's own
+//! `executor-added` lines), as a slow cluster would stagger them.
 //!
 //! - With the barrier (spark-init's confs): the streaming context exists only after the third
 //!   executor attached, every receiver runs on a different executor, and the companion logs how
@@ -24,7 +27,7 @@ use std::time::Duration;
 
 use entrypoint_tests::launcher::{Gate, Launcher};
 use entrypoint_tests::spark_app::{application_jar, start_master};
-use entrypoint_tests::{poll, pyspark_home, SPARK_3, SPARK_4};
+use entrypoint_tests::{poll, pyspark_home, Killed, SPARK_3, SPARK_4};
 use serde_json::{json, Value};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -33,6 +36,7 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 const SLOW: Duration = Duration::from_secs(240);
 const EXECUTORS: &str = "/barrier/executors";
 const DRIVER: &str = "/barrier/driver";
+const MASTER: &str = "/barrier/master";
 
 /// The application's event lines, split into words.
 fn events(file: &Path) -> Vec<Vec<String>> {
@@ -65,28 +69,44 @@ fn after(file: &Path, kind: &'static str, n: usize) -> Gate {
 struct Run {
     launcher: Launcher,
     events: PathBuf,
-    _keep: (entrypoint_tests::Killed, tempfile::TempDir),
+    _keep: (Option<Killed>, tempfile::TempDir),
 }
 
-/// Starts the master, the launcher and both apps; the executors' launches held by `gates`.
+/// How the driver finds its master: Spark 3's in its args, Spark 4's through Marathon.
+enum Master {
+    Url(String),
+    App,
+}
+
+/// Starts the master (Spark 3: here; Spark 4: as a Marathon app), the launcher and the apps;
+/// the executors' launches held by `gates`.
 fn start(spark: &str, wait: &str, gates: impl FnOnce(&Path) -> Vec<Gate>) -> Run {
     let jar = application_jar(spark, "ReceiversDriver", "receivers-app");
     let dir = tempfile::tempdir().unwrap();
     let events = dir.path().join("events");
-    let (master, port) = start_master(spark, dir.path());
-    let launcher = Launcher::start(vec![
+    let (kept, master) = if spark.starts_with("4.") {
+        (None, Master::App)
+    } else {
+        let (master, port) = start_master(spark, dir.path());
         (
-            "SPARK_HOME".into(),
-            pyspark_home(spark).display().to_string(),
-        ),
+            Some(master),
+            Master::Url(format!("spark://127.0.0.1:{port}")),
+        )
+    };
+    let home = pyspark_home(spark).display().to_string();
+    let launcher = Launcher::start(vec![
+        ("SPARK_HOME".into(), home),
         ("SPARK_INIT_LOG".into(), "info".into()),
     ]);
     launcher.hold_launches(EXECUTORS, gates(&events));
+    let mut apps = Vec::new();
+    if let Master::App = master {
+        apps.push(master_app());
+    }
+    apps.push(executors_app(&jar));
+    apps.push(driver_app(&launcher, &jar, &events, &master, wait));
     let client = reqwest::blocking::Client::new();
-    for app in [
-        executors_app(&jar),
-        driver_app(&launcher, &jar, &events, port, wait),
-    ] {
+    for app in apps {
         let answer = client
             .post(format!("{}/v2/apps", launcher.url()))
             .json(&app)
@@ -97,8 +117,24 @@ fn start(spark: &str, wait: &str, gates: impl FnOnce(&Path) -> Vec<Gate>) -> Run
     Run {
         launcher,
         events,
-        _keep: (master, dir),
+        _keep: (kept, dir),
     }
+}
+
+/// Spark 4's standalone master with no workers, run by spark-init (`--role master`).
+fn master_app() -> Value {
+    json!({
+        "id": MASTER,
+        "instances": 1,
+        "cpus": 0.5,
+        "mem": 768,
+        "portDefinitions": [
+            {"port": 0, "protocol": "tcp", "name": "master"},
+            {"port": 0, "protocol": "tcp", "name": "webui"}
+        ],
+        "env": {"SPARK_INIT_ROLE": "master", "SPARK_DAEMON_MEMORY": "256m"},
+        "taskKillGracePeriodSeconds": 5
+    })
 }
 
 /// No instances until the driver publishes itself (with `SPARK_INIT_EXECUTOR_INSTANCES=3`);
@@ -119,26 +155,48 @@ fn executors_app(jar: &Path) -> Value {
     })
 }
 
-fn driver_app(launcher: &Launcher, jar: &Path, events: &Path, master: u16, wait: &str) -> Value {
+/// The driver: the app's events go to `events`; the barrier waits `wait` seconds at most.
+fn driver_app(
+    launcher: &Launcher,
+    jar: &Path,
+    events: &Path,
+    master: &Master,
+    wait: &str,
+) -> Value {
     let events = events.display().to_string();
     let ports: Vec<Value> = ["driver", "blockmanager", "ui"]
         .iter()
         .map(|name| json!({"port": 0, "protocol": "tcp", "name": name}))
         .collect();
-    json!({
+    let mut args = match master {
+        Master::Url(url) => vec!["--master".to_string(), url.clone()],
+        Master::App => Vec::new(),
+    };
+    let listener = format!("spark.receiverstest.events={events}");
+    let jar = jar.display().to_string();
+    args.extend(
+        [
+            "--driver-memory",
+            "768m",
+            "--conf",
+            "spark.extraListeners=ReceiversDriver$Events",
+            "--conf",
+            &listener,
+            "--class",
+            "ReceiversDriver",
+            &jar,
+            &events,
+            "3",
+        ]
+        .map(String::from),
+    );
+    let mut driver = json!({
         "id": DRIVER,
         "instances": 1,
         "cpus": 1,
         "mem": 1536,
         "portDefinitions": ports,
-        "args": [
-            "--master", format!("spark://127.0.0.1:{master}"),
-            "--driver-memory", "768m",
-            "--conf", "spark.extraListeners=ReceiversDriver$Events",
-            "--conf", format!("spark.receiverstest.events={events}"),
-            "--class", "ReceiversDriver",
-            jar.display().to_string(), events, "3"
-        ],
+        "args": args,
         "env": {
             "SPARK_INIT_ROLE": "driver",
             "SPARK_INIT_MARATHON_URL": launcher.url(),
@@ -147,7 +205,11 @@ fn driver_app(launcher: &Launcher, jar: &Path, events: &Path, master: u16, wait:
             "SPARK_INIT_EXECUTOR_WAIT": wait,
         },
         "taskKillGracePeriodSeconds": 5
-    })
+    });
+    if let Master::App = master {
+        driver["env"]["SPARK_INIT_MASTER_APP"] = json!(MASTER);
+    }
+    driver
 }
 
 /// The executor of each receiver, once `n` receivers have started.
