@@ -60,7 +60,10 @@ pub fn plan(
             ..Planned::default()
         };
     }
-    let reason = where_it_holds(master, version)
+    // SPARK_INIT_MASTER_APP's master is a standalone one, found or not yet (a dry run).
+    let standalone = role.master_app.as_ref().map(|_| "spark://".to_string());
+    let url = master.map(|m| m.value.clone()).or(standalone);
+    let reason = where_it_holds(url.as_deref().unwrap_or(""), version)
         .and_then(|holds| counted(role, executors).map(|count| (holds, count)));
     let (holds, (instances, cores)) = match reason {
         Ok(planned) => planned,
@@ -95,11 +98,7 @@ pub fn plan(
 }
 
 /// Whether Spark's readiness rule counts attached executors with this master; why, or why not.
-fn where_it_holds(
-    master: Option<&Sourced<String>>,
-    version: SparkVersion,
-) -> Result<String, String> {
-    let url = master.map(|m| m.value.as_str()).unwrap_or("");
+fn where_it_holds(url: &str, version: SparkVersion) -> Result<String, String> {
     if url.starts_with("spark://") {
         Ok(format!(
             "Spark {version}'s standalone backend counts the cores of every executor that \
@@ -401,5 +400,19 @@ mod tests {
         let version = SparkVersion::parse("3.5.7").unwrap();
         let none = plan(&role, None, version, &app(3, 1.0, None), &mut findings);
         assert!(none.confs.is_empty());
+        assert!(
+            findings.warnings[0].contains("no master is set"),
+            "{findings:?}"
+        );
+    }
+
+    #[test]
+    fn a_master_not_found_yet_through_marathon_is_a_standalone_one() {
+        let env = [MARATHON, APP, ("SPARK_INIT_MASTER_APP", "/spark/master")];
+        let role = role_config(Role::Driver, &env, &["app.jar"]);
+        let mut findings = Findings::default();
+        let version = SparkVersion::parse("4.3.0").unwrap();
+        let planned = plan(&role, None, version, &app(3, 1.0, None), &mut findings);
+        assert_eq!(planned.confs.len(), 3, "{:?}", findings.warnings);
     }
 }
