@@ -31,9 +31,10 @@
 //!   where the JVM will look, the JDK's `libjvm.so` (its default `java.library.path`) and
 //!   `spark-env.sh` ([`facts::prerequisites`]); a crashed JVM's `hs_err_pid<pid>.log`
 //!   ([`facts::hs_err`]);
-//! - APIs called (in child processes): Marathon `GET /v2/apps/{id}[/tasks]`, Mesos
-//!   `GET /master/frameworks`, the driver's `GET /api/v1/applications` ([`facts::remote`],
-//!   [`facts::stored`]); the one write, when asked for, is Marathon `PUT /v2/apps/{executors}`
+//! - APIs called (in child processes): Marathon `GET /v2/apps/{id}[/tasks]` (a driver's
+//!   executors' app too, [`facts::executors`]), Mesos `GET /master/frameworks`, the driver's
+//!   `GET /api/v1/applications` ([`facts::remote`], [`facts::stored`]) and, while it waits for
+//!   its executors, `GET /api/v1/applications/{id}/executors` ([`driver_lifecycle`]); the one write, when asked for, is Marathon `PUT /v2/apps/{executors}`
 //!   ([`driver_lifecycle`]);
 //! - written: the framework store ([`clients::framework_store`]: the znode
 //!   `<path>/framework-id`, sequential znodes `<path>/executor-ids/id-N`, or a `file://`
@@ -254,6 +255,7 @@ fn role_plan(
         remote: RemoteFacts::default(),
         stored: BeforeLaunch::default(),
         master: Default::default(),
+        executors: Default::default(),
         prerequisites,
     };
     // Report what resolving would also find, without looking anything up: every problem
@@ -274,6 +276,7 @@ fn role_plan(
         Role::Executor => facts.remote = facts::discover_remote(config, role_config, blocked)?,
         Role::Driver => {
             facts.master = facts::discover_master(config, role_config, blocked)?;
+            facts.executors = facts::discover_executors(role_config, blocked)?;
             let spark = facts.local.spark.version.value;
             facts.stored = facts::discover_stored(config, role_config, spark, blocked)?;
         }

@@ -74,6 +74,8 @@ pub struct AppSpec {
     pub env: serde_json::Map<String, Value>,
     /// `instances`, when changed by a PUT.
     pub instances: Option<u64>,
+    /// `cpus`, instead of the fixture app's.
+    pub cpus: Option<f64>,
 }
 
 #[derive(Default)]
@@ -420,6 +422,9 @@ pub fn app_json(id: &str, spec: &AppSpec) -> Value {
     }
     if let Some(n) = spec.instances {
         app["instances"] = json!(n);
+    }
+    if let Some(cpus) = spec.cpus {
+        app["cpus"] = json!(cpus);
     }
     app
 }

@@ -6,7 +6,8 @@
 //!
 //! Like Marathon it relaunches an instance whose process exits (a new task ID), scales on
 //! `PUT {"instances": n}`, and kills with SIGTERM, then SIGKILL after
-//! `taskKillGracePeriodSeconds`.
+//! `taskKillGracePeriodSeconds`. Unlike Marathon, a test can hold an app's launches back
+//! ([`Launcher::hold_launches`]), as a slow image pull or a busy cluster would.
 
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
@@ -37,9 +38,14 @@ struct App {
     launches: u64,
 }
 
+/// Whether a held launch may go now.
+pub type Gate = Box<dyn Fn() -> bool + Send>;
+
 #[derive(Default)]
 struct State {
     apps: BTreeMap<String, App>,
+    /// Per app, the gate of its n-th launch (counting from 0); launches past the list go freely.
+    gates: BTreeMap<String, Vec<Gate>>,
     /// Extra environment for every task (e.g. `SPARK_HOME` of the test's Spark).
     base_env: Vec<(String, String)>,
     /// Where the tasks' sandboxes and logs go (removed with the launcher).
@@ -163,6 +169,13 @@ impl Launcher {
             .unwrap_or_default()
     }
 
+    /// Holds the launches of `app` (posted now or later): its n-th launch (counting from 0,
+    /// relaunches included) waits until `gates[n]` says yes; later ones go at once.
+    pub fn hold_launches(&self, app: &str, gates: Vec<Gate>) {
+        let mut st = self.state.lock().unwrap();
+        st.gates.insert(app.to_string(), gates);
+    }
+
     /// The folder holding the tasks' sandboxes (`sandbox-<task>`) and logs (`<task>.log`).
     pub fn work_dir(&self) -> &std::path::Path {
         self.work.path()
@@ -198,11 +211,7 @@ impl Drop for Launcher {
             st.stopping = true;
             for app in st.apps.values_mut() {
                 for i in &mut app.instances {
-                    let _ = i.child.kill();
-                    for pid in children_of(i.child.id() as i32) {
-                        // SAFETY: kill has no memory-safety preconditions.
-                        unsafe { libc::kill(pid, libc::SIGKILL) };
-                    }
+                    kill_instance(&mut i.child);
                     let _ = i.child.wait();
                 }
             }
@@ -325,6 +334,18 @@ fn launch(app_id: &str, app: &mut App, base_env: &[(String, String)], work: &std
     }
 }
 
+/// SIGKILL to an instance: its spark-init (PID 1 of its namespace, so the kernel kills
+/// everything in it) and `unshare`. spark-init is looked up first: once `unshare` is gone it
+/// is no longer its child, and would be left running with the whole task (a leak found by the
+/// receiver-barrier test, whose tasks are never stopped politely).
+fn kill_instance(child: &mut Child) {
+    for pid in children_of(child.id() as i32) {
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    let _ = child.kill();
+}
+
 fn kill_grace(def: &Value) -> Duration {
     Duration::from_secs_f64(def["taskKillGracePeriodSeconds"].as_f64().unwrap_or(3.0))
 }
@@ -350,18 +371,15 @@ fn reconcile_loop(state: &Mutex<State>) {
             }
             let base_env = st.base_env.clone();
             let work = st.work.clone();
-            for (id, app) in st.apps.iter_mut() {
+            let State { apps, gates, .. } = &mut *st;
+            for (id, app) in apps.iter_mut() {
                 let grace = kill_grace(&app.definition);
                 let mut gone = Vec::new();
                 for (n, i) in app.instances.iter_mut().enumerate() {
                     if let Ok(Some(status)) = i.child.try_wait() {
                         gone.push((n, status.code()));
                     } else if i.killing.is_some_and(|t| t.elapsed() >= grace) {
-                        let _ = i.child.kill();
-                        for pid in children_of(i.child.id() as i32) {
-                            // SAFETY: kill has no memory-safety preconditions.
-                            unsafe { libc::kill(pid, libc::SIGKILL) };
-                        }
+                        kill_instance(&mut i.child);
                     }
                 }
                 for (n, code) in gone.into_iter().rev() {
@@ -372,6 +390,10 @@ fn reconcile_loop(state: &Mutex<State>) {
                 let live = app.instances.iter().filter(|i| i.killing.is_none()).count();
                 if live < wanted {
                     for _ in live..wanted {
+                        let gate = gates.get(id).and_then(|g| g.get(app.launches as usize));
+                        if gate.is_some_and(|open| !open()) {
+                            break;
+                        }
                         launch(id, app, &base_env, &work);
                     }
                 } else if live > wanted {

@@ -497,7 +497,7 @@ fn a_utf16_properties_file_is_78_naming_it() {
 /// 1e308 MiB) or overflowed the heap arithmetic. Each is a 78 that states the range.
 #[test]
 fn numbers_out_of_range_are_78_stating_the_range() {
-    let cases: [(&str, &str, &str); 7] = [
+    let cases: [(&str, &str, &str); 8] = [
         ("SPARK_EXECUTOR_CORES", "4294967295", "from 1 to 65536"),
         ("MARATHON_APP_RESOURCE_CPUS", "1.0E308", "at most 65536"),
         ("MARATHON_APP_RESOURCE_MEM", "1e308", "at most 16777216"),
@@ -509,10 +509,11 @@ fn numbers_out_of_range_are_78_stating_the_range() {
             "from 0 to 100000",
         ),
         ("SPARK_INIT_FAILOVER_TIMEOUT", "1e300", "at most 31536000"),
+        ("SPARK_INIT_EXECUTOR_WAIT", "1e9", "(0 to 86400)"),
     ];
     for (name, value, range) in cases {
         let out = run(&with(&[(name, value)]), &[], "executor");
-        let out = if name == "SPARK_INIT_FAILOVER_TIMEOUT" {
+        let out = if name == "SPARK_INIT_FAILOVER_TIMEOUT" || name == "SPARK_INIT_EXECUTOR_WAIT" {
             let env = with(&[
                 (name, value),
                 ("SPARK_DRIVER_URL", ""),

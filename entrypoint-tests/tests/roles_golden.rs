@@ -8,7 +8,9 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::OnceLock;
 
+use entrypoint_tests::fake::{AppSpec, FakeServer};
 use entrypoint_tests::{plan_argv, spark_init_bin, workspace_root};
 
 const INSTANCE_TASK: &str =
@@ -16,6 +18,34 @@ const INSTANCE_TASK: &str =
 const LEGACY_TASK: &str = "spark_orders_executor.0f1e2d3c-4b5a-6978-8a9b-acbdcedf0011";
 const INSTANCE_NO_INCARNATION: &str =
     "spark.orders-v2_executor.instance-6e7a5b2c-1f3d-11ef-9a4b-0242ac120002._app";
+
+/// The Marathon the receiver-barrier cases read their executors' apps from (the fixture app
+/// with these instances, cpus and env); its URL is `$MARATHON` in the goldens.
+fn marathon() -> &'static FakeServer {
+    static MARATHON: OnceLock<FakeServer> = OnceLock::new();
+    MARATHON.get_or_init(|| {
+        let fake = FakeServer::start();
+        let mut cores = serde_json::Map::new();
+        cores.insert("SPARK_EXECUTOR_CORES".into(), "4".into());
+        fake.app(
+            "/spark/orders/executors",
+            AppSpec {
+                instances: Some(3),
+                cpus: Some(2.5),
+                ..AppSpec::default()
+            },
+        )
+        .app(
+            "/spark/orders/executors-4-cores",
+            AppSpec {
+                instances: Some(2),
+                env: cores,
+                ..AppSpec::default()
+            },
+        );
+        fake
+    })
+}
 
 fn fixtures() -> PathBuf {
     workspace_root().join("entrypoint-tests/fixtures")
@@ -150,6 +180,30 @@ fn cases() -> Vec<Case> {
             format!("local://{}", fixture("app/stream.jar")),
         ],
     });
+    // The receiver barrier: the executors' app read from Marathon (3 instances × cpus 2.5).
+    let barrier = |app: &str| {
+        vec![
+            ("SPARK_INIT_MARATHON_URL".to_string(), marathon().url()),
+            ("SPARK_INIT_EXECUTOR_APP".to_string(), app.to_string()),
+        ]
+    };
+    cases.push(Case {
+        name: "driver-spark4.3.0-standalone-receiver-barrier".into(),
+        role: "driver",
+        env: [
+            install("4.3.0", "17"),
+            marathon_driver_env(),
+            barrier("/spark/orders/executors"),
+        ]
+        .concat(),
+        args: vec![
+            "--master".into(),
+            "spark://master.example.internal:7077".into(),
+            "--class".into(),
+            "com.example.Stream".into(),
+            format!("local://{}", fixture("app/stream.jar")),
+        ],
+    });
     let base = || {
         let mut env = install("3.5.7", "17");
         env.extend(marathon_executor_env(INSTANCE_TASK));
@@ -261,6 +315,36 @@ fn cases() -> Vec<Case> {
         .map(String::from)
         .to_vec(),
     });
+    // Instances and the wait from the variables, cores from the app's SPARK_EXECUTOR_CORES;
+    // the user's own spark.scheduler.minRegisteredResourcesRatio is kept.
+    cases.push(Case {
+        name: "driver-spark3.5.7-mesos-receiver-barrier".into(),
+        role: "driver",
+        env: with(
+            [
+                install("3.5.7", "17"),
+                marathon_driver_env(),
+                barrier("/spark/orders/executors-4-cores"),
+            ]
+            .concat(),
+            &[
+                ("MESOS_NATIVE_JAVA_LIBRARY", &libmesos),
+                ("SPARK_INIT_EXECUTOR_INSTANCES", "4"),
+                ("SPARK_INIT_EXECUTOR_WAIT", "120"),
+            ],
+        ),
+        args: [
+            "--master",
+            "mesos://zk://zk1:2181/mesos",
+            "--conf",
+            "spark.scheduler.minRegisteredResourcesRatio=0.75",
+            "--class",
+            "com.example.Stream",
+            &stream_jar,
+        ]
+        .map(String::from)
+        .to_vec(),
+    });
     cases.push(Case {
         name: "driver-spark3.5.7-user-settings-kept".into(),
         role: "driver",
@@ -330,6 +414,29 @@ fn cases() -> Vec<Case> {
         .concat(),
         args: vec![],
     });
+    // Spark 1.6's Mesos backend counts accepted cores only: a warning, nothing added.
+    cases.push(Case {
+        name: "driver-spark1.6.3-mesos-no-receiver-barrier".into(),
+        role: "driver",
+        env: with(
+            [
+                install("1.6.3", "8"),
+                marathon_driver_env(),
+                barrier("/spark/orders/executors"),
+            ]
+            .concat(),
+            &[("LD_LIBRARY_PATH", &fixture("mesos"))],
+        ),
+        args: [
+            "--master",
+            "mesos://10.0.0.1:5050",
+            "--class",
+            "Main",
+            "app/app.jar",
+        ]
+        .map(String::from)
+        .to_vec(),
+    });
     cases.push(Case {
         name: "driver-spark1.6.3-mesos".into(),
         role: "driver",
@@ -363,7 +470,9 @@ fn run(case: &Case) -> String {
         .current_dir(fixtures())
         .output()
         .expect("run spark-init");
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stdout = String::from_utf8(out.stdout)
+        .unwrap()
+        .replace(&marathon().url(), "$MARATHON");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
@@ -487,6 +596,16 @@ fn golden_plans_say_what_spark_needs() {
                 "{}",
                 case.name
             );
+            // Issue 17: the receiver barrier's spark.cores.max is its own arithmetic.
+            let barrier = &resolved["executor_barrier"]["value"];
+            if let Some(cores_max) = barrier["cores_max"].as_u64() {
+                let (n, cores) = (&barrier["executors"], &barrier["cores_per_executor"]);
+                assert_eq!(cores_max, n.as_u64().unwrap() * cores.as_u64().unwrap());
+                let conf = format!("spark.cores.max={cores_max}");
+                assert!(argv.contains(&conf.as_str()), "{}", case.name);
+            } else {
+                assert!(!argv.iter().any(|a| a.starts_with("spark.cores.max=")));
+            }
             let application = resolved["application"]["value"].as_str().unwrap();
             assert!(application.starts_with("$FIXTURES/app/"), "{}", case.name);
             // Spark 4 has no Mesos: nothing of it reaches spark-submit.

@@ -133,7 +133,11 @@ impl MesosApi for FakeMesos {
 }
 
 /// A driver's REST API with scripted answers.
-pub struct FakeSparkRest(pub Script<Result<Option<Listed>, SparkRestError>>);
+/// The driver's REST API: scripted application lists, then scripted executor counts.
+pub struct FakeSparkRest(
+    pub Script<Result<Option<Listed>, SparkRestError>>,
+    pub Script<Result<Option<usize>, SparkRestError>>,
+);
 
 impl FakeSparkRest {
     /// An API that lists `running` as the running application.
@@ -142,13 +146,22 @@ impl FakeSparkRest {
             running: running.map(String::from),
             url: "http://driver:4040/api/v1/applications".into(),
         };
-        Self(Script::new([Ok(Some(listed))]))
+        Self(Script::new([Ok(Some(listed))]), Script::new([Ok(None)]))
     }
 }
 
 impl SparkRestApi for FakeSparkRest {
     fn applications(&self, _: &Service, _: Duration) -> Result<Option<Listed>, SparkRestError> {
         self.0.next()
+    }
+
+    fn executors(
+        &self,
+        _: &Service,
+        _: &str,
+        _: Duration,
+    ) -> Result<Option<usize>, SparkRestError> {
+        self.1.next()
     }
 }
 

@@ -19,6 +19,15 @@ pub struct App {
     pub container: Option<Container>,
     #[serde(default)]
     pub health_checks: Vec<serde_json::Value>,
+    /// How many tasks the app should have, and each one's CPU share (`AppDefinition`:
+    /// `instances` default 1, `cpus` default 1.0; absent in answers that omit them).
+    #[serde(default)]
+    pub instances: Option<u32>,
+    #[serde(default)]
+    pub cpus: Option<f64>,
+    /// The app's `env`: a string each, or `{"secret": …}` for a secret reference.
+    #[serde(default)]
+    pub env: Map<String, Value>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

@@ -1,6 +1,9 @@
-//! The driver's REST API, the one call spark-init makes to it: `GET /api/v1/applications`
+//! The driver's REST API, the calls spark-init makes to it: `GET /api/v1/applications`
 //! (Spark's `ApplicationListResource`: a list of `ApplicationInfo`, each with its `attempts`),
-//! to learn the running application's ID; on Mesos that ID is the framework ID.
+//! to learn the running application's ID (on Mesos that ID is the framework ID); and
+//! `GET /api/v1/applications/{id}/executors` (`AbstractApplicationResource.executorList`: the
+//! active `ExecutorSummary`s, the driver's own among them as `"id": "driver"`), to count the
+//! executors attached while the driver waits for them.
 
 use std::time::Duration;
 
@@ -36,6 +39,14 @@ pub trait SparkRestApi {
         driver: &Service,
         timeout: Duration,
     ) -> Result<Option<Listed>, SparkRestError>;
+
+    /// How many executors (not the driver) application `app_id` has attached.
+    fn executors(
+        &self,
+        driver: &Service,
+        app_id: &str,
+        timeout: Duration,
+    ) -> Result<Option<usize>, SparkRestError>;
 }
 
 /// The real one. A reqwest `Client` is a handle: clones share one connection pool.
@@ -59,6 +70,43 @@ impl SparkRestApi for HttpSparkRest {
             Err(reason) => Err(SparkRestError::NotAList { url, reason }),
         }
     }
+
+    fn executors(
+        &self,
+        driver: &Service,
+        app_id: &str,
+        timeout: Duration,
+    ) -> Result<Option<usize>, SparkRestError> {
+        let path = format!("{APPLICATIONS}/{app_id}/executors");
+        let Some((answer, url)) =
+            http::get_json(&self.client, driver, &path, timeout, http::any_404)?
+        else {
+            return Ok(None);
+        };
+        attached_executors(answer)
+            .map(Some)
+            .map_err(|reason| SparkRestError::NotAList { url, reason })
+    }
+}
+
+#[derive(Deserialize)]
+struct ExecutorSummary {
+    id: String,
+    #[serde(default = "active", rename = "isActive")]
+    is_active: bool,
+}
+
+fn active() -> bool {
+    true
+}
+
+/// The executors in a `/executors` answer that are active and not the driver.
+pub fn attached_executors(answer: serde_json::Value) -> Result<usize, String> {
+    let list: Vec<ExecutorSummary> = serde_json::from_value(answer).map_err(|e| e.to_string())?;
+    Ok(list
+        .iter()
+        .filter(|e| e.is_active && e.id != "driver")
+        .count())
 }
 
 #[derive(Deserialize)]
@@ -99,5 +147,17 @@ mod tests {
         assert_eq!(running_application(list(false)), Ok(Some("fw-0002".into())));
         assert_eq!(running_application(list(true)), Ok(None));
         assert!(running_application(serde_json::json!({"id": "x"})).is_err());
+    }
+
+    #[test]
+    fn attached_executors_are_the_active_ones_but_the_driver() {
+        let list = serde_json::json!([
+            {"id": "driver", "isActive": true, "totalCores": 0},
+            {"id": "0", "isActive": true, "totalCores": 4},
+            {"id": "1", "isActive": false, "totalCores": 4},
+            {"id": "2", "isActive": true, "totalCores": 4},
+        ]);
+        assert_eq!(attached_executors(list), Ok(2));
+        assert!(attached_executors(serde_json::json!({"id": "x"})).is_err());
     }
 }

@@ -19,6 +19,12 @@ pub const DEFAULT_SPARK_HOME: &str = "/opt/spark";
 pub const DEFAULT_REREGISTER_WINDOW: Duration = Duration::from_secs(60);
 /// The most executor instances spark-init asks Marathon for.
 pub const MAX_INSTANCES: u32 = 100_000;
+/// How long a driver waits for its executors to attach before Spark schedules anything
+/// (`spark.scheduler.maxRegisteredResourcesWaitingTime`, README "The receiver barrier"): the
+/// executors start only after the driver published itself, then pull their image and start a
+/// JVM; executors find their driver within `SPARK_INIT_RESOLVE_TIMEOUT` (default 300 s), and
+/// the barrier allows them as long. Past it Spark starts with the executors it has.
+pub const DEFAULT_EXECUTOR_WAIT: Duration = Duration::from_secs(300);
 
 /// The role variables, read from the snapshot without touching anything else.
 #[derive(Debug, Clone)]
@@ -51,6 +57,9 @@ pub struct RoleConfig {
     pub executor_app: Option<String>,
     pub executor_instances: Option<u32>,
     pub scale_down_on_exit: bool,
+    /// `SPARK_INIT_EXECUTOR_WAIT` (default [`DEFAULT_EXECUTOR_WAIT`]; zero turns the receiver
+    /// barrier off).
+    pub executor_wait: Sourced<Duration>,
     /// The driver's spark-submit options (drivers only).
     pub submit: SubmitArgs,
     /// `SPARK_INIT_MASTER_APP`: the driver's master is this Marathon app's task (drivers only).
@@ -169,6 +178,7 @@ impl RoleConfig {
             executor_app: publishing.executor_app,
             executor_instances: publishing.executor_instances,
             scale_down_on_exit: publishing.scale_down_on_exit,
+            executor_wait: publishing.executor_wait,
             submit,
             master_app: standalone.master_app,
             daemon_memory: standalone.daemon_memory,
@@ -246,6 +256,7 @@ struct Publishing {
     executor_app: Option<String>,
     executor_instances: Option<u32>,
     scale_down_on_exit: bool,
+    executor_wait: Sourced<Duration>,
 }
 
 impl Publishing {
@@ -255,6 +266,18 @@ impl Publishing {
         let executor_app = var("SPARK_INIT_EXECUTOR_APP").map(|v| v.value);
         let executor_instances = var("SPARK_INIT_EXECUTOR_INSTANCES");
         let scale_down_on_exit = var("SPARK_INIT_SCALE_DOWN_ON_EXIT").map(|v| v.value);
+        let executor_wait = var("SPARK_INIT_EXECUTOR_WAIT");
+        let executor_wait = Sourced::new(
+            vars::seconds_var(
+                executor_wait.clone(),
+                0.0..=86_400.0,
+                DEFAULT_EXECUTOR_WAIT,
+                "is not a number of seconds (0 to 86400) such as 300; 0 turns the receiver \
+                 barrier off",
+                problems,
+            ),
+            executor_wait.map_or("default".into(), |v| v.source),
+        );
         let reregister_window = vars::seconds_var(
             reregister_window,
             0.0..=86_400.0,
@@ -284,6 +307,7 @@ impl Publishing {
             executor_app,
             executor_instances,
             scale_down_on_exit,
+            executor_wait,
         }
     }
 }

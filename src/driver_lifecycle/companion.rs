@@ -1,16 +1,17 @@
 //! The companion process beside the driver: learns the running application's ID from the
 //! driver's REST API on this host, stores it if the store holds another, and publishes the
-//! driver to its executors' app.
+//! driver to its executors' app; then, with the receiver barrier, says how many executors have
+//! attached while the driver waits for them.
 
 use std::convert::Infallible;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::clients::framework_store::{is_framework_id, FrameworkStore, Store};
 use crate::clients::http::{self, Service};
 use crate::clients::marathon::MarathonApi;
 use crate::clients::retry::{self, Attempt, Backoff, Budget, Clock, SystemClock, Waited, LOOKUP};
 use crate::clients::spark_rest::{HttpSparkRest, SparkRestApi};
-use crate::plan::{Publish, StoreDuty};
+use crate::plan::{ExecutorBarrier, Publish, StoreDuty};
 
 use super::publish;
 
@@ -63,8 +64,50 @@ pub fn learn_framework_id(duty: &StoreDuty) {
     accompany(duty, &world)
 }
 
-/// [`learn_framework_id`] in any world.
+/// [`learn_framework_id`] in any world: the ID's duties, then the barrier's progress.
 fn accompany(duty: &StoreDuty, world: &World<'_>) {
+    let started = world.clock.now();
+    let learned = store_and_publish(duty, world);
+    if let (Some(barrier), Some(id)) = (&duty.barrier, learned) {
+        watch_barrier(barrier, &id, started, world);
+    }
+}
+
+/// While the driver's `SparkContext` waits for its executors (the receiver barrier, at most
+/// `SPARK_INIT_EXECUTOR_WAIT` from the driver's start), logs how many have attached, from its
+/// REST API, at the first look and then every 10 s ([`retry::PROGRESS_EVERY`]).
+fn watch_barrier(barrier: &ExecutorBarrier, id: &str, started: Instant, world: &World<'_>) {
+    let wanted = barrier.executors as usize;
+    let mut backoff = Backoff::starting_at(LOOKUP, barrier.wait, started);
+    let budget = Budget {
+        per_request: http::READ_TIMEOUT,
+        deadline: backoff.deadline,
+        clock: world.clock,
+    };
+    let what = "the executors to attach (the receiver barrier)";
+    let waited: Result<usize, Waited<Infallible>> =
+        retry::until(&mut backoff, world.clock, false, Some(what), || {
+            let timeout = budget.request_timeout();
+            match world.driver.executors(world.driver_api, id, timeout) {
+                Ok(Some(n)) if n >= wanted => Attempt::Done(n),
+                Ok(Some(n)) => Attempt::Retry(format!("{n} of {wanted} executors attached")),
+                Ok(None) => Attempt::Retry(format!("0 of {wanted} executors attached")),
+                Err(e) => Attempt::Retry(format!("the driver's REST API: {e}")),
+            }
+        });
+    match waited {
+        Ok(n) => tracing::info!("{n} of {wanted} executors attached: the driver goes on"),
+        Err(Waited::Deadline(reason) | Waited::LookedOnce(reason)) => tracing::warn!(
+            "after SPARK_INIT_EXECUTOR_WAIT ({} s) {reason}: Spark goes on with the executors \
+             it has (spark.scheduler.maxRegisteredResourcesWaitingTime)",
+            barrier.wait.as_secs_f64()
+        ),
+        Err(Waited::Failed(never)) => match never {},
+    }
+}
+
+/// Learns the application's ID, stores and publishes it; returns the ID if one was learned.
+fn store_and_publish(duty: &StoreDuty, world: &World<'_>) -> Option<String> {
     let mut backoff = Backoff::starting_at(LOOKUP, duty.timeout, world.clock.now());
     let deadline = backoff.deadline;
     let budget = Budget {
@@ -113,6 +156,7 @@ fn accompany(duty: &StoreDuty, world: &World<'_>) {
             duty.timeout.as_secs_f64()
         );
     }
+    learned
 }
 
 /// Stores `id` unless the store holds it already; whether that is settled (a failure is
@@ -153,6 +197,7 @@ mod tests {
             reregister_window: Duration::from_secs(60),
             timeout: Duration::from_secs(30),
             ui_port: Some(4040),
+            barrier: None,
         }
     }
 
@@ -234,12 +279,47 @@ mod tests {
     #[test]
     fn it_gives_up_at_the_deadline() {
         let fakes = Fakes {
-            driver: FakeSparkRest(Script::new([Ok(None)])),
+            driver: FakeSparkRest(Script::new([Ok(None)]), Script::new([Ok(None)])),
             ..Fakes::default()
         };
         assert_eq!(fakes.accompany(&duty()), stored(&[], 0));
         let waited: Duration = fakes.clock.slept().iter().sum();
         assert_eq!(waited, Duration::from_secs(30));
+    }
+
+    /// The Fakes' driver REST API, counting `attached` executors in turn (the last repeats).
+    fn counting(attached: &[usize]) -> Fakes {
+        let fakes = Fakes::default();
+        let counts: Vec<_> = attached.iter().map(|n| Ok(Some(*n))).collect();
+        Fakes {
+            driver: FakeSparkRest(fakes.driver.0, Script::new(counts)),
+            ..fakes
+        }
+    }
+
+    fn with_barrier(executors: u32, wait: u64) -> StoreDuty {
+        StoreDuty {
+            barrier: Some(ExecutorBarrier {
+                executors,
+                wait: Duration::from_secs(wait),
+            }),
+            ..duty()
+        }
+    }
+
+    #[test]
+    fn with_the_barrier_it_watches_the_executors_attach_until_all_have() {
+        let fakes = counting(&[0, 1, 2, 3]);
+        assert_eq!(fakes.accompany(&with_barrier(3, 300)), stored(&[FW], 1));
+        assert_eq!(fakes.clock.slept(), &LOOKUP[..3]);
+    }
+
+    #[test]
+    fn the_barriers_watch_ends_with_spark_s_waiting_time() {
+        let fakes = counting(&[1]);
+        assert_eq!(fakes.accompany(&with_barrier(3, 120)), stored(&[FW], 1));
+        let waited: Duration = fakes.clock.slept().iter().sum();
+        assert_eq!(waited, Duration::from_secs(120));
     }
 
     #[test]

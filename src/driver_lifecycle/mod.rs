@@ -100,6 +100,7 @@ mod tests {
             reregister_window: Duration::from_secs(60),
             timeout: Duration::from_secs(30),
             ui_port: None,
+            barrier: None,
         }
     }
 

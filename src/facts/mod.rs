@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod cgroup;
 pub mod child;
+pub mod executors;
 pub mod hadoop;
 pub mod hs_err;
 pub mod install;
@@ -60,6 +61,8 @@ pub struct Facts {
     pub stored: BeforeLaunch,
     /// The driver's master, found through Marathon (`SPARK_INIT_MASTER_APP`).
     pub master: remote::FoundMaster,
+    /// The driver's executors' app (`SPARK_INIT_EXECUTOR_APP`), for the receiver barrier.
+    pub executors: executors::FoundExecutors,
     /// What the driver needs in the image (empty for an executor).
     pub prerequisites: Prerequisites,
 }
@@ -165,6 +168,22 @@ pub fn discover_master(
     };
     in_child(blocked, "looking up the master", || {
         remote::run_master(&lookups, &app.value)
+    })
+}
+
+/// The driver's executors' app, read in a child process when the receiver barrier may need
+/// it: `SPARK_INIT_EXECUTOR_APP` with Marathon, and `SPARK_INIT_EXECUTOR_WAIT` not 0.
+pub fn discover_executors(
+    role: &RoleConfig,
+    blocked: &SignalSet,
+) -> Result<executors::FoundExecutors, Error> {
+    let wanted = role.lookups.marathon.is_some() && !role.executor_wait.value.is_zero();
+    let Some(app) = role.executor_app.clone().filter(|_| wanted) else {
+        return Ok(executors::FoundExecutors::default());
+    };
+    let lookups = role.lookups.clone();
+    in_child(blocked, "reading the executors' app", move || {
+        Ok(executors::run(&lookups, &app))
     })
 }
 

@@ -805,7 +805,7 @@ mod tests {
     #[test]
     fn without_a_rest_api_the_application_id_comes_from_mesos() {
         let fakes = Fakes {
-            driver: FakeSparkRest(Script::new([Ok(None)])),
+            driver: FakeSparkRest(Script::new([Ok(None)]), Script::new([Ok(None)])),
             mesos: FakeMesos(Script::new([
                 Ok(Frameworks::default()),
                 Ok(Frameworks {
@@ -826,7 +826,7 @@ mod tests {
     #[test]
     fn several_active_frameworks_are_refused_unless_one_is_named() {
         let several = || Fakes {
-            driver: FakeSparkRest(Script::new([Ok(None)])),
+            driver: FakeSparkRest(Script::new([Ok(None)]), Script::new([Ok(None)])),
             mesos: FakeMesos(Script::new([Ok(Frameworks {
                 frameworks: vec![framework(FW, "orders"), framework("other-0001", "billing")],
                 ..Frameworks::default()
@@ -852,10 +852,13 @@ mod tests {
     #[test]
     fn an_answer_that_is_not_sparks_list_is_unavailable() {
         let fakes = Fakes {
-            driver: FakeSparkRest(Script::new([Err(SparkRestError::NotAList {
-                url: "http://agent1:31000/api/v1/applications".into(),
-                reason: "expected a sequence".into(),
-            })])),
+            driver: FakeSparkRest(
+                Script::new([Err(SparkRestError::NotAList {
+                    url: "http://agent1:31000/api/v1/applications".into(),
+                    reason: "expected a sequence".into(),
+                })]),
+                Script::new([Ok(None)]),
+            ),
             ..Fakes::default()
         };
         assert_eq!(

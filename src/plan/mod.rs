@@ -127,6 +127,16 @@ pub struct StoreDuty {
     pub timeout: Duration,
     /// The driver's UI port on this host, to learn the actual ID from its REST API.
     pub ui_port: Option<u16>,
+    /// The receiver barrier the driver waits on, for the companion's progress lines.
+    pub barrier: Option<ExecutorBarrier>,
+}
+
+/// The receiver barrier (`plan::driver`'s `barrier`): the driver's `SparkContext` waits for
+/// this many executors, at most `wait` (`SPARK_INIT_EXECUTOR_WAIT`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExecutorBarrier {
+    pub executors: u32,
+    pub wait: Duration,
 }
 
 /// `SPARK_INIT_EXECUTOR_APP`: the driver tells its executors' app where it is.

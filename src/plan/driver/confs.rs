@@ -30,6 +30,12 @@ pub struct Wanted {
     pub value: Sourced<Option<String>>,
 }
 
+impl Wanted {
+    pub fn new(key: &str, value: String, source: impl Into<String>) -> Wanted {
+        conf(key, Some(value), source)
+    }
+}
+
 fn conf(key: &str, value: Option<String>, source: impl Into<String>) -> Wanted {
     Wanted {
         key: key.into(),

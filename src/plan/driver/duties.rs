@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::config::role::RoleConfig;
 use crate::plan::driver::settings::UserSettings;
-use crate::plan::{sourced, Findings, Publish, Resolved, StoreDuty};
+use crate::plan::{sourced, ExecutorBarrier, Findings, Publish, Resolved, StoreDuty};
 use crate::sourced::Sourced;
 
 /// The driver's UI port on this host: the user's `spark.ui.port`, else Marathon's `ui` port.
@@ -87,6 +87,7 @@ pub fn store_duty(
     publish: Option<Publish>,
     reused: Option<String>,
     ui_port: Option<u16>,
+    barrier: Option<ExecutorBarrier>,
 ) -> Option<StoreDuty> {
     let lookups = &role.lookups;
     (lookups.store.is_some() || publish.is_some()).then(|| StoreDuty {
@@ -96,5 +97,6 @@ pub fn store_duty(
         reregister_window: role.reregister_window,
         timeout: lookups.timeout,
         ui_port,
+        barrier,
     })
 }

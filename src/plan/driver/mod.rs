@@ -2,6 +2,7 @@
 //! that make it reachable through Marathon's ports and, on Mesos, keep its framework without
 //! offers and resumable; plus the duties of its companion.
 
+mod barrier;
 mod confs;
 mod duties;
 mod master_url;
@@ -58,7 +59,10 @@ pub fn resolve(config: &Config, role: &RoleConfig, all: &Facts) -> Result<ModePl
         &mut found,
     );
     wanted.extend(confs::metrics_confs(config.metrics.as_ref()));
+    let barrier = barrier::plan(role, master.as_ref(), version, &all.executors, &mut found);
+    wanted.extend(barrier.confs);
     let mut resolved = common_resolved(role, facts);
+    resolved.extend(barrier.shown.map(|b| ("executor_barrier".to_string(), b)));
     let added = confs::apply(wanted, &user, &mut resolved, &mut found);
     resolved.insert("master".into(), master_shown(master, role, all));
     if let Some(host) = &hostname {
@@ -101,7 +105,7 @@ pub fn resolve(config: &Config, role: &RoleConfig, all: &Facts) -> Result<ModePl
         spark_java_sources,
         resolved,
         warnings: found.warnings,
-        store_duty: duties::store_duty(role, publish, reused, ui_port),
+        store_duty: duties::store_duty(role, publish, reused, ui_port, barrier.duty),
         spark_version: Some(facts.spark.version.value),
         jvm_memory: driver_memory.map(|m| m.jvm),
     })

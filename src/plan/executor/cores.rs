@@ -41,7 +41,7 @@ pub fn executor_cores(
 }
 
 /// A fractional CPU share as Spark's whole cores: rounded down, at least 1.
-fn whole_cores(cpus: f64, what: String) -> Sourced<u32> {
+pub(crate) fn whole_cores(cpus: f64, what: String) -> Sourced<u32> {
     if cpus > MAX_CPUS {
         return Sourced::new(
             MAX_CPUS as u32,

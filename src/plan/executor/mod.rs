@@ -4,7 +4,7 @@
 
 pub(crate) mod argv;
 pub(crate) mod classpath;
-mod cores;
+pub(crate) mod cores;
 mod identity;
 mod memory;
 
