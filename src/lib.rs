@@ -98,10 +98,7 @@ fn run(args: Vec<OsString>, env: EnvSnapshot, blocked: &SignalSet) -> Result<i32
     logging::init(&config::log_config_only(&env));
     let cli = match cli::parse(args) {
         Ok(Parsed::Run(cli)) => cli,
-        Ok(Parsed::Info(text)) => {
-            print!("{text}");
-            return Ok(0);
-        }
+        Ok(Parsed::Info(text)) => return print_info(&text),
         Err(usage) => return Err(Error::Usage(usage)),
     };
     let env = with_spark_env(&cli, env)?;
@@ -122,15 +119,36 @@ fn run(args: Vec<OsString>, env: EnvSnapshot, blocked: &SignalSet) -> Result<i32
     execute(&plan, &env, blocked)
 }
 
+/// `--help` or `--version` on stdout. A reader that stops early (`spark-init --help | head`,
+/// `| true`) is no failure: exit 0, as with the whole text read; another write error is.
+fn print_info(text: &str) -> Result<i32, Error> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(0),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(Error::Internal(format!("cannot write to stdout: {e}"))),
+    }
+}
+
 /// An executor's (and a master's) JVM gets what spark-env.sh sets, as spark-class gives it;
 /// before anything is parsed, since it may set the variables spark-init reads.
 fn with_spark_env(cli: &cli::Cli, env: EnvSnapshot) -> Result<EnvSnapshot, Error> {
     let daemon = match cli.role {
         Some(role) => role != Role::Driver,
-        None => ["executor", "master"].iter().any(|word| {
-            env.get("SPARK_INIT_ROLE").and_then(|r| r.to_str()) == Some(word)
-                || cli.command.first().and_then(|a| a.to_str()) == Some(word)
-        }),
+        None => {
+            let var = env.get("SPARK_INIT_ROLE").and_then(|r| r.to_str());
+            let first = cli.command.first().and_then(|a| a.to_str());
+            var.and_then(Role::from_word)
+                .or_else(|| {
+                    first
+                        .filter(|w| ["executor", "master"].contains(w))
+                        .and_then(Role::from_word)
+                })
+                .is_some_and(|role| role != Role::Driver)
+        }
     };
     if daemon {
         Ok(config::spark_env::load(env).map_err(|p| ConfigErrors::new(vec![p]))?)

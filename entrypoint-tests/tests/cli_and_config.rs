@@ -44,9 +44,68 @@ fn help_and_version_exit_0() {
     assert!(out.stdout.contains("--dry-run"), "{}", out.stdout);
     let out = Init::new(["--version"]).run();
     assert_eq!(out.code, 0);
-    assert_eq!(
-        out.stdout.trim(),
-        format!("spark-init {}", env!("CARGO_PKG_VERSION"))
+    // Issue 18: the commit it was built from and the Spark releases it runs.
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let first = out.stdout.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with(&format!(
+            "spark-init {} (commit ",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{}",
+        out.stdout
+    );
+    if !commit.is_empty() {
+        assert_eq!(
+            first,
+            format!("spark-init {} (commit {commit})", env!("CARGO_PKG_VERSION"))
+        );
+    }
+    assert!(
+        out.stdout.contains("Spark 1.6, 2.x, 3.x and 4.0 to 4.3"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// Issue 18: `--help` ends with the environment, the exit codes and the Spark releases, the
+/// same rows as the README's tables (src/config/reference.rs checks the README holds them).
+#[test]
+fn help_has_the_environment_and_exit_code_sections_of_the_readme() {
+    let out = Init::new(["--help"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let readme =
+        std::fs::read_to_string(entrypoint_tests::workspace_root().join("README.md")).unwrap();
+    let section = |title: &str| {
+        let start = readme.find(title).expect(title);
+        readme[start..].split("\n\n").nth(1).unwrap().to_string()
+    };
+    let env = out
+        .stdout
+        .split("ENVIRONMENT:\n")
+        .nth(1)
+        .expect(&out.stdout);
+    for row in section("## Environment variables\n").lines().skip(2) {
+        let name = row.split('`').nth(1).unwrap();
+        assert!(
+            env.contains(&format!("\n  {name} (default: "))
+                || env.starts_with(&format!("  {name} ")),
+            "{name}"
+        );
+    }
+    let codes = out.stdout.split("EXIT CODES:\n").nth(1).expect(&out.stdout);
+    for row in section("## Exit codes\n").lines().skip(2) {
+        let code = row.trim_start_matches("| ").split(" | ").next().unwrap();
+        assert!(codes.contains(&format!("  {code}\n")), "{code}\n{codes}");
+    }
+    assert!(
+        out.stdout.contains("SPARK:\n  Runs Spark 1.6"),
+        "{}",
+        out.stdout
     );
 }
 

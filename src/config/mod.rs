@@ -11,6 +11,7 @@ mod log;
 pub mod lookups;
 pub mod metrics;
 mod problems;
+pub mod reference;
 pub mod role;
 pub mod spark_env;
 mod subcommand;
@@ -399,7 +400,7 @@ fn role(
         (Some(role), _) => Some(Sourced::new(role, "--role")),
         (None, None) => None,
         (None, Some(word)) if word.trim().is_empty() => None,
-        (None, Some(word)) => match Role::ALL.into_iter().find(|r| r.name() == word.trim()) {
+        (None, Some(word)) => match Role::from_word(word) {
             Some(role) => Some(Sourced::new(role, "SPARK_INIT_ROLE")),
             None => {
                 problems.push(Problem {
