@@ -16,7 +16,7 @@ fn main() {
         .filter(|c| !c.trim().is_empty())
         .or_else(|| git(&["rev-parse", "--short=12", "HEAD"]))
         .unwrap_or_else(|| "unknown".into());
-    println!("cargo:rustc-env=SPARK_INIT_COMMIT={commit}");
+    println!("cargo:rustc-env=BUILD_COMMIT={commit}");
     // A new commit rebuilds: HEAD moves (a worktree's own HEAD) or the branch it names does.
     if let Some(dir) = git(&["rev-parse", "--git-dir"]) {
         println!("cargo:rerun-if-changed={dir}/HEAD");

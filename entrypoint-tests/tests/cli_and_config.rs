@@ -299,3 +299,65 @@ fn log_lines_say_they_are_spark_inits_in_text_and_json() {
         .run();
     assert_eq!(out.stderr, "");
 }
+
+/// Issue 18: `--output` without a dry run was ignored without a word; the command still runs.
+#[test]
+fn output_without_dry_run_is_a_warning_and_the_command_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (command, mark) = marker_command(&dir);
+    let out = Init::new(
+        ["--output".to_string(), "json".into(), "--".into()]
+            .into_iter()
+            .chain(command),
+    )
+    .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(mark.exists());
+    assert!(
+        out.stderr
+            .contains("WARN --output is given without --dry-run"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Issue 18: enum words in any case, from the environment as from the command line.
+#[test]
+fn enum_words_take_any_case() {
+    let out = Init::new(["--role", "EXECUTOR", "--dry-run", "--output", "JSON"])
+        .env("SPARK_INIT_LOG_FORMAT", "Json")
+        .env("SPARK_INIT_LOG", "info");
+    let out = entrypoint_tests::executor_env()
+        .into_iter()
+        .fold(out, |i, (k, v)| i.env(k, v))
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).expect(&out.stdout);
+    assert_eq!(plan["role"], "executor", "{}", out.stdout);
+    let out = Init::new(["--", "true"])
+        .env("SPARK_INIT_LOG_FORMAT", "JSON")
+        .env("SPARK_INIT_LOG", "INFO")
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let first = out.stderr.lines().next().expect("an info line");
+    let line: serde_json::Value = serde_json::from_str(first).expect(first);
+    assert_eq!(line["level"], "INFO", "{first}");
+}
+
+/// Issue 18: `MARATHON_APP_RESOURCE_CPUS=0.1` became `--cores 1` without a word.
+#[test]
+fn an_executor_below_one_cpu_is_warned_about() {
+    let init = Init::new(["--role", "executor", "--dry-run", "--output", "json"]);
+    let out = entrypoint_tests::executor_env()
+        .into_iter()
+        .fold(init, |i, (k, v)| i.env(k, v))
+        .env("MARATHON_APP_RESOURCE_CPUS", "0.1")
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).expect(&out.stdout);
+    let warnings = plan["warnings"].to_string();
+    assert!(
+        warnings.contains("MARATHON_APP_RESOURCE_CPUS=0.1 is less than one CPU"),
+        "{warnings}"
+    );
+}

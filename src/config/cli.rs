@@ -61,9 +61,9 @@ pub struct Cli {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// How the dry-run plan is printed.
-    #[arg(long, value_enum, ignore_case = true, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
+    /// How the dry-run plan is printed [default: text]; only with --dry-run.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub output: Option<OutputFormat>,
 
     /// The command to supervise, and its arguments.
     #[arg(value_name = "COMMAND", trailing_var_arg = true)]
@@ -89,7 +89,7 @@ pub fn version() -> String {
     format!(
         "{} (commit {})\nRuns {}",
         env!("CARGO_PKG_VERSION"),
-        env!("SPARK_INIT_COMMIT"),
+        env!("BUILD_COMMIT"),
         crate::spark::version::SUPPORTED
     )
 }
@@ -153,7 +153,7 @@ mod tests {
     fn options_before_the_command() {
         let cli = run(&["--role", "executor", "--output", "json", "--dry-run"]).unwrap();
         assert_eq!(cli.role, Some(Role::Executor));
-        assert_eq!(cli.output, OutputFormat::Json);
+        assert_eq!(cli.output, Some(OutputFormat::Json));
         assert!(cli.command.is_empty());
     }
 
@@ -171,7 +171,7 @@ mod tests {
     fn enum_values_take_any_case() {
         let cli = run(&["--role", "EXECUTOR", "--output", "Json"]).unwrap();
         assert_eq!(cli.role, Some(Role::Executor));
-        assert_eq!(cli.output, OutputFormat::Json);
+        assert_eq!(cli.output, Some(OutputFormat::Json));
         assert_eq!(Role::from_word(" Driver "), Some(Role::Driver));
         assert_eq!(Role::from_word("worker"), None);
     }
@@ -185,7 +185,7 @@ mod tests {
         // Issue 18: the commit and the Spark releases; the reference after the options.
         let version = run(&["--version"]).unwrap_err();
         assert!(
-            version.contains(&format!("(commit {})", env!("SPARK_INIT_COMMIT"))),
+            version.contains(&format!("(commit {})", env!("BUILD_COMMIT"))),
             "{version}"
         );
         assert!(

@@ -241,6 +241,14 @@ impl Config {
         let termination_log = termination_log(raw.termination_log, raw.mesos_sandbox);
         let metrics = metrics::read(env, &mut problems, &mut warnings);
         unknown_variables(env, &mut warnings);
+        if let (Some(_), false) = (cli.output, dry_run.value) {
+            // Issue 18: it was ignored without a word.
+            warnings.push(
+                "--output is given without --dry-run (or SPARK_INIT_DRY_RUN=1): it only says \
+                 how a dry run prints its plan, and nothing is printed when the command runs"
+                    .into(),
+            );
+        }
         let role_config = role.as_ref().map(|role| {
             let root = cgroup_root.clone();
             RoleConfig::read(env, role.value, &cli.command, root, &mut problems)
@@ -248,7 +256,7 @@ impl Config {
         let config = Config {
             role,
             dry_run,
-            output: cli.output,
+            output: cli.output.unwrap_or_default(),
             command: cli.command,
             encoding,
             timezone,
@@ -464,7 +472,7 @@ mod tests {
         Cli {
             role: None,
             dry_run: false,
-            output: OutputFormat::Text,
+            output: None,
             command: command.iter().map(OsString::from).collect(),
         }
     }

@@ -363,7 +363,7 @@ mod tests {
         let cli = Cli {
             role: None,
             dry_run: true,
-            output: OutputFormat::Json,
+            output: Some(OutputFormat::Json),
             command: command.iter().map(OsString::from).collect(),
         };
         let env = EnvSnapshot::new(env.iter().map(|(k, v)| (k.into(), v.into())));
