@@ -107,7 +107,10 @@ fn run(args: Vec<OsString>, env: EnvSnapshot, blocked: &SignalSet) -> Result<i32
         let role = config.role.as_ref().map_or("exec", |r| r.value.name());
         supervise::exit::termination_log::remember(path, role);
     }
-    let plan = resolve(&config, problems, &env, blocked)?;
+    let plan = match resolve(&config, problems, &env, blocked) {
+        Err(Error::Interrupted(sig)) => return Ok(stopped_while_resolving(&config, sig)),
+        plan => plan?,
+    };
     if config.dry_run.value {
         let out = match config.output {
             OutputFormat::Text => plan.to_text(),
@@ -117,6 +120,19 @@ fn run(args: Vec<OsString>, env: EnvSnapshot, blocked: &SignalSet) -> Result<i32
         return Ok(0);
     }
     execute(&plan, &env, blocked)
+}
+
+/// A stop (SIGTERM, SIGINT) that came while a role was still resolving: the orchestrator's
+/// ordinary stop (a Marathon scale-down of executors still waiting for their driver), so an
+/// info line and the exit a stopped command gives, 128+N through `SPARK_INIT_EXIT_REMAP`
+/// (issue 18: it was an ERROR line and 143 whatever the remap said).
+fn stopped_while_resolving(config: &Config, sig: i32) -> i32 {
+    let signal = supervise::signals::name(sig);
+    let code = config::vars::remapped(&config.exit_remap.value, exit_code::SIGNALED_BASE + sig);
+    let message = format!("stopped by {signal} while resolving, before the command was started");
+    tracing::info!(code, signal = %signal, "{message}");
+    supervise::exit::termination_log::not_started(&message, code);
+    code
 }
 
 /// `--help` or `--version` on stdout. A reader that stops early (`spark-init --help | head`,

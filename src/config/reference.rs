@@ -124,7 +124,7 @@ pub const VARIABLES: &[Variable] = &[
 /// The exit-code contract: (code, meaning), Markdown; the codes are [`crate::exit_code`]'s.
 pub const EXIT_CODES: &[(&str, &str)] = &[
     ("the command's", "the command exited with it (after `SPARK_INIT_EXIT_REMAP`)"),
-    ("128+N", "the command died of signal N (e.g. 137 for SIGKILL, 143 for SIGTERM); also a stop (SIGTERM 143, SIGINT 130) that arrived while a role was still resolving, before the command started"),
+    ("128+N", "the command died of signal N (e.g. 137 for SIGKILL, 143 for SIGTERM); also a stop (SIGTERM 143, SIGINT 130) that arrived while a role was still resolving, before the command started (an INFO line, Marathon's ordinary stop); both after `SPARK_INIT_EXIT_REMAP`"),
     ("64", "usage: unknown flag or value, no command and no role"),
     ("69", "a required service did not give what was needed before its deadline (the driver or, for a driver, its master through Marathon; the application ID), or answered with something that is not the JSON expected"),
     ("70", "internal error (e.g. cannot become a subreaper, cannot take over signals, the lookup process failed, a bug: \"internal error … please report it\")"),

@@ -45,10 +45,7 @@ pub struct Supervision {
 impl Supervision {
     /// The code spark-init exits with for a child code, after `SPARK_INIT_EXIT_REMAP`.
     pub fn exit_code(&self, child_code: i32) -> i32 {
-        u8::try_from(child_code)
-            .ok()
-            .and_then(|code| self.exit_remap.get(&code))
-            .map_or(child_code, |&to| i32::from(to))
+        crate::config::vars::remapped(&self.exit_remap, child_code)
     }
 }
 
