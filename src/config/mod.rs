@@ -387,7 +387,11 @@ fn unknown_variables(env: &EnvSnapshot, warnings: &mut Vec<String>) {
 fn closest_variable(name: &str) -> &'static str {
     // `SPARK_INIT_DRIVER_URL` for Spark's own `SPARK_DRIVER_URL`.
     let spark_own = name.replacen("SPARK_INIT_", "SPARK_", 1);
-    if let Some(known) = SPARK_ROLE_VARIABLES.iter().find(|v| **v == spark_own) {
+    // `SPARK_HOME` for `SPARK_INIT_SPARK_HOME` (review nit: it suggested SPARK_INIT_CA_FILE).
+    let bare = &name["SPARK_INIT_".len()..];
+    let others = ["JAVA_HOME", "HADOOP_CONF_DIR", "HADOOP_HOME"];
+    let mut role_variables = SPARK_ROLE_VARIABLES.iter().chain(others.iter());
+    if let Some(known) = role_variables.find(|v| **v == spark_own || **v == bare) {
         return known;
     }
     SPARK_INIT_VARIABLES
@@ -753,6 +757,8 @@ mod tests {
                 "SPARK_INIT_DRIVER_URL",
                 "spark://CoarseGrainedScheduler@h:1",
             ),
+            ("SPARK_INIT_SPARK_HOME", "/opt/spark"),
+            ("SPARK_INIT_JAVA_HOME", "/opt/java"),
         ])
         .unwrap();
         let all = config.warnings.join("\n");
@@ -762,12 +768,14 @@ mod tests {
             ("SPARK_INIT_LOG_LEVEL", "SPARK_INIT_LOG"),
             // Spark's own variable with spark-init's prefix (review finding).
             ("SPARK_INIT_DRIVER_URL", "SPARK_DRIVER_URL"),
+            // A role variable behind the prefix (review nit: SPARK_INIT_CA_FILE was suggested).
+            ("SPARK_INIT_SPARK_HOME", "SPARK_HOME"),
+            ("SPARK_INIT_JAVA_HOME", "JAVA_HOME"),
         ] {
-            assert!(all.contains(&format!("{typo} is not a variable")), "{all}");
-            assert!(
-                all.contains(&format!("did you mean {near}?")),
-                "{typo}: {all}"
+            let line = format!(
+                "{typo} is not a variable spark-init reads (a typo?): did you mean {near}?"
             );
+            assert!(all.contains(&line), "{typo}: {all}");
         }
         assert!(parse(&[("SPARK_INIT_ROLE", "")])
             .unwrap()
