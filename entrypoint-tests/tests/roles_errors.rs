@@ -668,6 +668,39 @@ fn the_drivers_memory_follows_the_container_unless_set() {
     );
 }
 
+/// Review nit (issue 18): `--driver-memory abc` passed; spark-submit refused it after the
+/// lookups. The size is checked like any other, with the container's memory known or not.
+#[test]
+fn a_drivers_memory_that_is_not_a_size_is_78() {
+    let env = with(&[("SPARK_DRIVER_URL", ""), ("SPARK_APPLICATION_ID", "")]);
+    for env in [
+        env.clone(),
+        with(&[
+            ("SPARK_DRIVER_URL", ""),
+            ("SPARK_APPLICATION_ID", ""),
+            ("MARATHON_APP_RESOURCE_MEM", ""),
+        ]),
+    ] {
+        let out = run(&env, &["--driver-memory", "abc", "app.jar"], "driver");
+        assert_eq!(out.code, 78, "{}", out.stderr);
+        assert!(
+            out.stderr.contains(
+                "the app's args (--driver-memory)=\"abc\": is not a size such as 4g or 512m; \
+                 spark-submit would refuse it"
+            ),
+            "{}",
+            out.stderr
+        );
+    }
+    let out = run(&env, &["--driver-memory", "1.5g", "app.jar"], "driver");
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("write 1536m, not 1.5g"),
+        "{}",
+        out.stderr
+    );
+}
+
 /// A `HADOOP_HOME` whose `bin/hadoop` runs `script` (a `sh` body).
 fn hadoop_home(script: &str) -> tempfile::TempDir {
     use std::os::unix::fs::PermissionsExt;
