@@ -15,7 +15,7 @@ pub mod user;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -82,6 +82,9 @@ pub struct ExitContext {
     pub spark_version: Option<SparkVersion>,
     /// What the plan gave the JVM, to set beside an OOM kill.
     pub jvm_memory: Option<JvmMemory>,
+    /// The command is a JVM (a role's, or a plain command whose program is `java`): its exit
+    /// codes are read by the JVM's conventions.
+    pub jvm: bool,
 }
 
 /// The memory the plan gave a Spark JVM.
@@ -263,6 +266,8 @@ pub fn assemble(config: &Config, mode: ModePlan) -> Plan {
     if let Some((name, value)) = &config.locale.value {
         env.insert(name.to_string(), value.clone());
     }
+    let program = argv.first().and_then(|p| Path::new(p).file_name());
+    let jvm = role != "exec" || program == Some("java".as_ref());
     Plan {
         role,
         argv,
@@ -282,6 +287,7 @@ pub fn assemble(config: &Config, mode: ModePlan) -> Plan {
             termination_log: config.termination_log.value.clone(),
             spark_version,
             jvm_memory,
+            jvm,
         },
         metrics: config
             .metrics
@@ -411,6 +417,13 @@ mod tests {
             .as_str()
             .unwrap()
             .ends_with("; SPARK_INIT_JAVA_OPTS: -Dssl.keyPassword=*** -Dx=a b"));
+    }
+
+    /// A plain command's exit is read as a JVM's only when its program is `java`.
+    #[test]
+    fn a_plain_command_is_a_jvm_when_its_program_is_java() {
+        assert!(plan(&[], &["/usr/bin/java", "-jar", "x.jar"]).exit.jvm);
+        assert!(!plan(&[], &["sh", "-c", "exit 1"]).exit.jvm);
     }
 
     #[test]
