@@ -668,6 +668,23 @@ fn the_drivers_memory_follows_the_container_unless_set() {
     );
 }
 
+/// Issue 18: a driver with no master ran spark-submit on local[*] without a word; with one
+/// (from the args here) it says nothing.
+#[test]
+fn a_driver_without_a_master_is_warned_about() {
+    let env = with(&[("SPARK_DRIVER_URL", ""), ("SPARK_APPLICATION_ID", "")]);
+    let out = run(&env, &["app.jar"], "driver");
+    assert_eq!(out.code, 99, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("WARN the driver has no master") && out.stderr.contains("local[*]"),
+        "{}",
+        out.stderr
+    );
+    let out = run(&env, &["--master", "spark://m:7077", "app.jar"], "driver");
+    assert_eq!(out.code, 99, "{}", out.stderr);
+    assert!(!out.stderr.contains("has no master"), "{}", out.stderr);
+}
+
 /// Review nit (issue 18): `--driver-memory abc` passed; spark-submit refused it after the
 /// lookups. The size is checked like any other, with the container's memory known or not.
 #[test]
