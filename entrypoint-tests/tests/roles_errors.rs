@@ -615,6 +615,13 @@ fn a_heap_too_small_names_the_setting_to_raise() {
         "{}",
         out.stderr
     );
+    // Issue 18: the value as Marathon gave it, not the whole MiB it is taken as ("700").
+    assert!(
+        out.stderr
+            .contains("MARATHON_APP_RESOURCE_MEM=\"700.0\": leaves a heap"),
+        "{}",
+        out.stderr
+    );
 }
 
 /// Issue 10: the driver's heap follows Marathon's memory like an executor's, unless set.

@@ -53,7 +53,7 @@ pub fn driver_memory(
         Some(Ok(mib)) => Some(mib),
         None => None,
     };
-    let (limit, name) = container_mib(role, facts)?;
+    let (limit, name, written) = container_mib(role, facts)?;
     if let (Some(set), Some(heap)) = (set, set_mib) {
         let needs = heap + overhead.for_heap(heap).value + beside.mib;
         if needs > limit.value {
@@ -75,7 +75,7 @@ pub fn driver_memory(
         let least = MIN_HEAP_MIB + overhead.for_heap(MIN_HEAP_MIB).value + beside.mib;
         found.problem(
             &name,
-            Some(&limit.value.to_string()),
+            Some(&written),
             format!(
                 "leaves the driver a heap of {heap} MiB; Spark needs at least {MIN_HEAP_MIB} MiB: \
                  give the app at least {least} MiB of memory (mem in the Marathon app)"
