@@ -99,7 +99,7 @@ impl Plan {
             let value = match &r.value {
                 Value::String(s) => s.clone(),
                 Value::Null => "(none)".to_string(),
-                other => other.to_string(),
+                other => without_nulls(other).to_string(),
             };
             let _ = writeln!(out, "  {name:<width$}  {value}");
             let _ = writeln!(out, "  {:<width$}    from {}", "", r.source);
@@ -111,6 +111,21 @@ impl Plan {
             }
         }
         out
+    }
+}
+
+/// A value for people: an object's members that have no value are left out (issue 18:
+/// `"instances":null` was printed); JSON output keeps them, as the documented shape.
+fn without_nulls(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), without_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_nulls).collect()),
+        other => other.clone(),
     }
 }
 
@@ -135,6 +150,16 @@ fn shell_words(words: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_leaves_out_members_without_a_value() {
+        let value =
+            serde_json::json!({"app": "/e", "instances": null, "ports": [{"a": null, "b": 1}]});
+        assert_eq!(
+            without_nulls(&value).to_string(),
+            r#"{"app":"/e","ports":[{"b":1}]}"#
+        );
+    }
 
     #[test]
     fn shell_quoting() {
