@@ -220,7 +220,7 @@ fn execute(plan: &plan::Plan, env: &EnvSnapshot, blocked: &SignalSet) -> Result<
     }
     if plan.role != "exec" {
         // What spark-init resolved, for whoever reads the container log later.
-        tracing::info!(role = %plan.role, "command: {}", plan.shown_command());
+        plan.log();
     }
     // The driver's companion learns and stores its framework ID and publishes it.
     let companion = plan

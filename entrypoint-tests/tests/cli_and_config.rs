@@ -361,3 +361,90 @@ fn an_executor_below_one_cpu_is_warned_about() {
         "{warnings}"
     );
 }
+
+/// Issue 18: a real run logs, at info, what it resolved: the command (an array in JSON) and one
+/// line per value with its source; JSON lines carry numbers as numbers and say they are
+/// spark-init's (`process`, `pid`).
+#[test]
+fn a_role_logs_each_resolved_value_with_its_source() {
+    let env = entrypoint_tests::executor_env();
+    let init = env
+        .iter()
+        .fold(Init::new(["--role", "executor"]), |i, (k, v)| i.env(k, v))
+        .env("SPARK_INIT_LOG", "info");
+    let out = init.run();
+    assert_eq!(out.code, 99, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(" INFO resolved cores = 2 (from MARATHON_APP_RESOURCE_CPUS=2.0)\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains(" INFO resolved ports = {\"blockmanager\":31005} (from PORT0)\n"),
+        "{}",
+        out.stderr
+    );
+    let init = env
+        .iter()
+        .fold(Init::new(["--role", "executor"]), |i, (k, v)| i.env(k, v))
+        .env("SPARK_INIT_LOG", "info")
+        .env("SPARK_INIT_LOG_FORMAT", "json");
+    let out = init.run();
+    assert_eq!(out.code, 99, "{}", out.stderr);
+    let lines: Vec<serde_json::Value> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    for line in &lines {
+        assert_eq!(line["process"], "spark-init", "{line}");
+        assert_eq!(line["pid"], 1, "{line}");
+    }
+    let field = |message: &str| {
+        lines
+            .iter()
+            .find(|l| l["fields"]["message"] == message)
+            .unwrap_or_else(|| panic!("no {message:?} line: {}", out.stderr))["fields"]
+            .clone()
+    };
+    let argv = field("command")["argv"].clone();
+    assert!(argv.is_array(), "{argv}");
+    assert_eq!(
+        argv.as_array().unwrap().last().unwrap(),
+        "0",
+        "the executor's last flag's value: {argv}"
+    );
+    let cores = field("resolved cores");
+    assert_eq!(cores["value"], 2, "{cores}");
+    assert_eq!(cores["source"], "MARATHON_APP_RESOURCE_CPUS=2.0", "{cores}");
+    assert_eq!(field("resolved ports")["value"]["blockmanager"], 31005);
+    assert_eq!(field("command exited 99")["code"], 99);
+}
+
+/// Issue 18: the lines of the lookup processes spark-init forks are marked as spark-init's,
+/// with its pid, in JSON as in text.
+#[test]
+fn a_lookup_processs_lines_are_spark_inits() {
+    let init = entrypoint_tests::executor_env()
+        .iter()
+        .filter(|(k, _)| k != "SPARK_DRIVER_URL")
+        .fold(Init::new(["--role", "executor"]), |i, (k, v)| i.env(k, v))
+        .env("SPARK_INIT_MARATHON_URL", "http://127.0.0.1:1")
+        .env("SPARK_INIT_DRIVER_APP", "/spark/driver")
+        .env("SPARK_INIT_RESOLVE_TIMEOUT", "1")
+        .env("SPARK_INIT_LOG", "info")
+        .env("SPARK_INIT_LOG_FORMAT", "json");
+    let out = init.run();
+    assert_eq!(out.code, 69, "{}", out.stderr);
+    let waiting = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("waiting for the driver"))
+        .unwrap_or_else(|| panic!("{}", out.stderr));
+    let line: serde_json::Value = serde_json::from_str(waiting).unwrap();
+    assert_eq!(line["process"], "spark-init", "{waiting}");
+    assert_eq!(line["pid"], 1, "{waiting}");
+}

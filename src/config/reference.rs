@@ -92,7 +92,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "SPARK_INIT_LOG_FORMAT",
         default: "`text`",
-        meaning: "`json` for log shippers: one object a line, `\"target\": \"spark_init::…\"`.",
+        meaning: "`json` (any case) for log shippers: one object a line, `\"target\": \"spark_init::…\"`, `\"process\": \"spark-init\"` and its `pid` (also on the lines of the lookup processes it forks), numbers as numbers, the command as an array (`argv`), a resolved value as JSON (`value`).",
     },
     Variable {
         name: "SPARK_INIT_TERMINATION_LOG",

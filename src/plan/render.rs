@@ -75,6 +75,29 @@ impl Plan {
         shell_words(&redact::argv(&lossy(&self.argv)))
     }
 
+    /// At info, what a real run resolved, for whoever reads the container log without a dry
+    /// run (issue 18): the command, then one line per resolved value with its source. In JSON
+    /// the command is an array (`argv`) and each value JSON (`value`), beside `name`, `source`.
+    pub fn log(&self) {
+        let shown = self.shown();
+        let role = shown.role;
+        if crate::logging::is_json() {
+            let argv = serde_json::to_string(&shown.argv).unwrap_or_default();
+            tracing::info!(role, argv = %argv, "command");
+            for (name, r) in &shown.resolved {
+                let value = r.value.to_string();
+                let source = r.source.as_str();
+                tracing::info!(role, name, value = %value, source, "resolved {name}");
+            }
+        } else {
+            tracing::info!(role, "command: {}", shell_words(&shown.argv));
+            for (name, r) in &shown.resolved {
+                let value = text_value(&r.value);
+                tracing::info!("resolved {name} = {value} (from {})", r.source);
+            }
+        }
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(&self.shown())
             .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
@@ -96,11 +119,7 @@ impl Plan {
         let width = shown.resolved.keys().map(|k| k.len()).max().unwrap_or(0);
         let _ = writeln!(out, "\nresolved");
         for (name, r) in shown.resolved {
-            let value = match &r.value {
-                Value::String(s) => s.clone(),
-                Value::Null => "(none)".to_string(),
-                other => without_nulls(other).to_string(),
-            };
+            let value = text_value(&r.value);
             let _ = writeln!(out, "  {name:<width$}  {value}");
             let _ = writeln!(out, "  {:<width$}    from {}", "", r.source);
         }
@@ -111,6 +130,15 @@ impl Plan {
             }
         }
         out
+    }
+}
+
+/// A resolved value for people: a text as it is, nothing as `(none)`, the rest as JSON.
+fn text_value(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => "(none)".to_string(),
+        other => without_nulls(other).to_string(),
     }
 }
 
