@@ -7,7 +7,7 @@ mod java_options;
 pub mod master;
 pub mod memory;
 pub mod metrics;
-mod render;
+pub mod render;
 pub mod role;
 #[cfg(test)]
 pub mod testing;
