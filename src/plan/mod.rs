@@ -416,7 +416,7 @@ mod tests {
         assert!(json["resolved"]["java_options"]["source"]
             .as_str()
             .unwrap()
-            .ends_with("; SPARK_INIT_JAVA_OPTS: -Dssl.keyPassword=*** -Dx=a b"));
+            .ends_with("; SPARK_INIT_JAVA_OPTS: -Dssl.keyPassword=*** '-Dx=a b'"));
     }
 
     /// A plain command's exit is read as a JVM's only when its program is `java`.
