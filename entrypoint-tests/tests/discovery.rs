@@ -575,7 +575,8 @@ fn ip_address_mode_uses_the_tasks_ip() {
     task.ip = Some("127.0.0.1".into());
     let marathon = FakeServer::start();
     marathon.app(APP, driver_app(vec![task]));
-    let (plan, _) = dry_run(executor(&marathon.url()).env("SPARK_INIT_DRIVER_ADDRESS", "ip"));
+    // `IP`: enum words take any case (issue 18).
+    let (plan, _) = dry_run(executor(&marathon.url()).env("SPARK_INIT_DRIVER_ADDRESS", "IP"));
     assert_eq!(
         resolved(&plan, "driver_url").0,
         format!(
