@@ -33,6 +33,10 @@ apt_install() {
 
 build_deps() {
     command -v cargo >/dev/null || fail "cargo is not on PATH: install Rust with rustup first"
+    case "$MUSL_TARGET" in
+    x86_64-unknown-linux-musl | aarch64-unknown-linux-musl) ;;
+    *) fail "no build set up for $MUSL_TARGET: ARCH is x86_64 or aarch64" ;;
+    esac
     if ! rustup target list --installed 2>/dev/null | grep -qx "$MUSL_TARGET"; then
         echo "spark-init setup: adding the Rust target $MUSL_TARGET" >&2
         rustup target add "$MUSL_TARGET" ||
@@ -43,7 +47,6 @@ spark-init must be a static musl binary, so the build stops here instead of maki
     x86_64-*) command -v musl-gcc >/dev/null || apt_install musl-tools ;;
     # Rust's self-contained musl, linked (and ring's C compiled) by Debian's cross gcc.
     aarch64-*) command -v aarch64-linux-gnu-gcc >/dev/null || apt_install gcc-aarch64-linux-gnu ;;
-    *) fail "no build set up for $MUSL_TARGET: ARCH is x86_64 or aarch64" ;;
     esac
 }
 
