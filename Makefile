@@ -1,7 +1,11 @@
 # spark-init. On a fresh machine: `make demo` (the main job, on local stand-ins) and `make test`.
 # Every target installs what it needs first (see entrypoint-tests/scripts/ensure-deps.sh).
 
-MUSL_TARGET := x86_64-unknown-linux-musl
+# `make build ARCH=aarch64`: the same static binary for arm64 (linked by Debian's
+# gcc-aarch64-linux-gnu, see .cargo/config.toml); `make test` builds both and runs the arm64 one
+# under qemu-user (entrypoint-tests/tests/aarch64.rs).
+ARCH ?= x86_64
+MUSL_TARGET := $(ARCH)-unknown-linux-musl
 BIN := target/$(MUSL_TARGET)/release/spark-init
 # Two cores here; more jobs make rustc fail to spawn helper threads.
 CARGO_JOBS ?= -j 2
@@ -11,7 +15,7 @@ SCRIPTS := entrypoint-tests/scripts
 .PHONY: build test lint bench demo pyspark image image-smoke deps clean
 
 build:
-	$(SCRIPTS)/ensure-deps.sh build
+	MUSL_TARGET=$(MUSL_TARGET) $(SCRIPTS)/ensure-deps.sh build
 	cargo build $(CARGO_JOBS) --release --locked --target $(MUSL_TARGET) -p spark-init
 	@# Refuse a dynamic binary: no program interpreter, no shared libraries.
 	@if readelf -l $(BIN) | grep -q INTERP || readelf -d $(BIN) | grep -q NEEDED; then \
@@ -31,6 +35,7 @@ pyspark:
 
 test: build pyspark
 	$(SCRIPTS)/ensure-deps.sh test
+	$(MAKE) build ARCH=aarch64
 	$(MAKE) lint
 	cargo test $(CARGO_JOBS) --locked --workspace
 

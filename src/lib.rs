@@ -99,10 +99,7 @@ fn run(args: Vec<OsString>, env: EnvSnapshot, blocked: &SignalSet) -> Result<i32
     logging::init(&config::log_config_only(&env));
     let cli = match cli::parse(args) {
         Ok(Parsed::Run(cli)) => cli,
-        Ok(Parsed::Info(text)) => {
-            print!("{text}");
-            return Ok(0);
-        }
+        Ok(Parsed::Info(text)) => return print_info(&text),
         Err(usage) => return Err(Error::Usage(usage)),
     };
     let env = with_spark_env(&cli, env)?;
@@ -111,7 +108,10 @@ fn run(args: Vec<OsString>, env: EnvSnapshot, blocked: &SignalSet) -> Result<i32
         let role = config.role.as_ref().map_or("exec", |r| r.value.name());
         supervise::exit::termination_log::remember(path, role);
     }
-    let plan = resolve(&config, problems, &env, blocked)?;
+    let plan = match resolve(&config, problems, &env, blocked) {
+        Err(Error::Interrupted(sig)) => return Ok(stopped_while_resolving(&config, sig)),
+        plan => plan?,
+    };
     if config.dry_run.value {
         let out = match config.output {
             OutputFormat::Text => plan.to_text(),
@@ -123,15 +123,49 @@ fn run(args: Vec<OsString>, env: EnvSnapshot, blocked: &SignalSet) -> Result<i32
     execute(&plan, &env, blocked)
 }
 
+/// A stop (SIGTERM, SIGINT) that came while a role was still resolving: the orchestrator's
+/// ordinary stop (a Marathon scale-down of executors still waiting for their driver), so an
+/// info line and the exit a stopped command gives, 128+N through `SPARK_INIT_EXIT_REMAP`
+/// (issue 18: it was an ERROR line and 143 whatever the remap said).
+fn stopped_while_resolving(config: &Config, sig: i32) -> i32 {
+    let signal = supervise::signals::name(sig);
+    let code = config::vars::remapped(&config.exit_remap.value, exit_code::SIGNALED_BASE + sig);
+    let message = format!("stopped by {signal} while resolving, before the command was started");
+    tracing::info!(code, signal = %signal, "{message}");
+    supervise::exit::termination_log::not_started(&message, code);
+    code
+}
+
+/// `--help` or `--version` on stdout. A reader that stops early (`spark-init --help | head`,
+/// `| true`) is no failure: exit 0, as with the whole text read; another write error is.
+fn print_info(text: &str) -> Result<i32, Error> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(0),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(Error::Internal(format!("cannot write to stdout: {e}"))),
+    }
+}
+
 /// An executor's (and a master's) JVM gets what spark-env.sh sets, as spark-class gives it;
 /// before anything is parsed, since it may set the variables spark-init reads.
 fn with_spark_env(cli: &cli::Cli, env: EnvSnapshot) -> Result<EnvSnapshot, Error> {
     let daemon = match cli.role {
         Some(role) => role != Role::Driver,
-        None => ["executor", "master"].iter().any(|word| {
-            env.get("SPARK_INIT_ROLE").and_then(|r| r.to_str()) == Some(word)
-                || cli.command.first().and_then(|a| a.to_str()) == Some(word)
-        }),
+        None => {
+            let var = env.get("SPARK_INIT_ROLE").and_then(|r| r.to_str());
+            let first = cli.command.first().and_then(|a| a.to_str());
+            var.and_then(Role::from_word)
+                .or_else(|| {
+                    first
+                        .filter(|w| ["executor", "master"].contains(w))
+                        .and_then(Role::from_word)
+                })
+                .is_some_and(|role| role != Role::Driver)
+        }
     };
     if daemon {
         Ok(config::spark_env::load(env).map_err(|p| ConfigErrors::new(vec![p]))?)
@@ -187,7 +221,7 @@ fn execute(plan: &plan::Plan, env: &EnvSnapshot, blocked: &SignalSet) -> Result<
     }
     if plan.role != "exec" {
         // What spark-init resolved, for whoever reads the container log later.
-        tracing::info!(role = %plan.role, "command: {}", plan.shown_command());
+        plan.log();
     }
     // The driver's companion learns and stores its framework ID and publishes it.
     let companion = plan

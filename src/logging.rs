@@ -2,13 +2,16 @@
 //! out among the JVM's in a container log.
 //!
 //! Text: `2026-11-25T11:00:00.123456Z spark-init[1] INFO started java pid=7`.
-//! JSON (`SPARK_INIT_LOG_FORMAT=json`): one object a line, with `"target": "spark_init::…"`.
+//! JSON (`SPARK_INIT_LOG_FORMAT=json`): one object a line, with `"target": "spark_init::…"`,
+//! `"process": "spark-init"` and its pid, numbers as numbers and the command as an array.
 //! Both write synchronously from the calling thread: PID 1 stays single-threaded. Every line
 //! has the passwords of the URLs in it masked on its way out ([`MaskedStderr`]).
 
 use std::fmt;
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
@@ -80,13 +83,96 @@ pub fn init(config: &LogConfig) {
         LogFormat::Json => tracing_subscriber::registry()
             .with(
                 tracing_subscriber::fmt::layer()
-                    .json()
                     .with_writer(|| MaskedStderr)
-                    .with_current_span(false)
-                    .with_span_list(false)
+                    .event_format(JsonFormat {
+                        pid: std::process::id(),
+                    })
                     .with_filter(filter),
             )
             .try_init(),
     };
-    let _ = result;
+    if result.is_ok() {
+        JSON.store(config.format == LogFormat::Json, Ordering::Relaxed);
+    }
+}
+
+/// Whether the log is JSON: a line then carries structure in fields (the command as an array,
+/// a resolved value as JSON) rather than in its message.
+static JSON: AtomicBool = AtomicBool::new(false);
+
+pub fn is_json() -> bool {
+    JSON.load(Ordering::Relaxed)
+}
+
+/// Fields whose value is JSON text, embedded as JSON in a JSON line: `argv` (the command),
+/// `value` (a resolved value).
+const JSON_FIELDS: [&str; 2] = ["argv", "value"];
+
+/// One object a line, as tracing-subscriber's JSON layer writes it (`timestamp`, `level`,
+/// `fields`, `target`), plus what says the line is spark-init's: `"process": "spark-init"` and
+/// its `pid` — the same on the lines of the lookup processes it forks, as in the text format.
+struct JsonFormat {
+    pid: u32,
+}
+
+impl<S, N> FormatEvent<S, N> for JsonFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let mut fields = serde_json::Map::new();
+        event.record(&mut JsonFields(&mut fields));
+        let mut timestamp = String::new();
+        SystemTime.format_time(&mut Writer::new(&mut timestamp))?;
+        let meta = event.metadata();
+        let line = serde_json::json!({
+            "timestamp": timestamp,
+            "level": meta.level().as_str(),
+            "fields": fields,
+            "target": meta.target(),
+            "process": "spark-init",
+            "pid": self.pid,
+        });
+        writeln!(writer, "{line}")
+    }
+}
+
+/// An event's fields as JSON values: numbers and booleans as such, [`JSON_FIELDS`] parsed.
+struct JsonFields<'a>(&'a mut serde_json::Map<String, serde_json::Value>);
+
+impl Visit for JsonFields<'_> {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.record_str(field, &format!("{value:?}"));
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        let parsed = JSON_FIELDS
+            .contains(&field.name())
+            .then(|| serde_json::from_str(value).ok())
+            .flatten();
+        let value = parsed.unwrap_or_else(|| value.into());
+        self.0.insert(field.name().into(), value);
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.insert(field.name().into(), value.into());
+    }
 }

@@ -186,7 +186,7 @@ proptest! {
             let cli = Cli {
                 role: Some(role),
                 dry_run: true,
-                output: OutputFormat::Json,
+                output: Some(OutputFormat::Json),
                 command: vec![OsString::from("--conf"), OsString::from("a=b")],
             };
             let _ = Config::gather(cli, &snapshot);

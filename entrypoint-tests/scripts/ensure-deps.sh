@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what a step needs on a fresh Debian machine, once; later runs find it and do nothing.
-#   ensure-deps.sh build   the rustup musl target and Debian's musl-tools (for `make build`)
-#   ensure-deps.sh test    Java 17 (javac), unshare, ZooKeeper, carbon and whisper (for `make test`; plus build)
+#   ensure-deps.sh build   the rustup musl target and Debian's musl-tools (for `make build`);
+#                          with MUSL_TARGET=aarch64-unknown-linux-musl Debian's gcc-aarch64-linux-gnu
+#   ensure-deps.sh test    Java 17 (javac), unshare, ZooKeeper, carbon and whisper, qemu-user-static
+#                          (for `make test`; plus build for both targets)
 #   ensure-deps.sh bench   Debian's tini, dumb-init and catatonit (for `make bench`)
 #   ensure-deps.sh all     all of the above
 set -euo pipefail
 
-MUSL_TARGET=x86_64-unknown-linux-musl
+MUSL_TARGET=${MUSL_TARGET:-x86_64-unknown-linux-musl}
 
 fail() {
     echo "spark-init setup: $*" >&2
@@ -31,13 +33,21 @@ apt_install() {
 
 build_deps() {
     command -v cargo >/dev/null || fail "cargo is not on PATH: install Rust with rustup first"
+    case "$MUSL_TARGET" in
+    x86_64-unknown-linux-musl | aarch64-unknown-linux-musl) ;;
+    *) fail "no build set up for $MUSL_TARGET: ARCH is x86_64 or aarch64" ;;
+    esac
     if ! rustup target list --installed 2>/dev/null | grep -qx "$MUSL_TARGET"; then
         echo "spark-init setup: adding the Rust target $MUSL_TARGET" >&2
         rustup target add "$MUSL_TARGET" ||
             fail "cannot install the Rust target $MUSL_TARGET (rustup target add failed); \
 spark-init must be a static musl binary, so the build stops here instead of making a dynamic one"
     fi
-    command -v musl-gcc >/dev/null || apt_install musl-tools
+    case "$MUSL_TARGET" in
+    x86_64-*) command -v musl-gcc >/dev/null || apt_install musl-tools ;;
+    # Rust's self-contained musl, linked (and ring's C compiled) by Debian's cross gcc.
+    aarch64-*) command -v aarch64-linux-gnu-gcc >/dev/null || apt_install gcc-aarch64-linux-gnu ;;
+    esac
 }
 
 test_deps() {
@@ -53,6 +63,10 @@ test_deps() {
     [ -x /usr/bin/carbon-cache ] || need+=(graphite-carbon)
     dpkg -s python3-whisper >/dev/null 2>&1 || need+=(python3-whisper)
     if [ ${#need[@]} -gt 0 ]; then apt_install "${need[@]}"; fi
+    MUSL_TARGET=aarch64-unknown-linux-musl build_deps
+    # tests/aarch64.rs runs the arm64 binary under qemu-user, and says it skipped without it.
+    command -v qemu-aarch64-static >/dev/null || (apt_install qemu-user-static) ||
+        echo "spark-init setup: qemu-user-static not installed; the arm64 smoke test will skip" >&2
 }
 
 bench_deps() {

@@ -223,8 +223,25 @@ impl Drop for Launcher {
     }
 }
 
+/// Whether an app is on the host's network, the only one the launcher gives its instances:
+/// `networks: [{"mode": "host"}]` (Marathon 1.5+), the older `container.docker.network: "HOST"`
+/// that Marathon still migrates, or neither (Marathon's default is host).
+pub fn host_network(def: &Value) -> bool {
+    match def["networks"].as_array() {
+        Some(networks) => networks.iter().all(|n| n["mode"] == "host"),
+        None => matches!(
+            def["container"]["docker"]["network"].as_str(),
+            None | Some("HOST")
+        ),
+    }
+}
+
 fn launch(app_id: &str, app: &mut App, base_env: &[(String, String)], work: &std::path::Path) {
     let def = &app.definition;
+    assert!(
+        host_network(def),
+        "{app_id}: the launcher runs host-network apps only"
+    );
     app.launches += 1;
     let task_id = format!("{}.instance-{}._app.1", safe_path(app_id), uuid());
     let defs = def["portDefinitions"]

@@ -98,6 +98,7 @@ pub struct Init {
     pid1: bool,
     cwd: Option<PathBuf>,
     prefix: Vec<OsString>,
+    binary: Option<PathBuf>,
 }
 
 impl Init {
@@ -117,7 +118,14 @@ impl Init {
             pid1: true,
             cwd: None,
             prefix: Vec::new(),
+            binary: None,
         }
+    }
+
+    /// Another spark-init binary than [`spark_init_bin`] (the arm64 build, tests/aarch64.rs).
+    pub fn binary(mut self, path: impl Into<PathBuf>) -> Self {
+        self.binary = Some(path.into());
+        self
     }
 
     pub fn env(mut self, name: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
@@ -162,7 +170,7 @@ impl Init {
             argv.extend(["unshare", "--pid", "--fork", "--mount-proc"].map(OsString::from));
         }
         argv.extend(self.prefix);
-        argv.push(spark_init_bin().into_os_string());
+        argv.push(self.binary.unwrap_or_else(spark_init_bin).into_os_string());
         argv.extend(self.args);
         let self_out = tempfile::tempfile().expect("stdout file");
         let self_err = tempfile::tempfile().expect("stderr file");

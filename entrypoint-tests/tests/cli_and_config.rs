@@ -44,9 +44,65 @@ fn help_and_version_exit_0() {
     assert!(out.stdout.contains("--dry-run"), "{}", out.stdout);
     let out = Init::new(["--version"]).run();
     assert_eq!(out.code, 0);
-    assert_eq!(
-        out.stdout.trim(),
-        format!("spark-init {}", env!("CARGO_PKG_VERSION"))
+    // Issue 18: the commit it was built from (one of this repository's, when built from a
+    // checkout) and the Spark releases it runs.
+    let first = out.stdout.lines().next().unwrap_or_default();
+    let prefix = format!("spark-init {} (commit ", env!("CARGO_PKG_VERSION"));
+    let commit = first
+        .strip_prefix(&prefix)
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("{}", out.stdout));
+    let known = std::process::Command::new("git")
+        .args(["cat-file", "-e", &format!("{commit}^{{commit}}")])
+        .current_dir(entrypoint_tests::workspace_root())
+        .status();
+    if let Ok(status) = known {
+        assert!(
+            status.success(),
+            "{commit} is not a commit of this repository"
+        );
+    }
+    assert!(
+        out.stdout.contains("Spark 1.6, 2.x, 3.x and 4.0 to 4.3"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// Issue 18: `--help` ends with the environment, the exit codes and the Spark releases, the
+/// same rows as the README's tables (src/config/reference.rs checks the README holds them).
+#[test]
+fn help_has_the_environment_and_exit_code_sections_of_the_readme() {
+    let out = Init::new(["--help"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let readme =
+        std::fs::read_to_string(entrypoint_tests::workspace_root().join("README.md")).unwrap();
+    let section = |title: &str| {
+        let start = readme.find(title).expect(title);
+        readme[start..].split("\n\n").nth(1).unwrap().to_string()
+    };
+    let env = out
+        .stdout
+        .split("ENVIRONMENT:\n")
+        .nth(1)
+        .expect(&out.stdout);
+    for row in section("## Environment variables\n").lines().skip(2) {
+        let name = row.split('`').nth(1).unwrap();
+        assert!(
+            env.contains(&format!("\n  {name} (default: "))
+                || env.starts_with(&format!("  {name} ")),
+            "{name}"
+        );
+    }
+    let codes = out.stdout.split("EXIT CODES:\n").nth(1).expect(&out.stdout);
+    for row in section("## Exit codes\n").lines().skip(2) {
+        let code = row.trim_start_matches("| ").split(" | ").next().unwrap();
+        assert!(codes.contains(&format!("  {code}\n")), "{code}\n{codes}");
+    }
+    assert!(
+        out.stdout.contains("SPARK:\n  Runs Spark 1.6"),
+        "{}",
+        out.stdout
     );
 }
 
@@ -239,4 +295,153 @@ fn log_lines_say_they_are_spark_inits_in_text_and_json() {
         .env("SPARK_INIT_LOG", "off")
         .run();
     assert_eq!(out.stderr, "");
+}
+
+/// Issue 18: `--output` without a dry run was ignored without a word; the command still runs.
+#[test]
+fn output_without_dry_run_is_a_warning_and_the_command_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (command, mark) = marker_command(&dir);
+    let out = Init::new(
+        ["--output".to_string(), "json".into(), "--".into()]
+            .into_iter()
+            .chain(command),
+    )
+    .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(mark.exists());
+    assert!(
+        out.stderr
+            .contains("WARN --output is given without --dry-run"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Issue 18: enum words in any case, from the environment as from the command line.
+#[test]
+fn enum_words_take_any_case() {
+    let out = Init::new(["--role", "EXECUTOR", "--dry-run", "--output", "JSON"])
+        .env("SPARK_INIT_LOG_FORMAT", "Json")
+        .env("SPARK_INIT_LOG", "info");
+    let out = entrypoint_tests::executor_env()
+        .into_iter()
+        .fold(out, |i, (k, v)| i.env(k, v))
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).expect(&out.stdout);
+    assert_eq!(plan["role"], "executor", "{}", out.stdout);
+    let out = Init::new(["--", "true"])
+        .env("SPARK_INIT_LOG_FORMAT", "JSON")
+        .env("SPARK_INIT_LOG", "INFO")
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let first = out.stderr.lines().next().expect("an info line");
+    let line: serde_json::Value = serde_json::from_str(first).expect(first);
+    assert_eq!(line["level"], "INFO", "{first}");
+}
+
+/// Issue 18: `MARATHON_APP_RESOURCE_CPUS=0.1` became `--cores 1` without a word.
+#[test]
+fn an_executor_below_one_cpu_is_warned_about() {
+    let init = Init::new(["--role", "executor", "--dry-run", "--output", "json"]);
+    let out = entrypoint_tests::executor_env()
+        .into_iter()
+        .fold(init, |i, (k, v)| i.env(k, v))
+        .env("MARATHON_APP_RESOURCE_CPUS", "0.1")
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).expect(&out.stdout);
+    let warnings = plan["warnings"].to_string();
+    assert!(
+        warnings.contains("MARATHON_APP_RESOURCE_CPUS=0.1 is less than one CPU"),
+        "{warnings}"
+    );
+}
+
+/// Issue 18: a real run logs, at info, what it resolved: the command (an array in JSON) and one
+/// line per value with its source; JSON lines carry numbers as numbers and say they are
+/// spark-init's (`process`, `pid`).
+#[test]
+fn a_role_logs_each_resolved_value_with_its_source() {
+    let env = entrypoint_tests::executor_env();
+    let init = env
+        .iter()
+        .fold(Init::new(["--role", "executor"]), |i, (k, v)| i.env(k, v))
+        .env("SPARK_INIT_LOG", "info");
+    let out = init.run();
+    assert_eq!(out.code, 99, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(" INFO resolved cores = 2 (from MARATHON_APP_RESOURCE_CPUS=2.0)\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains(" INFO resolved ports = {\"blockmanager\":31005} (from PORT0)\n"),
+        "{}",
+        out.stderr
+    );
+    let init = env
+        .iter()
+        .fold(Init::new(["--role", "executor"]), |i, (k, v)| i.env(k, v))
+        .env("SPARK_INIT_LOG", "info")
+        .env("SPARK_INIT_LOG_FORMAT", "json");
+    let out = init.run();
+    assert_eq!(out.code, 99, "{}", out.stderr);
+    let lines: Vec<serde_json::Value> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    for line in &lines {
+        assert_eq!(line["process"], "spark-init", "{line}");
+        assert_eq!(line["pid"], 1, "{line}");
+    }
+    let field = |message: &str| {
+        lines
+            .iter()
+            .find(|l| l["fields"]["message"] == message)
+            .unwrap_or_else(|| panic!("no {message:?} line: {}", out.stderr))["fields"]
+            .clone()
+    };
+    let argv = field("command")["argv"].clone();
+    assert!(argv.is_array(), "{argv}");
+    assert_eq!(
+        argv.as_array().unwrap().last().unwrap(),
+        "0",
+        "the executor's last flag's value: {argv}"
+    );
+    let cores = field("resolved cores");
+    assert_eq!(cores["value"], 2, "{cores}");
+    assert_eq!(cores["source"], "MARATHON_APP_RESOURCE_CPUS=2.0", "{cores}");
+    assert_eq!(field("resolved ports")["value"]["blockmanager"], 31005);
+    assert_eq!(field("command exited 99")["code"], 99);
+}
+
+/// Issue 18: the lines of the lookup processes spark-init forks are marked as spark-init's,
+/// with its pid, in JSON as in text.
+#[test]
+fn a_lookup_processs_lines_are_spark_inits() {
+    let init = entrypoint_tests::executor_env()
+        .iter()
+        .filter(|(k, _)| k != "SPARK_DRIVER_URL")
+        .fold(Init::new(["--role", "executor"]), |i, (k, v)| i.env(k, v))
+        .env("SPARK_INIT_MARATHON_URL", "http://127.0.0.1:1")
+        .env("SPARK_INIT_DRIVER_APP", "/spark/driver")
+        .env("SPARK_INIT_RESOLVE_TIMEOUT", "1")
+        .env("SPARK_INIT_LOG", "info")
+        .env("SPARK_INIT_LOG_FORMAT", "json");
+    let out = init.run();
+    assert_eq!(out.code, 69, "{}", out.stderr);
+    let waiting = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("waiting for the driver"))
+        .unwrap_or_else(|| panic!("{}", out.stderr));
+    let line: serde_json::Value = serde_json::from_str(waiting).unwrap();
+    assert_eq!(line["process"], "spark-init", "{waiting}");
+    assert_eq!(line["pid"], 1, "{waiting}");
 }

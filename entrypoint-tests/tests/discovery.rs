@@ -575,7 +575,8 @@ fn ip_address_mode_uses_the_tasks_ip() {
     task.ip = Some("127.0.0.1".into());
     let marathon = FakeServer::start();
     marathon.app(APP, driver_app(vec![task]));
-    let (plan, _) = dry_run(executor(&marathon.url()).env("SPARK_INIT_DRIVER_ADDRESS", "ip"));
+    // `IP`: enum words take any case (issue 18).
+    let (plan, _) = dry_run(executor(&marathon.url()).env("SPARK_INIT_DRIVER_ADDRESS", "IP"));
     assert_eq!(
         resolved(&plan, "driver_url").0,
         format!(
@@ -662,6 +663,34 @@ fn sigterm_while_waiting_stops_at_once() {
     let out = init.finish();
     assert_eq!(out.code, 128 + libc::SIGTERM, "{}", out.stderr);
     assert!(out.elapsed < Duration::from_secs(60));
+}
+
+/// Issue 18: a stop while an executor still waits for its driver is Marathon's ordinary
+/// scale-down: an INFO line, not an ERROR, and the exit goes through SPARK_INIT_EXIT_REMAP
+/// like a stopped command's (it was 143 whatever the remap said).
+#[test]
+fn a_stop_while_resolving_is_info_and_remapped() {
+    let marathon = FakeServer::start();
+    marathon.app(APP, driver_app(vec![]));
+    let init = executor(&marathon.url())
+        .env("SPARK_INIT_RESOLVE_TIMEOUT", "600")
+        .env("SPARK_INIT_EXIT_REMAP", "143=0")
+        .env("SPARK_INIT_LOG", "info")
+        .spawn();
+    poll("spark-init to ask Marathon", HANG, || {
+        (!marathon.requests().is_empty()).then_some(())
+    });
+    init.signal(libc::SIGTERM);
+    let out = init.finish();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let line = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("stopped by SIGTERM while resolving"))
+        .unwrap_or_else(|| panic!("{}", out.stderr));
+    assert!(line.contains(" INFO "), "{line}");
+    assert!(line.contains("code=0"), "{line}");
+    assert!(!out.stderr.contains(" ERROR "), "{}", out.stderr);
 }
 
 /// After lookups with the HTTP client, PID 1 still has one thread and a small RSS: the

@@ -8,9 +8,10 @@ use std::net::TcpListener;
 use std::process::Command;
 
 use entrypoint_tests::fake::{AppSpec, FakeServer, TaskSpec};
+use entrypoint_tests::launcher;
 use entrypoint_tests::zookeeper::ZooKeeper;
 use entrypoint_tests::{fixture, workspace_root, Init};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 fn app(name: &str) -> Value {
     let path = workspace_root().join("images/marathon").join(name);
@@ -306,4 +307,63 @@ fn spark_init_resolves_the_master_example() {
         "{argv}"
     );
     assert!(argv.contains("-Dspark.master.rest.enabled=false"), "{argv}");
+}
+
+const EXAMPLES: [&str; 5] = [
+    "driver.json",
+    "executors.json",
+    "master.json",
+    "driver-spark4.json",
+    "executors-spark4.json",
+];
+
+/// Issue 18: the examples write host networking as current Marathon documents it
+/// (`networks: [{"mode": "host"}]`), not the pre-1.5 `container.docker.network: "HOST"` it
+/// migrates; the launcher reads both forms as host networking, and neither bridge form.
+#[test]
+fn the_examples_use_marathons_networks_field_and_the_launcher_reads_both_forms() {
+    for name in EXAMPLES {
+        let app = app(name);
+        assert_eq!(app["networks"], json!([{ "mode": "host" }]), "{name}");
+        assert_eq!(app["container"]["docker"].get("network"), None, "{name}");
+        assert!(launcher::host_network(&app), "{name}");
+        let mut old = app.clone();
+        old.as_object_mut().unwrap().remove("networks");
+        old["container"]["docker"]["network"] = json!("HOST");
+        assert!(launcher::host_network(&old), "{name}: the pre-1.5 form");
+        old["container"]["docker"]["network"] = json!("BRIDGE");
+        assert!(!launcher::host_network(&old), "{name}: BRIDGE");
+        let mut bridge = app.clone();
+        bridge["networks"] = json!([{ "mode": "container/bridge" }]);
+        assert!(!launcher::host_network(&bridge), "{name}: container/bridge");
+    }
+}
+
+/// Issue 18: each example's spark-init variables agree with its Marathon settings: spark-init's
+/// own stop grace ends before Marathon's SIGKILL (`taskKillGracePeriodSeconds`, default 3 s),
+/// so the exit line and the termination summary are written; a role that waits for a lookup
+/// (`SPARK_INIT_RESOLVE_TIMEOUT`, default 300 s) gives up, saying why, before a health check
+/// whose grace has run out has Marathon kill it.
+#[test]
+fn the_examples_set_spark_init_consistently_with_their_marathon_settings() {
+    for name in EXAMPLES {
+        let app = app(name);
+        let env = &app["env"];
+        let seconds = |var: &str| env[var].as_str().map(|v| v.parse::<f64>().unwrap());
+        let kill_grace = app["taskKillGracePeriodSeconds"].as_f64().unwrap_or(3.0);
+        let grace = seconds("SPARK_INIT_GRACE_SECONDS");
+        assert!(
+            grace.is_some_and(|g| g < kill_grace),
+            "{name}: {grace:?} vs {kill_grace}"
+        );
+        let waits = env["SPARK_INIT_ROLE"] != "master";
+        let resolve = seconds("SPARK_INIT_RESOLVE_TIMEOUT").unwrap_or(300.0);
+        for check in app["healthChecks"].as_array().into_iter().flatten() {
+            let health_grace = check["gracePeriodSeconds"].as_f64().unwrap_or(300.0);
+            assert!(
+                !waits || resolve < health_grace,
+                "{name}: {resolve} vs {health_grace}"
+            );
+        }
+    }
 }

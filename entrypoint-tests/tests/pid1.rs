@@ -447,10 +447,11 @@ fn signals_sent_while_an_executor_looks_up_its_driver_reach_the_command() {
 
 /// Regression: a panic in the release build (`panic = "abort"`) ended PID 1 as 139,
 /// "Segmentation fault" (SIGABRT cannot kill a namespace's init; musl's abort then crashes).
-/// A real one: std's `print!` panics when stdout is full, here on the `--version` text.
+/// A real one: std's `println!` panics when stdout is full, here on a dry run's plan (`--help`
+/// and `--version` handle their write errors since issue 18).
 #[test]
 fn a_panic_is_an_internal_error_said_once() {
-    let out = Init::new(["--version"])
+    let out = Init::new(["--dry-run", "--", "true"])
         .wrapped_in(["sh", "-c", "exec \"$@\" >/dev/full", "sh"])
         .run();
     assert_eq!(out.code, 70, "{}", out.stderr);
@@ -466,6 +467,32 @@ fn a_panic_is_an_internal_error_said_once() {
         out.stderr
     );
     assert!(!out.stderr.contains("panicked at"), "{}", out.stderr);
+}
+
+/// Issue 18: `spark-init --help | true` exited 70 (std's `print!` panicked on the closed pipe)
+/// and `>/dev/full` was a panic too: a reader that goes away is exit 0, a full disk an error
+/// that says so.
+#[test]
+fn help_to_a_closed_pipe_is_0_and_to_a_full_disk_an_error() {
+    // stdout a pipe whose reader is gone before spark-init writes, so the write is EPIPE
+    // every time (`| true` is a race with the reader's exit).
+    let closed_pipe = "import os, sys; r, w = os.pipe(); os.close(r); os.dup2(w, 1); \
+                       os.execvp(sys.argv[1], sys.argv[1:])";
+    let out = Init::new(["--help"])
+        .wrapped_in(["python3", "-c", closed_pipe])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stderr.contains("internal error"), "{}", out.stderr);
+    let out = Init::new(["--help"])
+        .wrapped_in(["sh", "-c", "exec \"$@\" >/dev/full", "sh"])
+        .run();
+    assert_eq!(out.code, 70, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("cannot write to stdout"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("please report it"), "{}", out.stderr);
 }
 
 /// Issue 11: spark-init's own 10 s default cut a JVM shutdown hook that needed 15 s (exit 137)

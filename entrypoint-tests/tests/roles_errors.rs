@@ -616,6 +616,13 @@ fn a_heap_too_small_names_the_setting_to_raise() {
         "{}",
         out.stderr
     );
+    // Issue 18: the value as Marathon gave it, not the whole MiB it is taken as ("700").
+    assert!(
+        out.stderr
+            .contains("MARATHON_APP_RESOURCE_MEM=\"700.0\": leaves a heap"),
+        "{}",
+        out.stderr
+    );
 }
 
 /// Issue 10: the driver's heap follows Marathon's memory like an executor's, unless set.
@@ -664,6 +671,56 @@ fn the_drivers_memory_follows_the_container_unless_set() {
         out.stderr
             .contains("the driver's memory 4g (the app's args (--driver-memory))")
             && out.stderr.contains("more than the container's 2048 MiB"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Issue 18: a driver with no master ran spark-submit on local[*] without a word; with one
+/// (from the args here) it says nothing.
+#[test]
+fn a_driver_without_a_master_is_warned_about() {
+    let env = with(&[("SPARK_DRIVER_URL", ""), ("SPARK_APPLICATION_ID", "")]);
+    let out = run(&env, &["app.jar"], "driver");
+    assert_eq!(out.code, 99, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("WARN the driver has no master") && out.stderr.contains("local[*]"),
+        "{}",
+        out.stderr
+    );
+    let out = run(&env, &["--master", "spark://m:7077", "app.jar"], "driver");
+    assert_eq!(out.code, 99, "{}", out.stderr);
+    assert!(!out.stderr.contains("has no master"), "{}", out.stderr);
+}
+
+/// Review nit (issue 18): `--driver-memory abc` passed; spark-submit refused it after the
+/// lookups. The size is checked like any other, with the container's memory known or not.
+#[test]
+fn a_drivers_memory_that_is_not_a_size_is_78() {
+    let env = with(&[("SPARK_DRIVER_URL", ""), ("SPARK_APPLICATION_ID", "")]);
+    for env in [
+        env.clone(),
+        with(&[
+            ("SPARK_DRIVER_URL", ""),
+            ("SPARK_APPLICATION_ID", ""),
+            ("MARATHON_APP_RESOURCE_MEM", ""),
+        ]),
+    ] {
+        let out = run(&env, &["--driver-memory", "abc", "app.jar"], "driver");
+        assert_eq!(out.code, 78, "{}", out.stderr);
+        assert!(
+            out.stderr.contains(
+                "the app's args (--driver-memory)=\"abc\": is not a size such as 4g or 512m; \
+                 spark-submit would refuse it"
+            ),
+            "{}",
+            out.stderr
+        );
+    }
+    let out = run(&env, &["--driver-memory", "1.5g", "app.jar"], "driver");
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("write 1536m, not 1.5g"),
         "{}",
         out.stderr
     );

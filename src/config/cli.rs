@@ -27,6 +27,14 @@ impl Role {
         }
     }
 
+    /// `SPARK_INIT_ROLE`'s word, in any case and trimmed, as `--role` takes it.
+    pub fn from_word(word: &str) -> Option<Role> {
+        let word = word.trim();
+        Role::ALL
+            .into_iter()
+            .find(|r| r.name().eq_ignore_ascii_case(word))
+    }
+
     /// Every role, for messages.
     pub const ALL: [Role; 3] = [Role::Driver, Role::Executor, Role::Master];
 }
@@ -46,16 +54,16 @@ pub enum OutputFormat {
 #[command(name = "spark-init", version)]
 pub struct Cli {
     /// Spark role to resolve and run (also SPARK_INIT_ROLE).
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, ignore_case = true)]
     pub role: Option<Role>,
 
     /// Resolve everything, print the plan and start nothing (also SPARK_INIT_DRY_RUN=1).
     #[arg(long)]
     pub dry_run: bool,
 
-    /// How the dry-run plan is printed.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
+    /// How the dry-run plan is printed [default: text]; only with --dry-run.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub output: Option<OutputFormat>,
 
     /// The command to supervise, and its arguments.
     #[arg(value_name = "COMMAND", trailing_var_arg = true)]
@@ -72,13 +80,32 @@ pub enum Parsed {
 
 /// The one-line usage, for errors that clap cannot see (no command and no role).
 pub fn usage() -> String {
+    command().render_usage().to_string()
+}
+
+/// `--version`'s text after the name: the release, the commit it was built from (build.rs)
+/// and the Spark releases it runs.
+pub fn version() -> String {
+    format!(
+        "{} (commit {})\nRuns {}",
+        env!("CARGO_PKG_VERSION"),
+        env!("BUILD_COMMIT"),
+        crate::spark::version::SUPPORTED
+    )
+}
+
+/// The options, with `--version`'s text and `--help`'s sections after the options.
+fn command() -> clap::Command {
     use clap::CommandFactory;
-    Cli::command().render_usage().to_string()
+    Cli::command()
+        .version(version())
+        .after_help(super::reference::help_sections())
 }
 
 /// Parses argv; a usage error carries clap's message (with the usage line).
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
-    match Cli::try_parse_from(args) {
+    use clap::FromArgMatches;
+    match (command().try_get_matches_from(args)).and_then(|m| Cli::from_arg_matches(&m)) {
         Ok(cli) => Ok(Parsed::Run(cli)),
         Err(e) => match e.kind() {
             clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
@@ -126,7 +153,7 @@ mod tests {
     fn options_before_the_command() {
         let cli = run(&["--role", "executor", "--output", "json", "--dry-run"]).unwrap();
         assert_eq!(cli.role, Some(Role::Executor));
-        assert_eq!(cli.output, OutputFormat::Json);
+        assert_eq!(cli.output, Some(OutputFormat::Json));
         assert!(cli.command.is_empty());
     }
 
@@ -139,11 +166,36 @@ mod tests {
         assert!(run(&["--output", "yaml"]).unwrap_err().contains("yaml"));
     }
 
+    /// Issue 18: `--role EXECUTOR`, `--output JSON` were usage errors.
+    #[test]
+    fn enum_values_take_any_case() {
+        let cli = run(&["--role", "EXECUTOR", "--output", "Json"]).unwrap();
+        assert_eq!(cli.role, Some(Role::Executor));
+        assert_eq!(cli.output, Some(OutputFormat::Json));
+        assert_eq!(Role::from_word(" Driver "), Some(Role::Driver));
+        assert_eq!(Role::from_word("worker"), None);
+    }
+
     #[test]
     fn help_and_version_are_information() {
         assert!(run(&["--version"])
             .unwrap_err()
             .starts_with("info: spark-init "));
         assert!(run(&["--help"]).unwrap_err().contains("--dry-run"));
+        // Issue 18: the commit and the Spark releases; the reference after the options.
+        let version = run(&["--version"]).unwrap_err();
+        assert!(
+            version.contains(&format!("(commit {})", env!("BUILD_COMMIT"))),
+            "{version}"
+        );
+        assert!(
+            version.contains(crate::spark::version::SUPPORTED),
+            "{version}"
+        );
+        let help = run(&["--help"]).unwrap_err();
+        assert!(
+            help.contains(&crate::config::reference::help_sections()),
+            "{help}"
+        );
     }
 }

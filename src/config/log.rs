@@ -45,14 +45,16 @@ pub(crate) fn log_config(
             }
         },
     };
-    let format = match log_format {
-        None | Some("") | Some("text") => LogFormat::Text,
-        Some("json") => LogFormat::Json,
-        Some(other) => {
+    // Any case, as every other word spark-init reads (`JSON`, `Text`).
+    let format = match log_format.map(|f| (f, f.trim().to_ascii_lowercase())) {
+        None => LogFormat::Text,
+        Some((_, word)) if word.is_empty() || word == "text" => LogFormat::Text,
+        Some((_, word)) if word == "json" => LogFormat::Json,
+        Some((other, _)) => {
             problems.push(Problem {
                 name: "SPARK_INIT_LOG_FORMAT".into(),
                 value: Some(other.into()),
-                message: "is not a log format; set text or json".into(),
+                message: "is not a log format; set text or json (any case)".into(),
             });
             LogFormat::Text
         }
@@ -154,5 +156,23 @@ mod tests {
                 "{value:?}"
             );
         }
+    }
+
+    /// Issue 18: `SPARK_INIT_LOG_FORMAT=JSON` was refused; enum words take any case.
+    #[test]
+    fn log_formats_take_any_case() {
+        for (word, want) in [
+            ("JSON", LogFormat::Json),
+            (" Json ", LogFormat::Json),
+            ("TEXT", LogFormat::Text),
+        ] {
+            let mut problems = Vec::new();
+            let config = log_config(None, Some(word), &mut problems);
+            assert!(problems.is_empty(), "{word:?}: {problems:?}");
+            assert_eq!(config.format, want, "{word:?}");
+        }
+        let mut problems = Vec::new();
+        log_config(None, Some("XML"), &mut problems);
+        assert_eq!(problems[0].value.as_deref(), Some("XML"));
     }
 }

@@ -36,14 +36,18 @@ pub fn read_lookups(env: &EnvSnapshot, known: &Known<'_>, problems: &mut Vec<Pro
     let store = var("SPARK_INIT_FRAMEWORK_STORE");
     let store_required = var("SPARK_INIT_STORE_REQUIRED").map(|v| v.value);
     let (marathon, mesos) = services(env, problems);
-    let address = match address.as_ref().map(|v| v.value.as_str()) {
-        None | Some("host") => AddressMode::Host,
-        Some("ip") => AddressMode::Ip,
-        Some(other) => {
+    // Any case, as every word spark-init reads (issue 18).
+    let given = address.as_ref().map(|v| v.value.as_str());
+    let address = match given.map(|v| (v, v.trim().to_ascii_lowercase())) {
+        None => AddressMode::Host,
+        Some((_, word)) if word == "host" => AddressMode::Host,
+        Some((_, word)) if word == "ip" => AddressMode::Ip,
+        Some((other, _)) => {
             problems.push(Problem::new(
                 "SPARK_INIT_DRIVER_ADDRESS",
                 Some(other),
-                "is not host or ip; host uses the task's host, ip its first IP address",
+                "is not host or ip (any case); host uses the task's host, ip its first IP \
+                 address",
             ));
             AddressMode::Host
         }

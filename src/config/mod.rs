@@ -11,6 +11,7 @@ mod log;
 pub mod lookups;
 pub mod metrics;
 mod problems;
+pub mod reference;
 pub mod role;
 pub mod spark_env;
 mod subcommand;
@@ -241,6 +242,14 @@ impl Config {
         let termination_log = termination_log(raw.termination_log, raw.mesos_sandbox);
         let metrics = metrics::read(env, &mut problems, &mut warnings);
         unknown_variables(env, &mut warnings);
+        if let (Some(_), false) = (cli.output, dry_run.value) {
+            // Issue 18: it was ignored without a word.
+            warnings.push(
+                "--output is given without --dry-run (or SPARK_INIT_DRY_RUN=1): it only says \
+                 how a dry run prints its plan, and nothing is printed when the command runs"
+                    .into(),
+            );
+        }
         let role_config = role.as_ref().map(|role| {
             let root = cgroup_root.clone();
             RoleConfig::read(env, role.value, &cli.command, root, &mut problems)
@@ -248,7 +257,7 @@ impl Config {
         let config = Config {
             role,
             dry_run,
-            output: cli.output,
+            output: cli.output.unwrap_or_default(),
             command: cli.command,
             encoding,
             timezone,
@@ -379,7 +388,11 @@ fn unknown_variables(env: &EnvSnapshot, warnings: &mut Vec<String>) {
 fn closest_variable(name: &str) -> &'static str {
     // `SPARK_INIT_DRIVER_URL` for Spark's own `SPARK_DRIVER_URL`.
     let spark_own = name.replacen("SPARK_INIT_", "SPARK_", 1);
-    if let Some(known) = SPARK_ROLE_VARIABLES.iter().find(|v| **v == spark_own) {
+    // `SPARK_HOME` for `SPARK_INIT_SPARK_HOME` (review nit: it suggested SPARK_INIT_CA_FILE).
+    let bare = &name["SPARK_INIT_".len()..];
+    let others = ["JAVA_HOME", "HADOOP_CONF_DIR", "HADOOP_HOME"];
+    let mut role_variables = SPARK_ROLE_VARIABLES.iter().chain(others.iter());
+    if let Some(known) = role_variables.find(|v| **v == spark_own || **v == bare) {
         return known;
     }
     SPARK_INIT_VARIABLES
@@ -400,7 +413,7 @@ fn role(
         (Some(role), _) => Some(Sourced::new(role, "--role")),
         (None, None) => None,
         (None, Some(word)) if word.trim().is_empty() => None,
-        (None, Some(word)) => match Role::ALL.into_iter().find(|r| r.name() == word.trim()) {
+        (None, Some(word)) => match Role::from_word(word) {
             Some(role) => Some(Sourced::new(role, "SPARK_INIT_ROLE")),
             None => {
                 problems.push(Problem {
@@ -464,7 +477,7 @@ mod tests {
         Cli {
             role: None,
             dry_run: false,
-            output: OutputFormat::Text,
+            output: None,
             command: command.iter().map(OsString::from).collect(),
         }
     }
@@ -745,6 +758,8 @@ mod tests {
                 "SPARK_INIT_DRIVER_URL",
                 "spark://CoarseGrainedScheduler@h:1",
             ),
+            ("SPARK_INIT_SPARK_HOME", "/opt/spark"),
+            ("SPARK_INIT_JAVA_HOME", "/opt/java"),
         ])
         .unwrap();
         let all = config.warnings.join("\n");
@@ -754,12 +769,14 @@ mod tests {
             ("SPARK_INIT_LOG_LEVEL", "SPARK_INIT_LOG"),
             // Spark's own variable with spark-init's prefix (review finding).
             ("SPARK_INIT_DRIVER_URL", "SPARK_DRIVER_URL"),
+            // A role variable behind the prefix (review nit: SPARK_INIT_CA_FILE was suggested).
+            ("SPARK_INIT_SPARK_HOME", "SPARK_HOME"),
+            ("SPARK_INIT_JAVA_HOME", "JAVA_HOME"),
         ] {
-            assert!(all.contains(&format!("{typo} is not a variable")), "{all}");
-            assert!(
-                all.contains(&format!("did you mean {near}?")),
-                "{typo}: {all}"
+            let line = format!(
+                "{typo} is not a variable spark-init reads (a typo?): did you mean {near}?"
             );
+            assert!(all.contains(&line), "{typo}: {all}");
         }
         assert!(parse(&[("SPARK_INIT_ROLE", "")])
             .unwrap()

@@ -6,7 +6,8 @@
 //! - a first argument `driver` or `executor` with no role chosen chooses it, and is removed;
 //! - the same word repeating the chosen role is removed too (it would reach spark-submit as
 //!   the application: "File file:/.../driver does not exist");
-//! - the other role's word contradicts the chosen one: a problem;
+//! - the other role's word contradicts the chosen one: a problem (and removed, so that it is
+//!   not reported again as an argument the role's program does not take);
 //! - with the role from `SPARK_INIT_ROLE` (an image's setting, not this command line's), a first
 //!   argument that is a program — an executable on `PATH`, or a path to one, not a `.jar`,
 //!   `.py` or `.R` application — runs as a plain command, with a warning saying why.
@@ -58,6 +59,8 @@ pub fn apply(
                     name(role.value)
                 ),
             ));
+            // Said once: not again as an argument the role's program refuses.
+            command.remove(0);
             Some(role)
         }
         (Some(role), None) if role.source == "SPARK_INIT_ROLE" && is_program(first, env) => {
@@ -128,8 +131,16 @@ mod tests {
         // Repeating the role chosen: consumed, not passed on as the application.
         let env_driver = Some((Role::Driver, "SPARK_INIT_ROLE"));
         assert_eq!(run(env_driver, &["driver", "app.jar"]).1, ["app.jar"]);
-        // Contradicting it: a problem.
-        assert_eq!(run(Some((Role::Driver, "--role")), &["executor"]).2, 1);
+        // Contradicting it: a problem, said once (review nit: `driver` given to an executor
+        // was also refused as an executor argument).
+        let (_, left, problems, _) = run(
+            Some((Role::Executor, "SPARK_INIT_ROLE")),
+            &["driver", "--cores", "2"],
+        );
+        assert_eq!(
+            (problems, left),
+            (1, vec!["--cores".to_string(), "2".to_string()])
+        );
         // A debugging shell in an image whose role comes from the environment.
         assert_eq!(
             run(env_driver, &["sh"]),

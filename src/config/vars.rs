@@ -92,6 +92,14 @@ pub fn parse_exit_remap(value: &str) -> Result<BTreeMap<u8, u8>, String> {
     Ok(map)
 }
 
+/// `code` after `SPARK_INIT_EXIT_REMAP`'s map: the command's exit, or a stop's 128+N.
+pub fn remapped(remap: &BTreeMap<u8, u8>, code: i32) -> i32 {
+    u8::try_from(code)
+        .ok()
+        .and_then(|from| remap.get(&from))
+        .map_or(code, |&to| i32::from(to))
+}
+
 /// A number of seconds within `range` from a variable already read, else `default`; outside
 /// the range (or not a number) it is a problem with `message`.
 pub fn seconds_var(

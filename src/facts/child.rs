@@ -68,9 +68,7 @@ where
                     continue;
                 }
                 if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-                    return Err(ChildError::Failed(format!(
-                        "it ended with status {status:#x}"
-                    )));
+                    return Err(ChildError::Failed(ended(status)));
                 }
                 let mut bytes = Vec::new();
                 file.rewind()
@@ -88,6 +86,20 @@ where
             }
             _ => continue,
         }
+    }
+}
+
+/// How a lookup child that did not deliver ended, as an operator reads it (a raw wait status
+/// `0x9` was shown for a child killed by SIGKILL).
+fn ended(status: libc::c_int) -> String {
+    if libc::WIFSIGNALED(status) {
+        let sig = libc::WTERMSIG(status);
+        format!("it was killed by signal {sig} ({})", signals::name(sig))
+    } else if libc::WIFEXITED(status) {
+        let code = libc::WEXITSTATUS(status);
+        format!("it exited {code} without an answer (it could not write its result)")
+    } else {
+        format!("it ended with wait status {status:#x}")
     }
 }
 
@@ -174,4 +186,40 @@ pub fn run_bounded(
         stdout: read(out),
         stderr: String::from_utf8_lossy(&read(err)).into_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Review finding (issue 18): a lookup child killed by SIGKILL was "status 0x9".
+    #[test]
+    fn a_childs_end_is_said_in_words() {
+        let status = |f: fn() -> !| {
+            // SAFETY: the child only calls async-signal-safe functions, then ends.
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                f();
+            }
+            let mut status = 0;
+            // SAFETY: waits for the child just forked.
+            unsafe { libc::waitpid(pid, &mut status, 0) };
+            status
+        };
+        let killed = status(|| {
+            // SAFETY: raise and _exit are async-signal-safe.
+            unsafe {
+                libc::raise(libc::SIGKILL);
+                libc::_exit(0)
+            }
+        });
+        assert_eq!(ended(killed), "it was killed by signal 9 (SIGKILL)");
+        // SAFETY: _exit is async-signal-safe.
+        let exited = status(|| unsafe { libc::_exit(1) });
+        assert!(
+            ended(exited).starts_with("it exited 1 "),
+            "{}",
+            ended(exited)
+        );
+    }
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Problem;
 use crate::sourced::Sourced;
-use crate::spark::version::{newest_known_line, SparkVersion, Support};
+use crate::spark::version::{SparkVersion, Support};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SparkInstall {
@@ -96,11 +96,10 @@ pub fn discover_spark(home: &Path, home_source: &str) -> Result<SparkInstall, Pr
 
 /// Why a Spark release is refused, and what to do.
 fn unsupported(version: SparkVersion, version_source: &str) -> String {
-    let newest = newest_known_line();
     format!(
         "holds Spark {version} (from {version_source}), which spark-init does not support: it \
-         knows Spark 1.6, 2.x, 3.x and 4.0 to {newest} (a newer 4.x runs with {newest}'s \
-         settings); use an image with one of those, or a spark-init that knows Spark {}.x",
+         knows {}; use an image with one of those, or a spark-init that knows Spark {}.x",
+        crate::spark::version::SUPPORTED,
         version.major
     )
 }

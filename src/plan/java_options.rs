@@ -47,13 +47,22 @@ pub fn resolve(config: &Config, spark_sources: Vec<OptionSource>) -> JavaOptions
     }
 }
 
-/// "default: -Dfile.encoding=UTF-8 -Duser.timezone=PRC; SPARK_INIT_JAVA_OPTS: -Da=b", in the
-/// order the options end up in.
+/// "default: -Dfile.encoding=UTF-8 -Duser.timezone=PRC; SPARK_INIT_JAVA_OPTS: '-Da=b c'", in
+/// the order the options end up in.
 fn by_source(merged: &Merged) -> String {
     let mut groups: Vec<String> = Vec::new();
     let mut last_source: Option<&str> = None;
     for option in &merged.options {
+        // Quoted as a shell would take it, so an option with a space (`-Dx=a b`) does not run
+        // into the next source's clause (issue 18).
+        // (Only then: the source is masked again as a whole, which a quoted secret's closing
+        // quote would not survive.)
         let shown = redact::option(&option.text);
+        let shown = if shown.contains(char::is_whitespace) || shown.contains(';') {
+            crate::plan::render::shell_quote(&shown).into()
+        } else {
+            shown
+        };
         match (last_source, groups.last_mut()) {
             (Some(source), Some(group)) if source == option.source => {
                 group.push(' ');

@@ -162,8 +162,12 @@ fn read_min(
 }
 
 /// The container's memory in MiB (Marathon's `mem`, else the cgroup limit), with the name an
-/// operator changes to give it more.
-pub fn container_mib(config: &RoleConfig, facts: &LocalFacts) -> Option<(Sourced<u64>, String)> {
+/// operator changes to give it more and its value as given there (`512.0`, not the `512` MiB
+/// it is taken as: issue 18).
+pub fn container_mib(
+    config: &RoleConfig,
+    facts: &LocalFacts,
+) -> Option<(Sourced<u64>, String, String)> {
     match &config.task.mem_mib {
         Some(m) => Some((
             Sourced::new(
@@ -171,11 +175,13 @@ pub fn container_mib(config: &RoleConfig, facts: &LocalFacts) -> Option<(Sourced
                 format!("{}={}", m.source, m.value.written),
             ),
             m.source.clone(),
+            m.value.written.clone(),
         )),
         None => facts.cgroup.memory_bytes.as_ref().map(|l| {
             (
                 Sourced::new(l.value >> 20, l.source.clone()),
                 l.source.clone(),
+                l.value.to_string(),
             )
         }),
     }

@@ -7,7 +7,7 @@ mod java_options;
 pub mod master;
 pub mod memory;
 pub mod metrics;
-mod render;
+pub mod render;
 pub mod role;
 #[cfg(test)]
 pub mod testing;
@@ -15,7 +15,7 @@ pub mod user;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -45,10 +45,7 @@ pub struct Supervision {
 impl Supervision {
     /// The code spark-init exits with for a child code, after `SPARK_INIT_EXIT_REMAP`.
     pub fn exit_code(&self, child_code: i32) -> i32 {
-        u8::try_from(child_code)
-            .ok()
-            .and_then(|code| self.exit_remap.get(&code))
-            .map_or(child_code, |&to| i32::from(to))
+        crate::config::vars::remapped(&self.exit_remap, child_code)
     }
 }
 
@@ -85,6 +82,9 @@ pub struct ExitContext {
     pub spark_version: Option<SparkVersion>,
     /// What the plan gave the JVM, to set beside an OOM kill.
     pub jvm_memory: Option<JvmMemory>,
+    /// The command is a JVM (a role's, or a plain command whose program is `java`): its exit
+    /// codes are read by the JVM's conventions.
+    pub jvm: bool,
 }
 
 /// The memory the plan gave a Spark JVM.
@@ -276,6 +276,8 @@ pub fn assemble(config: &Config, mode: ModePlan) -> Plan {
     if let Some((name, value)) = &config.locale.value {
         env.insert(name.to_string(), value.clone());
     }
+    let program = argv.first().and_then(|p| Path::new(p).file_name());
+    let jvm = role != "exec" || program == Some("java".as_ref());
     Plan {
         role,
         argv,
@@ -295,6 +297,7 @@ pub fn assemble(config: &Config, mode: ModePlan) -> Plan {
             termination_log: config.termination_log.value.clone(),
             spark_version,
             jvm_memory,
+            jvm,
         },
         metrics: config
             .metrics
@@ -373,7 +376,7 @@ mod tests {
         let cli = Cli {
             role: None,
             dry_run: true,
-            output: OutputFormat::Json,
+            output: Some(OutputFormat::Json),
             command: command.iter().map(OsString::from).collect(),
         };
         let env = EnvSnapshot::new(env.iter().map(|(k, v)| (k.into(), v.into())));
@@ -423,7 +426,14 @@ mod tests {
         assert!(json["resolved"]["java_options"]["source"]
             .as_str()
             .unwrap()
-            .ends_with("; SPARK_INIT_JAVA_OPTS: -Dssl.keyPassword=*** -Dx=a b"));
+            .ends_with("; SPARK_INIT_JAVA_OPTS: -Dssl.keyPassword=*** '-Dx=a b'"));
+    }
+
+    /// A plain command's exit is read as a JVM's only when its program is `java`.
+    #[test]
+    fn a_plain_command_is_a_jvm_when_its_program_is_java() {
+        assert!(plan(&[], &["/usr/bin/java", "-jar", "x.jar"]).exit.jvm);
+        assert!(!plan(&[], &["sh", "-c", "exit 1"]).exit.jvm);
     }
 
     #[test]

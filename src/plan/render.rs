@@ -75,6 +75,29 @@ impl Plan {
         shell_words(&redact::argv(&lossy(&self.argv)))
     }
 
+    /// At info, what a real run resolved, for whoever reads the container log without a dry
+    /// run (issue 18): the command, then one line per resolved value with its source. In JSON
+    /// the command is an array (`argv`) and each value JSON (`value`), beside `name`, `source`.
+    pub fn log(&self) {
+        let shown = self.shown();
+        let role = shown.role;
+        if crate::logging::is_json() {
+            let argv = serde_json::to_string(&shown.argv).unwrap_or_default();
+            tracing::info!(role, argv = %argv, "command");
+            for (name, r) in &shown.resolved {
+                let value = r.value.to_string();
+                let source = r.source.as_str();
+                tracing::info!(role, name, value = %value, source, "resolved {name}");
+            }
+        } else {
+            tracing::info!(role, "command: {}", shell_words(&shown.argv));
+            for (name, r) in &shown.resolved {
+                let value = text_value(&r.value);
+                tracing::info!("resolved {name} = {value} (from {})", r.source);
+            }
+        }
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(&self.shown())
             .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
@@ -96,11 +119,7 @@ impl Plan {
         let width = shown.resolved.keys().map(|k| k.len()).max().unwrap_or(0);
         let _ = writeln!(out, "\nresolved");
         for (name, r) in shown.resolved {
-            let value = match &r.value {
-                Value::String(s) => s.clone(),
-                Value::Null => "(none)".to_string(),
-                other => other.to_string(),
-            };
+            let value = text_value(&r.value);
             let _ = writeln!(out, "  {name:<width$}  {value}");
             let _ = writeln!(out, "  {:<width$}    from {}", "", r.source);
         }
@@ -111,6 +130,30 @@ impl Plan {
             }
         }
         out
+    }
+}
+
+/// A resolved value for people: a text as it is, nothing as `(none)`, the rest as JSON.
+fn text_value(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => "(none)".to_string(),
+        other => without_nulls(other).to_string(),
+    }
+}
+
+/// A value for people: an object's members that have no value are left out (issue 18:
+/// `"instances":null` was printed); JSON output keeps them, as the documented shape.
+fn without_nulls(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), without_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_nulls).collect()),
+        other => other.clone(),
     }
 }
 
@@ -135,6 +178,16 @@ fn shell_words(words: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_leaves_out_members_without_a_value() {
+        let value =
+            serde_json::json!({"app": "/e", "instances": null, "ports": [{"a": null, "b": 1}]});
+        assert_eq!(
+            without_nulls(&value).to_string(),
+            r#"{"app":"/e","ports":[{"b":1}]}"#
+        );
+    }
 
     #[test]
     fn shell_quoting() {

@@ -6,6 +6,11 @@ use std::fmt;
 /// a newer release of the same major version runs with them, and a warning.
 pub const NEWEST_KNOWN: (u32, u32) = (4, 3);
 
+/// The releases spark-init runs, for `--version`, `--help` and the refusal of another one
+/// (a test keeps it in step with [`NEWEST_KNOWN`] and [`SparkVersion::support`]).
+pub const SUPPORTED: &str =
+    "Spark 1.6, 2.x, 3.x and 4.0 to 4.3 (a newer 4.x runs with 4.3's settings)";
+
 /// What spark-init makes of a Spark release.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Support {
@@ -77,6 +82,23 @@ mod tests {
 
     fn support(version: &str) -> Support {
         SparkVersion::parse(version).unwrap().support()
+    }
+
+    #[test]
+    fn the_supported_text_says_what_support_decides() {
+        let newest = newest_known_line();
+        assert!(
+            SUPPORTED.contains(&format!("4.0 to {newest}")),
+            "{SUPPORTED}"
+        );
+        assert!(
+            SUPPORTED.contains(&format!("with {newest}'s settings")),
+            "{SUPPORTED}"
+        );
+        for known in ["1.6.3", "2.0.0", "3.0.0", "3.5.7", "4.0.0"] {
+            assert_eq!(support(known), Support::Known, "{known}");
+        }
+        assert_eq!(support("1.5.2"), Support::Unsupported);
     }
 
     #[test]

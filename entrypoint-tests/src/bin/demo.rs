@@ -77,13 +77,20 @@ fn main() {
     let summary = entrypoint_tests::story::run(&spark, &mut |line| {
         println!("[{:>5.1}s] {line}", started.elapsed().as_secs_f64());
     });
+    // As wide as the longest step's name, so every row's time lines up.
+    let width = summary
+        .steps
+        .iter()
+        .map(|(name, ..)| name.len())
+        .max()
+        .unwrap_or(4);
     println!(
-        "\n{:<48} {:>8}  result (executor IDs; exit codes)",
+        "\n{:<width$} {:>8}  result (executor IDs; exit codes)",
         "step", "took"
     );
     println!("{}", "-".repeat(100));
     for (name, result, took) in &summary.steps {
-        println!("{name:<48} {:>7.1}s  {result}", took.as_secs_f64());
+        println!("{name:<width$} {:>7.1}s  {result}", took.as_secs_f64());
     }
     println!("{}", "-".repeat(100));
     let (before, after) = &summary.app_ids;

@@ -32,15 +32,29 @@ pub fn driver_memory(
     let get = |key: &str| user.get(key);
     let overhead = Overhead::read(&get, "driver", facts.spark.version.value, found)?;
     let beside = Beside::read(&get, "driver", found)?;
-    let (limit, name) = container_mib(role, facts)?;
     let set = user
         .args
         .driver_memory
         .clone()
         .map(|m| Sourced::new(m, "the app's args (--driver-memory)"))
         .or_else(|| user.get("spark.driver.memory"));
-    if let Some(set) = set {
-        let heap = planned_mib(&set.value).ok()?;
+    // The user's size is checked whatever the container's memory: spark-submit would refuse
+    // it after the lookups (review nit: `--driver-memory abc` passed the dry run).
+    let set_mib = match set.as_ref().map(|s| planned_mib(&s.value)) {
+        Some(Err(why)) => {
+            let set = set.as_ref().expect("a size was set");
+            found.problem(
+                &set.source,
+                Some(&set.value),
+                format!("{why}; spark-submit would refuse it"),
+            );
+            return None;
+        }
+        Some(Ok(mib)) => Some(mib),
+        None => None,
+    };
+    let (limit, name, written) = container_mib(role, facts)?;
+    if let (Some(set), Some(heap)) = (set, set_mib) {
         let needs = heap + overhead.for_heap(heap).value + beside.mib;
         if needs > limit.value {
             found.warn(format!(
@@ -61,7 +75,7 @@ pub fn driver_memory(
         let least = MIN_HEAP_MIB + overhead.for_heap(MIN_HEAP_MIB).value + beside.mib;
         found.problem(
             &name,
-            Some(&limit.value.to_string()),
+            Some(&written),
             format!(
                 "leaves the driver a heap of {heap} MiB; Spark needs at least {MIN_HEAP_MIB} MiB: \
                  give the app at least {least} MiB of memory (mem in the Marathon app)"

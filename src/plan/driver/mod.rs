@@ -124,9 +124,22 @@ fn chosen_master(
             let from_marathon = master_from_marathon(role, user, &all.master, found);
             (from_marathon.clone(), from_marathon.map(|m| m.value))
         }
-        None => (user.master(), None),
+        None => {
+            let master = user.master();
+            if master.is_none() {
+                found.warn(NO_MASTER);
+            }
+            (master, None)
+        }
     }
 }
+
+/// Issue 18: a driver without a master passed without a word and ran alone.
+const NO_MASTER: &str = "the driver has no master (no --master in the app's args, no \
+    spark.master in spark-defaults.conf, no SPARK_INIT_MASTER_APP): spark-submit will use \
+    local[*], running every task in this container and never Marathon's executors; add \
+    --master to the app's args (mesos://... on Spark 3) or set SPARK_INIT_MASTER_APP to the \
+    Marathon app of its standalone master";
 
 /// The master as the dry run shows it: the URL, or why there is none.
 fn master_shown(master: Option<Sourced<String>>, role: &RoleConfig, all: &Facts) -> Resolved {

@@ -58,7 +58,7 @@ pub fn executor_memory(
                 return None;
             }
         };
-        if let Some((limit, _)) = container.as_ref().filter(|(l, _)| needs(heap) > l.value) {
+        if let Some((limit, ..)) = container.as_ref().filter(|(l, ..)| needs(heap) > l.value) {
             let what = format!(
                 "{key}={} plus Spark's overhead of {} MiB{} needs {} MiB, more than the \
                  container's {} MiB ({})",
@@ -82,8 +82,9 @@ pub fn executor_memory(
         let fix = format!("set {key} to at least {MIN_HEAP_MIB}m");
         return check_heap(heap, &given.source, &given.value, extra, &fix, findings);
     }
-    if let Some((limit, name)) = container {
-        return container_heap(&limit, &name, &overhead, &beside, findings);
+    if let Some((limit, name, written)) = container {
+        let given = (name.as_str(), written.as_str());
+        return container_heap(&limit, given, &overhead, &beside, findings);
     }
     findings.problem(
         "SPARK_EXECUTOR_MEMORY",
@@ -97,7 +98,7 @@ pub fn executor_memory(
 /// The heap that fills the container with what goes beside it.
 fn container_heap(
     limit: &Sourced<u64>,
-    name: &str,
+    (name, raw): (&str, &str),
     overhead: &Overhead,
     beside: &Beside,
     findings: &mut Findings,
@@ -113,15 +114,7 @@ fn container_heap(
         ));
     }
     let extra = overhead.for_heap(heap);
-    let raw = limit.value.to_string();
-    check_heap(
-        Sourced::new(heap, source),
-        name,
-        &raw,
-        extra,
-        &fix,
-        findings,
-    )
+    check_heap(Sourced::new(heap, source), name, raw, extra, &fix, findings)
 }
 
 /// Spark refuses a heap under `MIN_HEAP_MIB`: name what to change, and how.

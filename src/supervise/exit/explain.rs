@@ -192,9 +192,12 @@ fn shell_clause(facts: &ExitFacts<'_>) -> Option<String> {
         return None;
     };
     let clause = match code {
-        1 => "a JVM exits 1 when main throws or when it cannot start (bad option, missing class): \
-              its error is in the log above"
-            .to_string(),
+        // Review nit: said of every command; only a JVM's 1 means this.
+        1 if facts.context.jvm => {
+            "a JVM exits 1 when main throws or when it cannot start (bad option, missing class): \
+             its error is in the log above"
+                .to_string()
+        }
         126 => "by the shell's convention a program the command ran was found but could not be \
                 executed (permissions, a directory, another architecture): the shell's message \
                 above names it"

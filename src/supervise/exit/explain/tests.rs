@@ -33,6 +33,7 @@ fn executor() -> ExitContext {
             overhead_mib: Some(Sourced::new(384, "max(384 MiB, 10% of the heap)")),
             overhead_key: Some("spark.executor.memoryOverhead"),
         }),
+        jvm: true,
     }
 }
 
@@ -156,6 +157,18 @@ fn a_plain_command_s_spark_code_is_hedged() {
         "if the command is a Spark JVM, Spark's SparkExitCode.OOM",
     );
     assert_eq!(report.heap_mib, None);
+}
+
+/// Review nit (issue 18): "a JVM exits 1 when main throws" was said of any command's 1.
+#[test]
+fn only_a_jvms_1_is_read_as_a_jvms() {
+    let report = explained(ChildStatus::Exited(1), None, (0, 0), |_| {});
+    has(&report, "a JVM exits 1 when main throws");
+    let plain = ExitContext::default();
+    let report = explained(ChildStatus::Exited(1), None, (0, 0), |facts| {
+        facts.context = Box::leak(Box::new(plain));
+    });
+    assert!(!report.summary.contains("JVM"), "{}", report.summary);
 }
 
 #[test]
