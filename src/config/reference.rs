@@ -70,6 +70,11 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "driver: the Marathon app of its standalone master (see [Spark 4: the Mesos-free deployment](#spark-4-the-mesos-free-deployment)).",
     },
     Variable {
+        name: "SPARK_INIT_EXECUTOR_WAIT",
+        default: "`300`",
+        meaning: "driver with `SPARK_INIT_EXECUTOR_APP`: seconds (decimal, 0–86400) its `SparkContext` waits for every executor to attach, as `spark.scheduler.maxRegisteredResourcesWaitingTime`; `0` turns the barrier off (see [The receiver barrier](#the-receiver-barrier)).",
+    },
+    Variable {
         name: "SPARK_INIT_GRACE_SECONDS",
         default: "unset",
         meaning: "opt-in grace (decimal seconds, 0–86400) before spark-init SIGKILLs a command that does not stop, one budget for the stop and for what it leaves behind. Unset, a stop never escalates while the command runs — Marathon sends SIGKILL itself after the app's `taskKillGracePeriodSeconds` (Docker after `stop -t`), as tini and dumb-init leave it to them, so a JVM's shutdown hooks get all of the orchestrator's grace — and what the command leaves behind gets 10 s (SIGTERM, then SIGKILL) so the container ends.",
