@@ -33,6 +33,18 @@ struct Instance {
     started_at: String,
     /// Set once a kill was asked for: SIGKILL follows after the grace period.
     killing: Option<Instant>,
+    /// Marathon's health bookkeeping of the task's first TCP health check.
+    health: HealthTrack,
+}
+
+/// What Marathon keeps to kill an unhealthy task: failures count only after the task passed
+/// once or its `gracePeriodSeconds` ran out, checked every `intervalSeconds`, and
+/// `maxConsecutiveFailures` in a row kill it (`docker stop` for a container), to be relaunched.
+struct HealthTrack {
+    started: Instant,
+    passed_once: bool,
+    failures: u64,
+    last: Option<Instant>,
 }
 
 struct App {
@@ -485,6 +497,12 @@ fn launch(app_id: &str, app: &mut App, st: &State) {
             stopper: None,
             started_at: now_iso(),
             killing: None,
+            health: HealthTrack {
+                started: Instant::now(),
+                passed_once: false,
+                failures: 0,
+                last: None,
+            },
         }),
         Err(e) => eprintln!("launcher: cannot start {app_id}: {e}"),
     }
@@ -615,6 +633,12 @@ fn reconcile_loop(state: &Mutex<State>) {
                     let i = app.instances.remove(n);
                     app.exited.push((i.task_id, code));
                 }
+                for i in app.instances.iter_mut() {
+                    if i.killing.is_none() && unhealthy(&app.definition, i) {
+                        eprintln!("launcher: killing the unhealthy task {}", i.task_id);
+                        start_kill(i, grace);
+                    }
+                }
                 let wanted = app.definition["instances"].as_u64().unwrap_or(1) as usize;
                 let live = app.instances.iter().filter(|i| i.killing.is_none()).count();
                 if live < wanted {
@@ -641,6 +665,44 @@ fn reconcile_loop(state: &Mutex<State>) {
     }
 }
 
+/// Whether the task's first TCP health check, run now if its interval has passed, has failed
+/// `maxConsecutiveFailures` times in a row (Marathon's defaults: 300 s grace, 60 s interval, 3).
+fn unhealthy(def: &Value, i: &mut Instance) -> bool {
+    let Some(check) = def["healthChecks"]
+        .as_array()
+        .and_then(|c| c.first())
+        .filter(|c| matches!(c["protocol"].as_str(), Some("TCP" | "MESOS_TCP")))
+    else {
+        return false;
+    };
+    let seconds =
+        |key: &str, default: f64| Duration::from_secs_f64(check[key].as_f64().unwrap_or(default));
+    let h = &mut i.health;
+    if h.last
+        .is_some_and(|t| t.elapsed() < seconds("intervalSeconds", 60.0))
+    {
+        return false;
+    }
+    h.last = Some(Instant::now());
+    let index = check["portIndex"].as_u64().unwrap_or(0) as usize;
+    if tcp_alive(&i.address, i.ports.get(index).copied()) {
+        h.passed_once = true;
+        h.failures = 0;
+    } else if h.passed_once || h.started.elapsed() >= seconds("gracePeriodSeconds", 300.0) {
+        h.failures += 1;
+    }
+    h.failures >= check["maxConsecutiveFailures"].as_u64().unwrap_or(3).max(1)
+}
+
+/// A TCP connection to the task's port succeeds (within 200 ms).
+fn tcp_alive(address: &str, port: Option<u16>) -> bool {
+    let (Ok(ip), Some(port)) = (address.parse::<std::net::IpAddr>(), port) else {
+        return false;
+    };
+    let addr = std::net::SocketAddr::from((ip, port));
+    std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+}
+
 /// Marathon's health check results for a task: TCP checks (`TCP`, `MESOS_TCP`) connect to the
 /// task's port at `portIndex`; other protocols are reported alive.
 fn health(def: &Value, i: &Instance) -> Option<Value> {
@@ -650,14 +712,7 @@ fn health(def: &Value, i: &Instance) -> Option<Value> {
         .map(|check| {
             let tcp = matches!(check["protocol"].as_str(), Some("TCP" | "MESOS_TCP"));
             let index = check["portIndex"].as_u64().unwrap_or(0) as usize;
-            let alive = !tcp
-                || i.ports.get(index).is_some_and(|&port| {
-                    let Ok(ip) = i.address.parse::<std::net::IpAddr>() else {
-                        return false;
-                    };
-                    let addr = std::net::SocketAddr::from((ip, port));
-                    std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
-                });
+            let alive = !tcp || tcp_alive(&i.address, i.ports.get(index).copied());
             json!({
                 "alive": alive,
                 "consecutiveFailures": if alive { 0 } else { 1 },

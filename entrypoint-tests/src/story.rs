@@ -185,6 +185,16 @@ fn run_on(spark: &str, in_containers: bool, say: &mut dyn FnMut(String)) -> Summ
         "executor killed, replaced, job",
         format!("{ids4:?}"),
     );
+    if let Some(c) = &stage.containers {
+        let line = oom_killed(&stage, say);
+        step(&mut summary, "an executor OOM-killed by the kernel", line);
+        let ids = cut_off(&stage, c, &ids4, say);
+        step(
+            &mut summary,
+            "ZooKeeper restarted, the driver cut off, all relaunched, job",
+            format!("{ids:?}"),
+        );
+    }
     let last = stop_all(&stage, say);
     step(&mut summary, "stop all with SIGTERM", exit_codes(&last));
     summary.driver_restarts = stage.launcher.exited("/e2e/driver").len() - 1;
@@ -515,6 +525,21 @@ fn driver_app(stage: &Stage, jar: &Path, master_url: Option<&str>) -> Value {
     if let Some(master) = master_url {
         args.extend(["--master".to_string(), master.to_string()]);
     }
+    if stage.containers.is_some() {
+        // A driver cut off from the network sends no RST: its executors notice through
+        // failed heartbeats (each waits one interval), 3 in a row, not Spark's default 60.
+        args.extend(
+            [
+                "--conf",
+                "spark.executor.heartbeatInterval=2s",
+                "--conf",
+                "spark.executor.heartbeat.maxFailures=3",
+            ]
+            .map(String::from),
+        );
+        driver["healthChecks"][0]["intervalSeconds"] = json!(2);
+        driver["healthChecks"][0]["gracePeriodSeconds"] = json!(120);
+    }
     args.extend(["--driver-memory", "768m", "--class", "E2EDriver"].map(String::from));
     args.push(jar.display().to_string());
     args.push(stage.control.display().to_string());
@@ -818,4 +843,136 @@ fn nothing_left_in_docker(c: &Containers, say: &mut dyn FnMut(String)) {
         "no container or network named {}-* is left",
         c.scope.prefix
     ));
+}
+
+/// In containers: an executor given too little memory for what it runs (a 1 GiB heap, touched
+/// at start, `-XX:+AlwaysPreTouch`, in a 640 MiB container) is OOM-killed by the kernel; its
+/// exit line and termination summary (in the sandbox, `MESOS_SANDBOX`) say so with the
+/// cgroup's figures. Returns the exit line.
+fn oom_killed(stage: &Stage, say: &mut dyn FnMut(String)) -> String {
+    let launcher = &stage.launcher;
+    let mut app: Value = stage
+        .client
+        .get(format!("{}/v2/apps/e2e/executors", launcher.url()))
+        .send()
+        .unwrap()
+        .json::<Value>()
+        .unwrap()["app"]
+        .clone();
+    app["id"] = json!("/e2e/oom");
+    app["instances"] = json!(1);
+    app["mem"] = json!(640);
+    app["x-launcher"] = json!({});
+    app["env"]["SPARK_EXECUTOR_MEMORY"] = json!("1g");
+    app["env"]["SPARK_INIT_JAVA_OPTS"] = json!("-XX:+AlwaysPreTouch");
+    say(
+        "POST an executor app with mem 640 (--memory 640m) and SPARK_EXECUTOR_MEMORY=1g, \
+         -XX:+AlwaysPreTouch: its JVM touches a 1 GiB heap at start"
+            .into(),
+    );
+    post(&stage.client, launcher, &app);
+    let (task, code) = poll("the OOM executor to exit", SLOW, || {
+        launcher.exited("/e2e/oom").first().cloned()
+    });
+    let deleted = stage
+        .client
+        .delete(format!("{}/v2/apps/e2e/oom", launcher.url()))
+        .send()
+        .unwrap();
+    assert_eq!(deleted.status().as_u16(), 200);
+    assert_eq!(code, Some(137), "{task}");
+    let log = fs::read_to_string(launcher.work_dir().join(format!("{task}.log"))).unwrap();
+    let line = log
+        .lines()
+        .find(|l| l.contains("OOM killer"))
+        .unwrap_or_else(|| panic!("no OOM line in the executor's log:\n{log}"))
+        .to_string();
+    assert!(line.contains("memory limit 640 MiB"), "{line}");
+    let summary = launcher
+        .work_dir()
+        .join(format!("sandbox-{task}/spark-init-termination.json"));
+    let summary: Value = serde_json::from_str(&fs::read_to_string(&summary).unwrap()).unwrap();
+    assert!(summary["oom_kills"].as_u64() >= Some(1), "{summary}");
+    assert_eq!(
+        summary["memory_limit_bytes"],
+        json!(640u64 << 20),
+        "{summary}"
+    );
+    assert_eq!(summary["abnormal"], json!(true), "{summary}");
+    poll("the OOM app's container to be gone", SLOW, || {
+        launcher.containers("/e2e/oom").is_empty().then_some(())
+    });
+    say(format!(
+        "the kernel OOM-killed its JVM; spark-init said: {line}"
+    ));
+    line
+}
+
+/// In containers: ZooKeeper's container restarted (the store's data survives it), then the
+/// driver's container cut off from the network (`docker network disconnect`): its executors'
+/// heartbeats fail and they exit; the launcher's health check kills the driver and relaunches
+/// it (on Spark 3 with the stored framework ID, read after ZooKeeper's restart); the relaunched
+/// executors take new IDs from the store and attach to it. Returns the last job's executors.
+fn cut_off(
+    stage: &Stage,
+    c: &Containers,
+    before: &BTreeSet<i64>,
+    say: &mut dyn FnMut(String),
+) -> BTreeSet<i64> {
+    let launcher = &stage.launcher;
+    let (file, app_id) = current_app_id(&stage.control);
+    say(format!(
+        "docker restart of ZooKeeper's container {}",
+        c.zookeeper.name
+    ));
+    c.zookeeper.restart();
+    let zk_store = Store::new(parse_url(&stage.store).unwrap(), Duration::from_secs(10));
+    let stored = poll("the store after ZooKeeper's restart", SLOW, || {
+        zk_store.read().ok().flatten()
+    });
+    assert_eq!(
+        stored.framework_id, app_id,
+        "the stored framework ID survives"
+    );
+    let executors_before = launcher.exited("/e2e/executors").len();
+    let (_, driver) = launcher.containers("/e2e/driver")[0].clone();
+    let (_, driver_init) = launcher.init_pids("/e2e/driver")[0].clone();
+    fs::remove_file(file).unwrap();
+    say(format!(
+        "ZooKeeper answers again with {app_id} stored; now docker network disconnect {} {driver}",
+        c.network.name
+    ));
+    docker_ok(&["network", "disconnect", "-f", &c.network.name, &driver]);
+    let codes = poll("the cut-off driver's executors to exit", SLOW, || {
+        let exited = launcher.exited("/e2e/executors");
+        (exited.len() >= executors_before + 3).then(|| {
+            exited[executors_before..]
+                .iter()
+                .map(|(_, code)| *code)
+                .collect::<Vec<_>>()
+        })
+    });
+    say(format!(
+        "its executors noticed (heartbeats failed) and exited: {}",
+        exit_codes(&codes)
+    ));
+    let new_jvm = poll("the relaunched driver's JVM", SLOW, || {
+        let (_, init) = launcher.init_pids("/e2e/driver").into_iter().next()?;
+        (init != driver_init).then_some(())?;
+        java_child(init)
+    });
+    let cmdline = fs::read(format!("/proc/{new_jvm}/cmdline")).unwrap();
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    if !stage.spark4 {
+        let passed = format!("spark.mesos.driver.frameworkId={app_id}");
+        assert!(cmdline.contains(&passed), "{cmdline}");
+    }
+    let ids = executor_ids(&run_job(&stage.control, 100, 3));
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    assert!(ids.is_disjoint(before), "{before:?} {ids:?}");
+    say(format!(
+        "the health check killed the cut-off driver, the launcher relaunched it, the executors \
+         came back under new IDs and attached: job on {ids:?}"
+    ));
+    ids
 }

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use entrypoint_tests::docker::{self, docker_ok, Scope};
 use entrypoint_tests::launcher::{Containerizer, Launcher};
-use entrypoint_tests::{poll, HANG, SPARK_3};
+use entrypoint_tests::{poll, HANG, SPARK_3, SPARK_4};
 use serde_json::{json, Value};
 
 /// Two cores: one Spark story at a time (also against `end_to_end.rs`'s, in another process,
@@ -169,8 +169,25 @@ fn spark_3_drivers_and_executors_in_containers() {
     let Some(summary) = story(SPARK_3) else {
         return;
     };
-    assert_eq!(summary.steps.len(), 6, "{summary:?}");
+    // Attach, cgroup sizing, scale, driver killed, executor replaced, OOM kill, network cut
+    // with ZooKeeper's restart, stop.
+    assert_eq!(summary.steps.len(), 8, "{summary:?}");
     assert_eq!(summary.cgroup_sized, Some(("1".into(), "1664m".into())));
-    assert!(summary.driver_restarts >= 1, "{summary:?}");
+    // Killed in step 3, cut off in step 5.
+    assert!(summary.driver_restarts >= 2, "{summary:?}");
     assert_eq!(summary.final_exit_codes.len(), 4, "{summary:?}");
+}
+
+#[test]
+fn spark_4_master_driver_and_executors_in_containers() {
+    let Some(summary) = story(SPARK_4) else {
+        return;
+    };
+    assert_eq!(summary.steps.len(), 8, "{summary:?}");
+    assert_eq!(summary.cgroup_sized, Some(("1".into(), "1664m".into())));
+    assert!(summary.driver_restarts >= 2, "{summary:?}");
+    let (before, after) = &summary.app_ids;
+    assert_ne!(before, after, "{summary:?}");
+    // The master, the driver and three executors, each stopped by SIGTERM.
+    assert_eq!(summary.final_exit_codes.len(), 5, "{summary:?}");
 }
