@@ -205,6 +205,31 @@ impl Drop for Scope {
     }
 }
 
+/// Removes every container, then every network, whose name starts with `start` and that
+/// carries the tests' label (for a process that exits without dropping its [`Scope`]).
+pub fn remove_named(start: &str) {
+    let filter = format!("label={LABEL}");
+    let listed = docker(&["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"]);
+    for name in String::from_utf8_lossy(&listed.stdout).lines() {
+        if name.starts_with(start) {
+            let _ = docker(&["rm", "-f", "-v", name]);
+        }
+    }
+    let listed = docker(&[
+        "network",
+        "ls",
+        "--filter",
+        &filter,
+        "--format",
+        "{{.Name}}",
+    ]);
+    for name in String::from_utf8_lossy(&listed.stdout).lines() {
+        if name.starts_with(start) {
+            let _ = docker(&["network", "rm", name]);
+        }
+    }
+}
+
 /// A user-defined bridge network: the gateway (the host's side, `<base>.1`) and an address for
 /// each container in turn (`<base>.2` on), never given twice in the network's life.
 #[derive(Clone, Debug)]
