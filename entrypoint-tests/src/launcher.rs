@@ -560,9 +560,19 @@ fn docker_run(
     // The sandbox is written by the task's user too (spark, 185).
     let _ = std::fs::set_permissions(sandbox, std::os::unix::fs::PermissionsExt::from_mode(0o777));
     env.push(("MESOS_SANDBOX".into(), "/mnt/mesos/sandbox".into()));
-    command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    // The CLI's own settings stay (the engine it talks to); the task's are passed by name.
+    command.env_clear();
+    for name in [
+        "PATH",
+        "HOME",
+        "DOCKER_HOST",
+        "DOCKER_CONFIG",
+        "DOCKER_CONTEXT",
+    ] {
+        if let Some(value) = std::env::var_os(name) {
+            command.env(name, value);
+        }
+    }
     for (k, v) in env {
         command.arg("-e").arg(&k);
         command.env(k, v);

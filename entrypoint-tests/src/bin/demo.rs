@@ -93,6 +93,15 @@ fn main() {
     } else {
         entrypoint_tests::story::run(&spark, &mut say)
     };
+    print_summary(&summary);
+    println!(
+        "\ndemo finished in {:.0} s: every step checked.",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// The closing table: each step, how long it took, what it showed.
+fn print_summary(summary: &entrypoint_tests::story::Summary) {
     println!(
         "\n{:<62} {:>8}  result (executor IDs; exit codes)",
         "step", "took"
@@ -115,9 +124,5 @@ fn main() {
     println!(
         "exit codes at the final SIGTERM stop: {}",
         entrypoint_tests::story::exit_codes(&summary.final_exit_codes)
-    );
-    println!(
-        "\ndemo finished in {:.0} s: every step checked.",
-        started.elapsed().as_secs_f64()
     );
 }
