@@ -186,8 +186,8 @@ fn run_on(spark: &str, in_containers: bool, say: &mut dyn FnMut(String)) -> Summ
         format!("{ids4:?}"),
     );
     if let Some(c) = &stage.containers {
-        let line = oom_killed(&stage, say);
-        step(&mut summary, "an executor OOM-killed by the kernel", line);
+        let shown = oom_killed(&stage, say);
+        step(&mut summary, "an executor OOM-killed by the kernel", shown);
         let ids = cut_off(&stage, c, &ids4, say);
         step(
             &mut summary,
@@ -848,7 +848,7 @@ fn nothing_left_in_docker(c: &Containers, say: &mut dyn FnMut(String)) {
 /// In containers: an executor given too little memory for what it runs (a 1 GiB heap, touched
 /// at start, `-XX:+AlwaysPreTouch`, in a 640 MiB container) is OOM-killed by the kernel; its
 /// exit line and termination summary (in the sandbox, `MESOS_SANDBOX`) say so with the
-/// cgroup's figures. Returns the exit line.
+/// cgroup's figures. Returns what the summary shows: the code, the OOM kills and the limit.
 fn oom_killed(stage: &Stage, say: &mut dyn FnMut(String)) -> String {
     let launcher = &stage.launcher;
     let mut app: Value = stage
@@ -905,7 +905,10 @@ fn oom_killed(stage: &Stage, say: &mut dyn FnMut(String)) -> String {
     say(format!(
         "the kernel OOM-killed its JVM; spark-init said: {line}"
     ));
-    line
+    format!(
+        "137; termination summary: oom_kills {}, memory_limit_bytes {}",
+        summary["oom_kills"], summary["memory_limit_bytes"]
+    )
 }
 
 /// In containers: ZooKeeper's container restarted (the store's data survives it), then the
