@@ -5,8 +5,14 @@
 //! of its own, with the environment Marathon gives a task (docs/task-environment-vars.md).
 //!
 //! Like Marathon it relaunches an instance whose process exits (a new task ID), scales on
-//! `PUT {"instances": n}`, and kills with SIGTERM, then SIGKILL after
-//! `taskKillGracePeriodSeconds`.
+//! `PUT {"instances": n}`, kills with SIGTERM, then SIGKILL after
+//! `taskKillGracePeriodSeconds`, and kills a task that fails its TCP health check
+//! `maxConsecutiveFailures` times in a row.
+//!
+//! Started with a [`Containerizer`] ([`Launcher::start_with`]), it runs apps with
+//! `container.type: DOCKER` as Marathon's Docker containerizer does: each task `docker run` of
+//! the app's image with `--cpus`/`--memory`, on the host's network or at an address of its own
+//! on a user-defined bridge network, stopped with `docker stop -t <grace>` (README "Images").
 
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};

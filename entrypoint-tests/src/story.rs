@@ -937,6 +937,9 @@ fn cut_off(
         stored.framework_id, app_id,
         "the stored framework ID survives"
     );
+    if stage.spark4 {
+        master_alive_after_restart(stage, say);
+    }
     let executors_before = launcher.exited("/e2e/executors").len();
     let (_, driver) = launcher.containers("/e2e/driver")[0].clone();
     let (_, driver_init) = launcher.init_pids("/e2e/driver")[0].clone();
@@ -978,4 +981,52 @@ fn cut_off(
          came back under new IDs and attached: job on {ids:?}"
     ));
     ids
+}
+
+/// Spark 4, after ZooKeeper's restart: the master, which takes its leadership from ZooKeeper
+/// (`spark.deploy.recoveryMode=ZOOKEEPER`), may lose it and exit (Spark's `Master` on
+/// `RevokedLeadership`), to be relaunched by the launcher and recover its state from
+/// ZooKeeper. Waits until the app's running master says `ALIVE` on its web UI (`/json/`,
+/// `JsonProtocol.writeMasterState`'s `status`), so that a driver started next registers with a
+/// leader; says whether the master was relaunched.
+fn master_alive_after_restart(stage: &Stage, say: &mut dyn FnMut(String)) {
+    let launcher = &stage.launcher;
+    let exits = launcher.exited("/e2e/master").len();
+    let url = launcher.url();
+    poll(
+        "the master to be ALIVE after ZooKeeper's restart",
+        SLOW,
+        || {
+            let tasks: Value = stage
+                .client
+                .get(format!("{url}/v2/apps/e2e/master/tasks"))
+                .send()
+                .ok()?
+                .json()
+                .ok()?;
+            let task = tasks["tasks"]
+                .as_array()?
+                .iter()
+                .find(|t| t["state"] == "TASK_RUNNING")?
+                .clone();
+            let state: Value = stage
+                .client
+                .get(format!(
+                    "http://{}:{}/json/",
+                    task["host"].as_str()?,
+                    task["ports"][1]
+                ))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .ok()?
+                .json()
+                .ok()?;
+            (state["status"] == "ALIVE").then_some(())
+        },
+    );
+    let relaunched = launcher.exited("/e2e/master").len() - exits;
+    say(format!(
+        "the master answers ALIVE after ZooKeeper's restart (master tasks that exited \
+         meanwhile: {relaunched})"
+    ));
 }
