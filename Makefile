@@ -12,7 +12,7 @@ CARGO_JOBS ?= -j 2
 SIZE_BUDGET := 3145728
 SCRIPTS := entrypoint-tests/scripts
 
-.PHONY: build test lint bench demo pyspark image image-smoke deps clean
+.PHONY: build test lint bench demo demo-containers pyspark image image-smoke deps clean
 
 build:
 	MUSL_TARGET=$(MUSL_TARGET) $(SCRIPTS)/ensure-deps.sh build
@@ -36,6 +36,10 @@ pyspark:
 test: build pyspark
 	$(SCRIPTS)/ensure-deps.sh test
 	$(MAKE) build ARCH=aarch64
+	@# The container tests (entrypoint-tests/tests/containers.rs) run the images with this
+	@# binary: `make image` (the bases cached by input hash; seconds when nothing changed).
+	@if docker version >/dev/null 2>&1; then $(MAKE) image; else \
+		echo "make test: no Docker engine answers: the container tests will say they are skipped"; fi
 	$(MAKE) lint
 	cargo test $(CARGO_JOBS) --locked --workspace
 
@@ -50,9 +54,17 @@ demo: build pyspark
 	cargo build $(CARGO_JOBS) --locked -p entrypoint-tests --bin demo --bin probe
 	target/debug/demo
 
+# The container story (tests/containers.rs) told for a newcomer: every task a Docker container.
+demo-containers: build pyspark
+	$(SCRIPTS)/ensure-deps.sh test
+	$(MAKE) image IMAGE_SPARK_VERSIONS="$${SPARK_VERSION:-3.5.7}"
+	cargo build $(CARGO_JOBS) --locked -p entrypoint-tests --bin demo --bin probe
+	target/debug/demo --containers
+
 # The images with no registry (README "Images"): spark-init-spark:<v> (Debian 12 by debootstrap,
 # Java 17, Spark from the PyPI jars; rebuilt only when its inputs change), then spark-init:<v>
-# from images/Dockerfile's `local` stage with the binary above. Not part of `make test`.
+# from images/Dockerfile's `local` stage with the binary above. `make test` runs it when a
+# Docker engine answers.
 IMAGE_SPARK_VERSIONS ?= 3.5.7 4.3.0
 image: build pyspark
 	images/base/build.sh $(IMAGE_SPARK_VERSIONS)

@@ -3,6 +3,10 @@
 //! spark-init as PID 1; the executors find and attach to the driver, scale up, the driver is
 //! killed and comes back, an executor is replaced, everything stops cleanly. Ends with a
 //! summary table. `SPARK_VERSION` (3.5.7, the default, or 4.3.0) chooses the Spark.
+//! `demo --containers` (`make demo-containers`) tells the same story with every task a Docker
+//! container of the image `make image` built, and adds the steps only containers have: sizing
+//! from the real cgroup, a kernel OOM kill, a driver cut off the network and ZooKeeper's
+//! container restarted; its containers and network are removed on exit and on Ctrl-C too.
 //! Everything lives in one temporary folder (`TMPDIR` points into it for every helper), removed
 //! on exit and on Ctrl-C, when every process the demo started is killed first.
 
@@ -55,9 +59,11 @@ fn main() {
             root_path.display()
         );
         kill_everything_we_started();
+        entrypoint_tests::docker::remove_named(&format!("sit-e2e-{}-", std::process::id()));
         let _ = std::fs::remove_dir_all(&root_path);
         std::process::exit(128 + sig);
     });
+    let in_containers = std::env::args().any(|a| a == "--containers");
     let started = Instant::now();
     let spark = match std::env::var("SPARK_VERSION") {
         Ok(v) if v == SPARK_3 || v == SPARK_4 => v,
@@ -67,16 +73,35 @@ fn main() {
         }
         _ => SPARK_3.to_string(),
     };
-    let deployment = if spark.starts_with("4.") {
+    if in_containers && !entrypoint_tests::docker::ready("make demo-containers", &spark) {
+        std::process::exit(69);
+    }
+    let deployment = if in_containers {
+        "every task a Docker container of spark-init:<version> on a bridge network of its own, each with its own address; ZooKeeper in a container too"
+    } else if spark.starts_with("4.") {
         "the Mesos-free deployment: a worker-less standalone master, the driver and the executors, each a Marathon app"
     } else {
         "Marathon runs the driver and the executors; a worker-less standalone master stands in for the constrained Mesos framework"
     };
     println!("spark-init demo: Spark {spark} (PyPI pyspark on Java 17), all on this machine; ZooKeeper from Debian");
     println!("{deployment} (SPARK_VERSION={SPARK_3} or {SPARK_4} chooses; a few minutes)\n");
-    let summary = entrypoint_tests::story::run(&spark, &mut |line| {
+    let mut say = |line: String| {
         println!("[{:>5.1}s] {line}", started.elapsed().as_secs_f64());
-    });
+    };
+    let summary = if in_containers {
+        entrypoint_tests::story::run_in_containers(&spark, &mut say)
+    } else {
+        entrypoint_tests::story::run(&spark, &mut say)
+    };
+    print_summary(&summary);
+    println!(
+        "\ndemo finished in {:.0} s: every step checked.",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// The closing table: each step, how long it took, what it showed.
+fn print_summary(summary: &entrypoint_tests::story::Summary) {
     // As wide as the longest step's name, so every row's time lines up.
     let width = summary
         .steps
@@ -106,9 +131,5 @@ fn main() {
     println!(
         "exit codes at the final SIGTERM stop: {}",
         entrypoint_tests::story::exit_codes(&summary.final_exit_codes)
-    );
-    println!(
-        "\ndemo finished in {:.0} s: every step checked.",
-        started.elapsed().as_secs_f64()
     );
 }
