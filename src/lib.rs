@@ -117,8 +117,7 @@ fn run(args: Vec<OsString>, env: EnvSnapshot, blocked: &SignalSet) -> Result<i32
             OutputFormat::Text => plan.to_text(),
             OutputFormat::Json => plan.to_json(),
         };
-        println!("{out}");
-        return Ok(0);
+        return print_plan(&out);
     }
     execute(&plan, &env, blocked)
 }
@@ -147,6 +146,18 @@ fn print_info(text: &str) -> Result<i32, Error> {
         Ok(()) => Ok(0),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
         Err(e) => Err(Error::Internal(format!("cannot write to stdout: {e}"))),
+    }
+}
+
+/// The dry run's plan on stdout. A reader that stops early (`spark-init --dry-run | head`) is
+/// no failure, as for `--help`: exit 0. Any other write error stays what `println!` made it,
+/// an internal error (`a_panic_is_an_internal_error_said_once` relies on it).
+fn print_plan(out: &str) -> Result<i32, Error> {
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{out}").and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(0),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => panic!("failed printing to stdout: {e}"),
     }
 }
 

@@ -495,6 +495,21 @@ fn help_to_a_closed_pipe_is_0_and_to_a_full_disk_an_error() {
     assert!(!out.stderr.contains("please report it"), "{}", out.stderr);
 }
 
+/// Review of issue 18: a dry run read by `| head` exited 70 with "internal error ... please
+/// report it" (`println!` panicked on the closed pipe), as `--help` did before issue 18.
+#[test]
+fn a_dry_run_to_a_closed_pipe_is_0() {
+    let closed_pipe = "import os, sys; r, w = os.pipe(); os.close(r); os.dup2(w, 1); \
+                       os.execvp(sys.argv[1], sys.argv[1:])";
+    for output in ["text", "json"] {
+        let out = Init::new(["--dry-run", "--output", output, "--", "true"])
+            .wrapped_in(["python3", "-c", closed_pipe])
+            .run();
+        assert_eq!(out.code, 0, "{output}: {}", out.stderr);
+        assert!(!out.stderr.contains("internal error"), "{}", out.stderr);
+    }
+}
+
 /// Issue 11: spark-init's own 10 s default cut a JVM shutdown hook that needed 15 s (exit 137)
 /// although Marathon would have waited its taskKillGracePeriodSeconds. By default a stop never
 /// escalates: SIGTERM to PID 1, a command that needs 15 s to stop, exit 143 once it has.

@@ -15,6 +15,9 @@ pub struct SubmitArgs {
     pub properties_file: Option<String>,
     pub driver_java_options: Option<String>,
     pub driver_memory: Option<String>,
+    /// `--total-executor-cores`: spark-submit sets `spark.cores.max` from it, over any
+    /// `--conf spark.cores.max` (`SparkSubmit`'s `OptionAssigner` for standalone and Mesos).
+    pub total_executor_cores: Option<String>,
     /// `--conf k=v` / `-c k=v`, later wins.
     pub conf: BTreeMap<String, String>,
     /// `spark.driver.extraLibraryPath` from `--driver-library-path` or `--conf`, the later
@@ -81,6 +84,7 @@ impl SubmitArgs {
                 "--properties-file" => parsed.properties_file = Some(value),
                 "--driver-java-options" => parsed.driver_java_options = Some(value),
                 "--driver-memory" => parsed.driver_memory = Some(value),
+                "--total-executor-cores" => parsed.total_executor_cores = Some(value),
                 "--class" => parsed.main_class = Some(value),
                 "--driver-library-path" => {
                     let source = "the app's args (--driver-library-path)";

@@ -12,12 +12,24 @@ pub struct UserSettings<'a> {
 }
 
 impl UserSettings<'_> {
-    /// A Spark conf the user set, with where.
+    /// A Spark conf the user set, with where. `--total-executor-cores` is spark-submit's
+    /// `spark.cores.max` and beats `--conf spark.cores.max` (`SparkSubmit` assigns it after the
+    /// confs; checked with Spark 3.5.7's `spark-submit --verbose`).
     pub fn get(&self, key: &str) -> Option<Sourced<String>> {
-        self.args
-            .conf
-            .get(key)
-            .map(|v| Sourced::new(v.clone(), format!("the app's args (--conf {key})")))
+        let option =
+            match key {
+                "spark.cores.max" => self.args.total_executor_cores.clone().map(|v| {
+                    Sourced::new(v, "the app's args (--total-executor-cores)".to_string())
+                }),
+                _ => None,
+            };
+        option
+            .or_else(|| {
+                self.args
+                    .conf
+                    .get(key)
+                    .map(|v| Sourced::new(v.clone(), format!("the app's args (--conf {key})")))
+            })
             .or_else(|| from_defaults(self.facts, key))
     }
 
@@ -63,5 +75,48 @@ impl UserSettings<'_> {
             .or_else(|| self.get("spark.driver.extraJavaOptions"));
         confs.push(("spark.driver.extraJavaOptions", extra));
         confs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::testing::local_facts;
+    use std::ffi::OsString;
+
+    fn args(words: &[&str]) -> SubmitArgs {
+        let words: Vec<OsString> = words.iter().map(OsString::from).collect();
+        let mut problems = Vec::new();
+        let parsed = SubmitArgs::parse(&words, &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        parsed
+    }
+
+    /// Review of issue 17: `--total-executor-cores 4` is spark-submit's `spark.cores.max`, and
+    /// wins over `--conf spark.cores.max`; the receiver barrier added its own `spark.cores.max`
+    /// beside it, and the dry run showed a value spark-submit would not use.
+    #[test]
+    fn total_executor_cores_is_the_users_spark_cores_max() {
+        let facts = local_facts("3.5.7", Some(17), &[("spark.cores.max", "8")]);
+        let parsed = args(&[
+            "--conf",
+            "spark.cores.max=6",
+            "--total-executor-cores",
+            "4",
+            "app.jar",
+        ]);
+        let user = UserSettings {
+            args: &parsed,
+            facts: &facts,
+        };
+        let set = user.get("spark.cores.max").unwrap();
+        assert_eq!(set.value, "4");
+        assert_eq!(set.source, "the app's args (--total-executor-cores)");
+        let parsed = args(&["--total-executor-cores=3", "app.jar"]);
+        let user = UserSettings {
+            args: &parsed,
+            facts: &facts,
+        };
+        assert_eq!(user.get("spark.cores.max").unwrap().value, "3");
     }
 }
