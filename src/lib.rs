@@ -261,7 +261,7 @@ fn execute(plan: &plan::Plan, env: &EnvSnapshot, blocked: &SignalSet) -> Result<
     let started = std::time::Instant::now();
     let outcome = supervise::run(plan, env.vars(), blocked, &side_tasks)?;
     if let Some(duty) = &plan.store_duty {
-        driver_lifecycle::after_exit(duty, outcome.command, started.elapsed(), blocked);
+        driver_lifecycle::after_exit(duty, &outcome, started.elapsed(), blocked);
     }
     Ok(outcome.code)
 }

@@ -186,6 +186,31 @@ fn a_quick_crash_after_reuse_clears_and_a_later_crash_keeps() {
     assert_eq!(stored(&store).as_deref(), Some(FW2), "{}", out.stderr);
 }
 
+/// Regression (found by a fresh-eyes trial): Marathon stopping a driver soon after it
+/// re-registered (a restart or redeployment: SIGTERM, then the command's 143) cleared the
+/// stored ID as if the re-registration had failed, so the next launch was a new framework.
+#[test]
+fn a_stop_marathon_asks_for_soon_after_reuse_keeps_the_id() {
+    let zk = ZooKeeper::start();
+    let store = format!("zk://{}/spark/stopped", zk.connect_string());
+    Store::new(parse_url(&store).unwrap(), Duration::from_secs(10))
+        .write(FW2, None)
+        .unwrap();
+    let spark = StubSpark::new();
+    let ui = FakeServer::start();
+    let init = driver(&spark, &store, &ui).spawn();
+    assert!(spark.args().contains(FW2));
+    init.signal(libc::SIGTERM);
+    let out = init.finish();
+    assert_eq!(out.code, 143, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("keeping the stored framework ID"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(stored(&store).as_deref(), Some(FW2), "{}", out.stderr);
+}
+
 #[test]
 fn a_completed_framework_is_discarded_and_garbage_is_ignored() {
     let zk = ZooKeeper::start();

@@ -67,6 +67,9 @@ impl SuperviseError {
 pub struct Outcome {
     pub command: i32,
     pub code: i32,
+    /// spark-init was asked to stop (SIGTERM or SIGINT, forwarded): the command's end was
+    /// wanted, not a crash.
+    pub stop_requested: bool,
 }
 
 /// Work a role hands the supervisor to run beside the command, in a forked process of its own
@@ -135,7 +138,8 @@ pub fn run(
                 explain_exit(&run, status, &supervisor);
             }
             for action in supervisor.step(event, Instant::now()) {
-                if let Some(outcome) = perform(action, plan, main, target, pid1) {
+                if let Some(mut outcome) = perform(action, plan, main, target, pid1) {
+                    outcome.stop_requested = supervisor.stop_requested().is_some();
                     return Ok(outcome);
                 }
             }
@@ -322,6 +326,7 @@ fn perform(action: Action, plan: &Plan, main: i32, target: i32, pid1: bool) -> O
             return Some(Outcome {
                 command: command_code,
                 code,
+                stop_requested: false,
             });
         }
     }
