@@ -44,6 +44,7 @@
 //!   `spark.metrics.conf.*`, [`plan::metrics`]) and the container's cgroup statistics, from a
 //!   child process ([`metrics`]), to Graphite's plaintext listener.
 
+pub mod cds;
 pub mod clients;
 pub mod config;
 pub mod driver_lifecycle;
@@ -104,6 +105,9 @@ fn run(args: Vec<OsString>, env: EnvSnapshot, blocked: &SignalSet) -> Result<i32
         }
         Err(usage) => return Err(Error::Usage(usage)),
     };
+    if cli.role.is_none() && cds::build::is_requested(&cli.command) {
+        return cds::build::run(&env);
+    }
     let env = with_spark_env(&cli, env)?;
     let (config, problems) = Config::gather(cli, &env);
     if let (Some(path), false) = (&config.termination_log.value, config.dry_run.value) {
