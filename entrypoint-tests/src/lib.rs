@@ -3,6 +3,7 @@
 //! program as its command, and polls for conditions instead of sleeping.
 
 pub mod carbon;
+pub mod cds_bench;
 pub mod fake;
 pub mod launcher;
 pub mod spark_app;

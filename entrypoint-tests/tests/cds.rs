@@ -324,3 +324,78 @@ fn cds_build_refuses_a_non_empty_conf_directory_and_an_empty_archive_path() {
         out.stderr
     );
 }
+
+/// The image `make image` builds (`IMAGE_REPOSITORY`, default `spark-init`, as
+/// `images/local.sh` names it): its executor uses the archive its build made, and the JVM in
+/// the container, as the user `spark` the executor runs as, maps it. Skips, saying so, when
+/// Docker or the image is missing.
+#[test]
+fn the_images_executor_uses_the_archive_its_build_made() {
+    let repository = std::env::var("IMAGE_REPOSITORY").unwrap_or_else(|_| "spark-init".into());
+    for spark in [SPARK_3, SPARK_4] {
+        let image = format!("{repository}:{spark}");
+        let present = Command::new("docker")
+            .args(["image", "inspect", &image])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !present {
+            eprintln!("skipped: no Docker image {image} (make image)");
+            continue;
+        }
+        let out = Command::new("docker")
+            .args(["run", "--rm", "-e", "SPARK_INIT_DRY_RUN=1"])
+            .args([
+                "-e",
+                "SPARK_DRIVER_URL=spark://CoarseGrainedScheduler@127.0.0.1:7078",
+            ])
+            .args([
+                "-e",
+                "SPARK_APPLICATION_ID=app-1",
+                "-e",
+                "SPARK_EXECUTOR_ID=1",
+            ])
+            .args(["-e", "HOST=127.0.0.1", "-e", "PORT0=31005"])
+            .args(["-e", "MARATHON_APP_RESOURCE_MEM=2048", &image, "executor"])
+            .output()
+            .unwrap();
+        let plan = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{image}: {plan}");
+        let shown = plan
+            .lines()
+            .find(|l| l.trim_start().starts_with("cds_archive"))
+            .unwrap_or_default();
+        assert!(
+            shown.contains(spark_init::cds::DEFAULT_ARCHIVE),
+            "{image}: {shown}\n{plan}"
+        );
+        let command = plan.lines().find(|l| l.starts_with("command")).unwrap();
+        assert!(command.contains("-XX:SharedArchiveFile="), "{command}");
+        // The plan's JVM up to the main class (shell-quoted as the plan shows it), checked by
+        // the JVM itself in the container, as the executor's user.
+        let jvm = command
+            .trim_start_matches("command")
+            .split(" org.apache.spark.executor.CoarseGrainedExecutorBackend")
+            .next()
+            .unwrap()
+            .trim();
+        let check = Command::new("docker")
+            .args([
+                "run",
+                "--rm",
+                "--user",
+                "spark",
+                "--entrypoint",
+                "sh",
+                &image,
+                "-c",
+            ])
+            .arg(format!("{jvm} -Xshare:on -version"))
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{image}: the JVM refuses the archive: {}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
+}

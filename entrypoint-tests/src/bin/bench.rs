@@ -582,6 +582,15 @@ fn machine() -> String {
 }
 
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--cds-only") {
+        // The class-data sharing section alone, to stdout (BENCH.md is left as it is).
+        let mut md = String::new();
+        let cds = [entrypoint_tests::SPARK_3, entrypoint_tests::SPARK_4]
+            .map(|spark| entrypoint_tests::cds_bench::section(spark, 8));
+        entrypoint_tests::cds_bench::write_section(&mut md, &cds);
+        print!("{md}");
+        return;
+    }
     let out_path = std::env::args()
         .nth(1)
         .map(PathBuf::from)
@@ -624,6 +633,9 @@ fn main() {
     let lookups = lookups(100);
     eprintln!("bench: metrics on and off ...");
     let metrics = metrics_cost(Duration::from_secs(30));
+    eprintln!("bench: executors with and without class-data sharing ...");
+    let cds = [entrypoint_tests::SPARK_3, entrypoint_tests::SPARK_4]
+        .map(|spark| entrypoint_tests::cds_bench::section(spark, 8));
     let ours = &rows[0];
     let tini = &rows[1];
     let mut md = String::new();
@@ -731,6 +743,7 @@ fn main() {
         verdict(lookups.rss_kib <= 1024 && lookups.threads == 1)
     );
     metrics_rows(&mut md, &metrics);
+    entrypoint_tests::cds_bench::write_section(&mut md, &cds);
     let _ = writeln!(
         md,
         "\nBinary size: the 3 MiB target predates the HTTP client and the ZooKeeper client. \
