@@ -276,3 +276,89 @@ pub fn write_section(md: &mut String, sections: &[String]) {
         md.push_str(section);
     }
 }
+
+/// The driver's figure, to decide whether an archive would pay there too: a real driver
+/// (`TinyDriver`'s jar on a standalone master) from the JVM's start to its SparkContext being
+/// ready (the report file it writes right after `new JavaSparkContext`), with and without a
+/// dynamic archive from one training run of the same driver (registering one executor and
+/// running its job), alternating. The driver role itself gets no archive (README).
+pub fn driver_section(spark: &str, rounds: usize) -> String {
+    let dir = workspace_root().join(format!("target/bench-cds/{spark}-driver"));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let jar = crate::spark_app::tiny_driver_jar(spark);
+    let jars = spark_init::cds::explicit_jars(&spark_jars(spark));
+    let classpath = format!("{}:{}", jar.display(), jars.join(":"));
+    let (_master, master_port) = start_master(spark, &dir);
+    let archive = dir.join("driver.jsa");
+    let run = |folder: &Path, executors: &str, extra: &[String]| {
+        fs::create_dir_all(folder).unwrap();
+        let port = free_port();
+        let mut jvm = spark_jvm(spark, &classpath, &folder.join("driver.log"));
+        jvm.args(extra)
+            .arg("TinyDriver")
+            .arg(format!("spark://127.0.0.1:{master_port}"))
+            .arg(folder)
+            .args([executors, &port.to_string(), &free_port().to_string()]);
+        (Killed(jvm.spawn().unwrap()), port)
+    };
+    // Training: the driver with -XX:ArchiveClassesAtExit, one executor, its job, then it stops.
+    let training = dir.join("training");
+    let (mut driver, port) = run(
+        &training,
+        "1",
+        &[format!("-XX:ArchiveClassesAtExit={}", archive.display())],
+    );
+    let report = wait_file(&training.join("driver"));
+    let app_id = report.split_whitespace().next().unwrap().to_string();
+    let executor = executor_argv(spark, &dir, "", port, &app_id);
+    let _executor = Killed(
+        Command::new(&executor[0])
+            .args(&executor[1..])
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(dir.join("executor.err")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    poll("the training driver to stop", REGISTER_LIMIT, || {
+        driver.0.try_wait().ok().flatten()
+    });
+    assert!(
+        archive.is_file(),
+        "no driver archive: see {}",
+        dir.display()
+    );
+    let with = [format!("-XX:SharedArchiveFile={}", archive.display())];
+    let (mut plain, mut shared) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let order = if round % 2 == 0 {
+            [false, true]
+        } else {
+            [true, false]
+        };
+        for with_archive in order {
+            let folder = dir.join(format!("run-{round}-{with_archive}"));
+            let started = Instant::now();
+            let extra: &[String] = if with_archive { &with } else { &[] };
+            let (_driver, _) = run(&folder, "0", extra);
+            wait_file(&folder.join("driver"));
+            let seconds = started.elapsed().as_secs_f64();
+            if with_archive {
+                shared.push(seconds);
+            } else {
+                plain.push(seconds);
+            }
+        }
+    }
+    let ratio = median(&shared) / median(&plain);
+    format!(
+        "\n### Spark {spark}: a driver's JVM start → SparkContext ready ({rounds} rounds)\n\n\
+         | driver | median | ratio |\n|---|---:|---:|\n\
+         | without an archive | {:.2} s | 1.00× |\n\
+         | dynamic archive of a training run | {:.2} s | {ratio:.2}× |\n\n\
+         Driver archive: {:.1} MiB.\n",
+        median(&plain),
+        median(&shared),
+        fs::metadata(&archive).map_or(0.0, |m| m.len() as f64 / 1_048_576.0)
+    )
+}

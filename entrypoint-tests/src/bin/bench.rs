@@ -581,12 +581,22 @@ fn machine() -> String {
     format!("{cpu}, {cores} cores; {os}; {kernel}; {date}")
 }
 
+/// The executors' and drivers' figures with and without class-data sharing, each release.
+fn cds_sections() -> Vec<String> {
+    use entrypoint_tests::{cds_bench, SPARK_3, SPARK_4};
+    let mut sections = Vec::new();
+    for spark in [SPARK_3, SPARK_4] {
+        sections.push(cds_bench::section(spark, 8));
+        sections.push(cds_bench::driver_section(spark, 8));
+    }
+    sections
+}
+
 fn main() {
     if std::env::args().nth(1).as_deref() == Some("--cds-only") {
         // The class-data sharing section alone, to stdout (BENCH.md is left as it is).
         let mut md = String::new();
-        let cds = [entrypoint_tests::SPARK_3, entrypoint_tests::SPARK_4]
-            .map(|spark| entrypoint_tests::cds_bench::section(spark, 8));
+        let cds = cds_sections();
         entrypoint_tests::cds_bench::write_section(&mut md, &cds);
         print!("{md}");
         return;
@@ -634,8 +644,7 @@ fn main() {
     eprintln!("bench: metrics on and off ...");
     let metrics = metrics_cost(Duration::from_secs(30));
     eprintln!("bench: executors with and without class-data sharing ...");
-    let cds = [entrypoint_tests::SPARK_3, entrypoint_tests::SPARK_4]
-        .map(|spark| entrypoint_tests::cds_bench::section(spark, 8));
+    let cds = cds_sections();
     let ours = &rows[0];
     let tini = &rows[1];
     let mut md = String::new();
