@@ -257,11 +257,14 @@ fn report(spark: &str, v: &[Variant; 3], build_s: f64, mib: f64, static_mib: f64
     md
 }
 
+/// The section's header in BENCH.md.
+pub const HEADER: &str = "\n\n## Executor start with class-data sharing";
+
 /// The section of BENCH.md: the goal, then each release's table.
 pub fn write_section(md: &mut String, sections: &[String]) {
     let _ = writeln!(
         md,
-        "\n## Executor start with class-data sharing\n\n\
+        "{HEADER}\n\n\
          Goal: an executor registered with its driver in ≤ 0.6× the time without an archive \
          (README \"Class-data sharing\"). Each round starts the executor once without an \
          archive, once with `spark-init cds build`'s dynamic archive and once with a static \
