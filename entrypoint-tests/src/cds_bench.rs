@@ -169,6 +169,14 @@ fn static_archive(dir: &Path, without: &[String], with_dynamic: &[String]) -> Pa
 /// Starts the executor, polls its log for the registration; returns the wall-clock and CPU
 /// seconds to it, then stops the executor.
 fn time_to_register(argv: &[String], log: &Path) -> (f64, f64) {
+    // A new executor ID each start: the driver may not have noticed the last one's end yet
+    // ("Duplicate executor ID").
+    static NEXT_ID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+    let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut argv = argv.to_vec();
+    if let Some(at) = argv.iter().position(|a| a == "--executor-id") {
+        argv[at + 1] = id.to_string();
+    }
     let started = Instant::now();
     let mut child = Killed(
         Command::new(&argv[0])
@@ -183,7 +191,13 @@ fn time_to_register(argv: &[String], log: &Path) -> (f64, f64) {
     let pid = child.0.id() as i32;
     let cpu = poll("the executor to register", REGISTER_LIMIT, || {
         let text = fs::read_to_string(log).unwrap_or_default();
-        text.contains(REGISTERED).then(|| cpu_seconds(pid))
+        if text.contains(REGISTERED) {
+            return Some(cpu_seconds(pid));
+        }
+        if let Ok(Some(status)) = child.0.try_wait() {
+            panic!("the executor exited {status} before registering: {text}");
+        }
+        None
     });
     let wall = started.elapsed().as_secs_f64();
     // SIGTERM, so that a JVM writing a class list flushes it as it exits.
