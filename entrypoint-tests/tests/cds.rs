@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{OnceLock, RwLock};
 
+use entrypoint_tests::spark_app::{spark_jvm, start_master, tiny_driver_classes};
 use entrypoint_tests::{
-    fixture, plan_argv, pyspark_home, spark_init_bin, workspace_root, Init, SPARK_3, SPARK_4,
+    fixture, free_port, plan_argv, poll, pyspark_home, spark_init_bin, spark_jars, wait_file,
+    workspace_root, Init, Killed, HANG, SPARK_3, SPARK_4,
 };
 use serde_json::Value;
 
@@ -398,4 +400,87 @@ fn the_images_executor_uses_the_archive_its_build_made() {
             String::from_utf8_lossy(&check.stderr)
         );
     }
+}
+
+/// The image's executor (spark-init as the container's PID 1, host networking) with the
+/// archive its build made registers with a real driver on this machine's loopback and runs its
+/// job: the archive in use changes nothing an executor does. Skips, saying so, when Docker or
+/// the image is missing.
+#[test]
+fn the_images_executor_with_its_archive_registers_with_a_real_driver_and_runs_its_tasks() {
+    let repository = std::env::var("IMAGE_REPOSITORY").unwrap_or_else(|_| "spark-init".into());
+    let spark = SPARK_3;
+    let image = format!("{repository}:{spark}");
+    let present = Command::new("docker")
+        .args(["image", "inspect", &image])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !present {
+        eprintln!("skipped: no Docker image {image} (make image)");
+        return;
+    }
+    let dir = tempfile::tempdir_in(workspace_root().join("target")).unwrap();
+    let (_master, master_port) = start_master(spark, dir.path());
+    let (port, ui_port) = (free_port(), free_port());
+    let classes = tiny_driver_classes(spark);
+    let classpath = format!("{}/*:{}", spark_jars(spark).display(), classes.display());
+    let mut driver = Killed(
+        spark_jvm(spark, &classpath, &dir.path().join("driver.log"))
+            .args(["TinyDriver", &format!("spark://127.0.0.1:{master_port}")])
+            .arg(dir.path())
+            .args(["1", &port.to_string(), &ui_port.to_string()])
+            .spawn()
+            .unwrap(),
+    );
+    let report = wait_file(&dir.path().join("driver"));
+    let app_id = report.split_whitespace().next().unwrap();
+    let out = Command::new("docker")
+        .args([
+            "run",
+            "--rm",
+            "--network",
+            "host",
+            "-e",
+            "SPARK_INIT_LOG=info",
+        ])
+        // The driver's task classes, after Spark's jars, where the archive allows them.
+        .arg("-v")
+        .arg(format!("{}:/opt/app-classes:ro", classes.display()))
+        .args(["-e", "SPARK_EXTRA_CLASSPATH=/opt/app-classes"])
+        .arg("-e")
+        .arg(format!(
+            "SPARK_DRIVER_URL=spark://CoarseGrainedScheduler@127.0.0.1:{port}"
+        ))
+        .arg("-e")
+        .arg(format!("SPARK_APPLICATION_ID={app_id}"))
+        .args(["-e", "SPARK_EXECUTOR_ID=1", "-e", "HOST=127.0.0.1"])
+        .args(["-e", &format!("PORT0={}", free_port())])
+        .args([
+            "-e",
+            "MARATHON_APP_RESOURCE_MEM=1024",
+            "-e",
+            "MARATHON_APP_RESOURCE_CPUS=2",
+        ])
+        .args([&image, "executor"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{image}: {log}");
+    assert!(
+        log.contains("-XX:SharedArchiveFile=/opt/spark-init/executor.jsa"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("class-data sharing archive"),
+        "a warning: {log}"
+    );
+    assert!(log.contains("Successfully registered with driver"), "{log}");
+    let tasks = fs::read_to_string(dir.path().join("tasks")).unwrap_or_else(|_| {
+        let driver_log = fs::read_to_string(dir.path().join("driver.err")).unwrap_or_default();
+        panic!("no tasks ran; executor:\n{log}\ndriver:\n{driver_log}")
+    });
+    assert_eq!(tasks.lines().count(), 4, "{tasks}");
+    poll("the driver to finish", HANG, || {
+        driver.0.try_wait().unwrap()
+    });
 }
