@@ -586,8 +586,8 @@ fn cds_sections() -> Vec<String> {
     use entrypoint_tests::{cds_bench, SPARK_3, SPARK_4};
     let mut sections = Vec::new();
     for spark in [SPARK_3, SPARK_4] {
-        sections.push(cds_bench::section(spark, 8));
-        sections.push(cds_bench::driver_section(spark, 8));
+        sections.push(cds_bench::section(spark, 12));
+        sections.push(cds_bench::driver_section(spark, 12));
     }
     sections
 }
