@@ -283,7 +283,7 @@ impl Training<'_> {
                 cds_option: None,
                 classpath: self.classpath,
                 heap_mib: TRAINING_HEAP_MIB,
-                module_options: self.options.len() > 2,
+                module_options: module_options_needed(self.facts, &mut Findings::default()),
                 block_manager_port: None,
                 driver_url: &driver_url,
                 executor_id: "1",
