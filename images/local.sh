@@ -5,8 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=target/x86_64-unknown-linux-musl/release/spark-init
 [ -x "$BIN" ] || { echo "images/local.sh: no $BIN (make build)" >&2; exit 1; }
+# IMAGE_REPOSITORY: the repository of the tags made (default spark-init), so that a trial build
+# does not replace spark-init:<version>.
 for v in "$@"; do
-    tag=spark-init:$v
+    tag=${IMAGE_REPOSITORY:-spark-init}:$v
     old=$(docker image inspect -f '{{.Id}}' "$tag" 2>/dev/null || true)
     # DOCKER_BUILDKIT=0: the legacy builder, the one there is without buildx, said so everywhere.
     DOCKER_BUILDKIT=0 docker build -q -f images/Dockerfile --target local \

@@ -27,6 +27,9 @@ pub enum Error {
     Interrupted(i32),
     #[error("{0}")]
     Internal(String),
+    /// `spark-init cds build` could not make the archive.
+    #[error("{0}")]
+    CdsBuild(String),
 }
 
 impl Error {
@@ -37,6 +40,7 @@ impl Error {
             Error::Supervise(e) => e.exit_code(),
             Error::Signals(_) | Error::Internal(_) => exit_code::INTERNAL,
             Error::Unavailable(_) => exit_code::UNAVAILABLE,
+            Error::CdsBuild(_) => exit_code::CANNOT_CREATE,
             Error::Refused(_) => exit_code::CONFIG,
             Error::Interrupted(sig) => (exit_code::SIGNALED_BASE + sig) as u8,
         }

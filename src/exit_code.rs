@@ -9,6 +9,8 @@ pub const USAGE: u8 = 64;
 pub const UNAVAILABLE: u8 = 69;
 /// A bug or an operating-system failure in spark-init itself.
 pub const INTERNAL: u8 = 70;
+/// `spark-init cds build` could not make the archive (`EX_CANTCREAT`).
+pub const CANNOT_CREATE: u8 = 73;
 /// The configuration (environment, files) is wrong; nothing was started.
 pub const CONFIG: u8 = 78;
 /// The command exists but cannot be executed (permissions, not an executable).

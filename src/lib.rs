@@ -40,11 +40,16 @@
 //!   `<path>/framework-id`, sequential znodes `<path>/executor-ids/id-N`, or a `file://`
 //!   store's file); the termination summary (`SPARK_INIT_TERMINATION_LOG`, default
 //!   `$MESOS_SANDBOX/spark-init-termination.json`; [`supervise::exit`]);
+//! - the executor's class-data sharing archive (`SPARK_INIT_CDS_ARCHIVE`, default
+//!   `/opt/spark-init/executor.jsa`) and its manifest `<archive>.json`, read by the executor role
+//!   and written by `spark-init cds build` at image build time ([`cds`]; exit 73 when it cannot
+//!   make the archive);
 //! - logged when the command ends: one line explaining its exit ([`supervise::exit`]);
 //! - sent, with `SPARK_INIT_GRAPHITE`: Spark's metrics (its `GraphiteSink`, configured through
 //!   `spark.metrics.conf.*`, [`plan::metrics`]) and the container's cgroup statistics, from a
 //!   child process ([`metrics`]), to Graphite's plaintext listener.
 
+pub mod cds;
 pub mod clients;
 pub mod config;
 pub mod driver_lifecycle;
@@ -102,6 +107,9 @@ fn run(args: Vec<OsString>, env: EnvSnapshot, blocked: &SignalSet) -> Result<i32
         Ok(Parsed::Info(text)) => return print_info(&text),
         Err(usage) => return Err(Error::Usage(usage)),
     };
+    if cli.role.is_none() && cds::build::is_requested(&cli.command) {
+        return cds::build::run(&env);
+    }
     let env = with_spark_env(&cli, env)?;
     let (config, problems) = Config::gather(cli, &env);
     if let (Some(path), false) = (&config.termination_log.value, config.dry_run.value) {

@@ -3,6 +3,7 @@
 //! program as its command, and polls for conditions instead of sleeping.
 
 pub mod carbon;
+pub mod cds_bench;
 pub mod docker;
 pub mod fake;
 pub mod launcher;

@@ -80,6 +80,7 @@ impl RawSparkInitVars {
 /// unit test keeps it in step with the names the code reads.
 pub const SPARK_INIT_VARIABLES: &[&str] = &[
     "SPARK_INIT_CA_FILE",
+    "SPARK_INIT_CDS_ARCHIVE",
     "SPARK_INIT_CGROUP_ROOT",
     "SPARK_INIT_DRIVER_ADDRESS",
     "SPARK_INIT_DRIVER_APP",

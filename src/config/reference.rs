@@ -105,6 +105,11 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "where the termination summary goes: one JSON object with the facts of the exit line (see [When an executor dies](#when-an-executor-dies)); empty: none. Written whole (a temporary file, then a rename); a failure to write it is a warning.",
     },
     Variable {
+        name: "SPARK_INIT_CDS_ARCHIVE",
+        default: "`/opt/spark-init/executor.jsa`",
+        meaning: "executor: the class-data sharing archive `spark-init cds build` writes and the executor uses when its manifest `<archive>.json` matches (see [Class-data sharing](#class-data-sharing-appcds)); empty: none.",
+    },
+    Variable {
         name: "SPARK_INIT_CGROUP_ROOT",
         default: "`/sys/fs/cgroup`",
         meaning: "where the container's cgroup is mounted: its limits (role modes), its memory counters, read before the command starts and after it exits (every mode), and the container statistics sent with `SPARK_INIT_GRAPHITE`.",
@@ -133,6 +138,7 @@ pub const EXIT_CODES: &[(&str, &str)] = &[
     ("64", "usage: unknown flag or value, no command and no role"),
     ("69", "a required service did not give what was needed before its deadline (the driver or, for a driver, its master through Marathon; the application ID), or answered with something that is not the JSON expected"),
     ("70", "internal error (e.g. cannot become a subreaper, cannot take over signals, the lookup process failed, a bug: \"internal error … please report it\")"),
+    ("73", "`spark-init cds build` could not make the archive (its training run or the JVM's check failed; the message names the step and the logs)"),
     ("78", "bad configuration: a variable, file or argument that does not parse or is missing, an unsupported Spark or Java (Spark 5, Spark 4 below Java 17 or with a `mesos://` master), a missing installation, a user `SPARK_INIT_USER` names that the image lacks or that spark-init cannot switch to, a file the driver needs missing from the image (its application, Mesos' native library), a URL that does not lead to the service (a 404 that is not Marathon's own), or a service refusing us (401, 403, other 4xx, an untrusted certificate); nothing was started"),
     ("126", "the command was found but cannot be executed (the error line says why: not executable, a directory, …)"),
     ("127", "the command was not found (the error line says where it was looked for, or which `#!` interpreter is missing)"),

@@ -70,6 +70,9 @@ pub struct RoleConfig {
     pub daemon_opts: Vec<Sourced<String>>,
     /// Where the driver's JVM looks for Mesos' native library.
     pub native_library: NativeLibraryVars,
+    /// `SPARK_INIT_CDS_ARCHIVE`: the executor's class-data sharing archive (empty: none;
+    /// executors only).
+    pub cds_archive: Sourced<Option<PathBuf>>,
 }
 
 /// The variables that decide where a driver's JVM finds Mesos' native library
@@ -184,7 +187,26 @@ impl RoleConfig {
             daemon_memory: standalone.daemon_memory,
             daemon_opts: standalone.daemon_opts,
             native_library: NativeLibraryVars::read(env, ""),
+            cds_archive: cds_archive(env, role, problems),
         }
+    }
+}
+
+/// `SPARK_INIT_CDS_ARCHIVE`, else the image's default path; empty: none. Only an executor uses
+/// one (README "Class-data sharing").
+fn cds_archive(
+    env: &EnvSnapshot,
+    role: Role,
+    problems: &mut Vec<Problem>,
+) -> Sourced<Option<PathBuf>> {
+    const NAME: &str = "SPARK_INIT_CDS_ARCHIVE";
+    if role != Role::Executor {
+        return Sourced::new(None, "executors only");
+    }
+    match vars::raw(env, NAME, problems) {
+        None => Sourced::new(Some(PathBuf::from(crate::cds::DEFAULT_ARCHIVE)), "default"),
+        Some(path) if path.trim().is_empty() => Sourced::new(None, format!("{NAME} (empty: none)")),
+        Some(path) => Sourced::new(Some(PathBuf::from(path.trim())), NAME),
     }
 }
 

@@ -8,6 +8,7 @@
 //! ([`cgroup::memory_counters`]) and a crashed JVM's fatal-error log ([`hs_err`]).
 
 pub mod accounts;
+pub mod cds;
 pub mod cgroup;
 pub mod child;
 pub mod executors;
@@ -49,6 +50,8 @@ pub struct LocalFacts {
     /// What `$HADOOP_HOME/bin/hadoop classpath` printed, when `HADOOP_HOME` is set and
     /// `SPARK_DIST_CLASSPATH` is not (as the official image's entrypoint does).
     pub hadoop_classpath: Option<crate::sourced::Sourced<String>>,
+    /// The executor's class-data sharing archive (`None`: not an executor, or none chosen).
+    pub cds: Option<cds::CdsFacts>,
 }
 
 /// Everything a role's plan is resolved from, besides the configuration.
@@ -90,6 +93,10 @@ pub fn discover_local(role: &RoleConfig) -> Result<LocalFacts, Vec<Problem>> {
     };
     match (spark, java) {
         (Some(spark), Some(java)) if problems.is_empty() => Ok(LocalFacts {
+            cds: (role.cds_archive.value.as_ref()).map(|path| {
+                let archive = crate::sourced::Sourced::new(path.clone(), &role.cds_archive.source);
+                cds::discover(&archive, &java.java.value, &spark.home.join("jars"))
+            }),
             spark,
             java,
             defaults,

@@ -50,5 +50,6 @@ pub fn local_facts(spark: &str, java: Option<u32>, defaults: &[(&str, &str)]) ->
         available_cpus: 2,
         working_dir: None,
         hadoop_classpath: None,
+        cds: None,
     }
 }

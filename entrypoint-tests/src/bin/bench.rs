@@ -581,7 +581,36 @@ fn machine() -> String {
     format!("{cpu}, {cores} cores; {os}; {kernel}; {date}")
 }
 
+/// The executors' and drivers' figures with and without class-data sharing, each release.
+fn cds_sections() -> Vec<String> {
+    use entrypoint_tests::{cds_bench, SPARK_3, SPARK_4};
+    let mut sections = Vec::new();
+    for spark in [SPARK_3, SPARK_4] {
+        sections.push(cds_bench::section(spark, 12));
+        sections.push(cds_bench::driver_section(spark, 12));
+    }
+    sections
+}
+
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--cds-only") {
+        // The class-data sharing section alone, to stdout (BENCH.md is left as it is).
+        let mut md = String::new();
+        // The class-data sharing section alone, in place of the one BENCH.md has (it is the
+        // file's last), with the machine it ran on; the rest of the file is left as it is.
+        let cds = cds_sections();
+        entrypoint_tests::cds_bench::write_section(&mut md, &cds);
+        let _ = writeln!(md, "\nMeasured by `bench --cds-only` on {}.", machine());
+        let path = entrypoint_tests::workspace_root().join("BENCH.md");
+        let old = fs::read_to_string(&path).unwrap_or_default();
+        let kept = old
+            .split(entrypoint_tests::cds_bench::HEADER)
+            .next()
+            .unwrap_or("");
+        fs::write(&path, format!("{}{md}", kept.trim_end())).expect("write report");
+        print!("{md}");
+        return;
+    }
     let out_path = std::env::args()
         .nth(1)
         .map(PathBuf::from)
@@ -624,6 +653,8 @@ fn main() {
     let lookups = lookups(100);
     eprintln!("bench: metrics on and off ...");
     let metrics = metrics_cost(Duration::from_secs(30));
+    eprintln!("bench: executors with and without class-data sharing ...");
+    let cds = cds_sections();
     let ours = &rows[0];
     let tini = &rows[1];
     let mut md = String::new();
@@ -756,6 +787,8 @@ fn main() {
          libc included (dumb-init is dynamically linked in Debian). Wall-clock numbers vary \
          from run to run on a shared 2-core machine; compare the ratios of one run."
     );
+    // Last, so that `bench --cds-only` can replace it alone.
+    entrypoint_tests::cds_bench::write_section(&mut md, &cds);
     fs::write(&out_path, &md).expect("write report");
     print!("{md}");
     eprintln!("bench: wrote {}", out_path.display());

@@ -62,6 +62,8 @@ pub fn check_executor_args(args: &[String], version: SparkVersion, findings: &mu
 
 /// The resolved values the command line is made of.
 pub struct ExecutorArgs<'a> {
+    /// `-XX:SharedArchiveFile=<archive>` when the class-data sharing archive is used.
+    pub cds_option: Option<&'a str>,
     pub classpath: &'a str,
     pub heap_mib: u64,
     pub module_options: bool,
@@ -79,13 +81,14 @@ pub struct ExecutorArgs<'a> {
 
 pub fn executor_argv(facts: &LocalFacts, a: &ExecutorArgs<'_>) -> Vec<String> {
     let version = facts.spark.version.value;
-    let mut argv: Vec<String> = vec![
-        facts.java.java.value.display().to_string(),
+    let mut argv: Vec<String> = vec![facts.java.java.value.display().to_string()];
+    argv.extend(a.cds_option.map(str::to_string));
+    argv.extend([
         "-cp".into(),
         a.classpath.to_string(),
         format!("-Xms{}m", a.heap_mib),
         format!("-Xmx{}m", a.heap_mib),
-    ];
+    ]);
     if a.module_options {
         argv.extend(
             module_options::for_version(version)

@@ -3,6 +3,7 @@
 //! Marathon's task environment, the installations, `spark-defaults.conf` and the lookups.
 
 pub(crate) mod argv;
+mod cds;
 pub(crate) mod classpath;
 pub(crate) mod cores;
 mod identity;
@@ -23,6 +24,7 @@ use crate::plan::role::{
 };
 use crate::plan::{metrics, sourced, Findings, ModePlan, Resolved};
 use crate::sourced::Sourced;
+use crate::spark::java_options;
 
 use self::argv::ExecutorArgs;
 use self::memory::Memory;
@@ -63,11 +65,27 @@ pub fn resolve(
     if !found.problems.is_empty() {
         return Err(found.problems);
     }
-    let classpath = classpath::executor_classpath(role, facts);
+    let mut classpath = classpath::executor_classpath(role, facts);
+    let java_options: Vec<String> =
+        java_options::merge(&config.java_sources_with(spark_java_sources.clone()))
+            .tokens()
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+    let run = cds::Run {
+        classpath: &classpath.value,
+        heap_mib: memory.heap_mib.value,
+        java_options: &java_options,
+    };
+    let (cds_use, cds_shown) = cds::decide(facts, &run, &mut found);
+    if let Some(cds) = &cds_use {
+        classpath.value = cds.classpath.clone();
+    }
     let metrics_options = metrics_options(config);
     let argv = argv::executor_argv(
         facts,
         &ExecutorArgs {
+            cds_option: cds_use.as_ref().map(|c| c.option.as_str()),
             classpath: &classpath.value,
             heap_mib: memory.heap_mib.value,
             module_options,
@@ -90,6 +108,7 @@ pub fn resolve(
             ("hostname", hostname.map(Into::into)),
             ("cores", cores.map(Into::into)),
             ("classpath", classpath.map(Into::into)),
+            ("cds_archive", cds_shown),
             (
                 "java_module_options",
                 module_options_shown(facts, module_options),

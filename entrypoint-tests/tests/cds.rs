@@ -1,0 +1,486 @@
+//! Class-data sharing for the executor, against the real JVM 17 and real Spark 3.5.7 and 4.3.0:
+//! `spark-init cds build` makes an archive from a training run (a real master, driver and
+//! executor on loopback), and the executor role's plan uses it only when the real JVM would
+//! map it. Each rule of the issue is checked both ways: spark-init's decision, and the JVM's
+//! own (`-Xshare:on ... -version` exits non-zero when it would not map the archive), so a rule
+//! spark-init enforces that the JVM does not (or the other way round) fails here.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{OnceLock, RwLock};
+
+use entrypoint_tests::spark_app::{spark_jvm, start_master, tiny_driver_classes};
+use entrypoint_tests::{
+    fixture, free_port, plan_argv, poll, pyspark_home, spark_init_bin, spark_jars, wait_file,
+    workspace_root, Init, Killed, HANG, SPARK_3, SPARK_4,
+};
+use serde_json::Value;
+
+/// The tests that give an archive's conf directory a file take this for writing; the others
+/// read it, so they never see that file.
+static CONF: RwLock<()> = RwLock::new(());
+
+const EXECUTOR_CLASS: &str = "org.apache.spark.executor.CoarseGrainedExecutorBackend";
+
+/// An archive built by `spark-init cds build` for a release, once per test run.
+struct Built {
+    dir: PathBuf,
+    archive: PathBuf,
+}
+
+impl Built {
+    fn conf(&self) -> PathBuf {
+        self.dir.join("conf")
+    }
+}
+
+fn built(spark: &str) -> &'static Built {
+    static BUILT: [OnceLock<Built>; 2] = [OnceLock::new(), OnceLock::new()];
+    let slot = if spark == SPARK_3 { 0 } else { 1 };
+    BUILT[slot].get_or_init(|| {
+        let dir = workspace_root().join(format!("target/cds-tests/{spark}"));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let archive = dir.join("executor.jsa");
+        // A plain process, as in an image build's RUN; the training takes about a minute
+        // here, longer than Init waits.
+        let out = Command::new(spark_init_bin())
+            .args(["cds", "build"])
+            .env("SPARK_HOME", pyspark_home(spark))
+            .env("SPARK_CONF_DIR", dir.join("conf"))
+            .env("SPARK_INIT_CDS_ARCHIVE", &archive)
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(out.status.success(), "cds build: {stdout}\n{stderr}");
+        assert!(stdout.contains("spark-init cds build: "), "{stdout}");
+        let manifest: Value =
+            serde_json::from_str(&fs::read_to_string(dir.join("executor.jsa.json")).unwrap())
+                .unwrap();
+        assert_eq!(manifest["spark_version"], spark);
+        assert_eq!(manifest["classpath"][0]["kind"], "absent", "{manifest}");
+        Built { dir, archive }
+    })
+}
+
+/// The executor's dry-run plan with the archive `built` made and `env` on top.
+fn plan(spark: &str, built: &Built, env: &[(&str, &str)]) -> Value {
+    let mut init = Init::new(["--role", "executor", "--dry-run", "--output", "json"])
+        .env("SPARK_HOME", pyspark_home(spark))
+        .env("SPARK_CONF_DIR", built.conf())
+        .env("SPARK_INIT_CDS_ARCHIVE", &built.archive)
+        .env("SPARK_INIT_CGROUP_ROOT", fixture("cgroup/none"))
+        .env(
+            "SPARK_DRIVER_URL",
+            "spark://CoarseGrainedScheduler@127.0.0.1:7078",
+        )
+        .env("SPARK_APPLICATION_ID", "app-20261129-0001")
+        .env("SPARK_EXECUTOR_ID", "1")
+        .env("HOST", "127.0.0.1")
+        .env("PORT0", "31005")
+        .env("MARATHON_APP_RESOURCE_CPUS", "1")
+        .env("MARATHON_APP_RESOURCE_MEM", "2048");
+    for (name, value) in env {
+        init = init.env(name, value);
+    }
+    let out = init.run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    serde_json::from_str(&out.stdout).unwrap()
+}
+
+/// The JVM's own check of the plan's JVM (everything before the main class, `-Xms` left out so
+/// that a large heap is only reserved), with `-Xshare:on` and the archive: does it map it?
+fn jvm_maps(plan: &Value, archive: &Path) -> (bool, String) {
+    let argv = plan_argv(plan);
+    let main = argv.iter().position(|a| *a == EXECUTOR_CLASS).unwrap();
+    let mut command = Command::new(argv[0]);
+    command.args(argv[1..main].iter().filter(|a| !a.starts_with("-Xms")));
+    if !argv.iter().any(|a| a.starts_with("-XX:SharedArchiveFile=")) {
+        command.arg(format!("-XX:SharedArchiveFile={}", archive.display()));
+    }
+    let out = command
+        .args(["-Xshare:on", "-version"])
+        .env_remove("JAVA_TOOL_OPTIONS")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.success(), text)
+}
+
+fn uses_archive(plan: &Value) -> bool {
+    plan_argv(plan)
+        .iter()
+        .any(|a| a.starts_with("-XX:SharedArchiveFile="))
+}
+
+fn warnings(plan: &Value) -> String {
+    plan["warnings"].to_string()
+}
+
+#[test]
+fn an_archive_whose_manifest_matches_is_used_with_sparks_jars_listed_and_the_jvm_maps_it() {
+    for spark in [SPARK_3, SPARK_4] {
+        let built = built(spark);
+        let _read = CONF.read().unwrap_or_else(|e| e.into_inner());
+        let plan = plan(spark, built, &[]);
+        assert!(uses_archive(&plan), "{spark}: {plan}");
+        let argv = plan_argv(&plan);
+        let classpath = argv[argv.iter().position(|a| *a == "-cp").unwrap() + 1];
+        assert!(
+            !classpath.contains("/*"),
+            "{spark}: an explicit jar list: {classpath}"
+        );
+        let (maps, why) = jvm_maps(&plan, &built.archive);
+        assert!(
+            maps,
+            "{spark}: the JVM refuses what spark-init chose: {why}"
+        );
+        assert_eq!(warnings(&plan), "[]", "{spark}");
+    }
+}
+
+#[test]
+fn the_jars_wildcard_in_directory_order_is_what_the_jvm_refuses() {
+    // Why the explicit list: `jars/*` expands in readdir order. Where that order is not the
+    // sorted one (as on ext4 and overlayfs here), the JVM refuses the archive with it.
+    let spark = SPARK_3;
+    let built = built(spark);
+    let _read = CONF.read().unwrap_or_else(|e| e.into_inner());
+    let jars = pyspark_home(spark).join("jars");
+    let in_dir_order: Vec<String> = fs::read_dir(&jars)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".jar"))
+        .collect();
+    let mut sorted = in_dir_order.clone();
+    sorted.sort();
+    assert_ne!(in_dir_order, sorted, "this file system lists jars/ sorted");
+    let plan = plan(spark, built, &[]);
+    let mut with_wildcard = plan.clone();
+    let argv = with_wildcard["argv"].as_array_mut().unwrap();
+    let cp = argv.iter().position(|a| a == "-cp").unwrap() + 1;
+    argv[cp] = Value::from(format!("{}:{}/*", built.conf().display(), jars.display()));
+    let (maps, why) = jvm_maps(&with_wildcard, &built.archive);
+    assert!(!maps, "the JVM mapped the archive with jars/*: {why}");
+    assert!(why.contains("shared class paths mismatch"), "{why}");
+}
+
+#[test]
+fn an_entry_put_before_sparks_jars_turns_the_archive_off_and_says_why() {
+    for spark in [SPARK_3, SPARK_4] {
+        let built = built(spark);
+        let _read = CONF.read().unwrap_or_else(|e| e.into_inner());
+        let app = built.dir.join("app.jar");
+        fs::copy(workspace_root().join("Cargo.toml"), &app).unwrap();
+        let plan = plan(spark, built, &[("SPARK_CLASSPATH", app.to_str().unwrap())]);
+        assert!(!uses_archive(&plan), "{spark}: {plan}");
+        assert!(
+            warnings(&plan).contains("differs from the archive's at entry 2"),
+            "{spark}: {}",
+            warnings(&plan)
+        );
+        let (maps, why) = jvm_maps(&plan, &built.archive);
+        assert!(!maps, "{spark}: the JVM would have mapped it: {why}");
+        // After Spark's jars it is fine, for spark-init and for the JVM.
+        let plan = plan_after(spark, built, &app);
+        assert!(uses_archive(&plan), "{spark}: {}", warnings(&plan));
+        assert!(jvm_maps(&plan, &built.archive).0, "{spark}");
+    }
+}
+
+fn plan_after(spark: &str, built: &Built, jar: &Path) -> Value {
+    plan(
+        spark,
+        built,
+        &[("SPARK_EXTRA_CLASSPATH", jar.to_str().unwrap())],
+    )
+}
+
+#[test]
+fn a_conf_directory_that_gains_a_file_turns_the_archive_off_and_says_why() {
+    for spark in [SPARK_3, SPARK_4] {
+        let built = built(spark);
+        let _write = CONF.write().unwrap_or_else(|e| e.into_inner());
+        fs::create_dir_all(built.conf()).unwrap();
+        // spark.executor.extraClassPath in it also prepends an entry: the first difference is
+        // the one named.
+        fs::write(
+            built.conf().join("log4j2.properties"),
+            "rootLogger.level = warn\n",
+        )
+        .unwrap();
+        let plan = plan(spark, built, &[]);
+        let (maps, why) = jvm_maps(&plan, &built.archive);
+        fs::remove_dir_all(built.conf()).unwrap();
+        assert!(!uses_archive(&plan), "{spark}: {plan}");
+        assert!(
+            warnings(&plan).contains("holding log4j2.properties"),
+            "{spark}: {}",
+            warnings(&plan)
+        );
+        assert!(!maps, "{spark}: the JVM would have mapped it: {why}");
+    }
+}
+
+#[test]
+fn a_heap_over_the_compressed_oops_limit_turns_the_archive_off_at_the_jvms_own_boundary() {
+    let spark = SPARK_3;
+    let built = built(spark);
+    let _read = CONF.read().unwrap_or_else(|e| e.into_inner());
+    let last = plan(spark, built, &[("SPARK_EXECUTOR_MEMORY", "32736m")]);
+    assert!(uses_archive(&last), "{}", warnings(&last));
+    assert!(jvm_maps(&last, &built.archive).0);
+    let over = plan(spark, built, &[("SPARK_EXECUTOR_MEMORY", "32737m")]);
+    assert!(!uses_archive(&over));
+    assert!(
+        warnings(&over).contains("compressed oops"),
+        "{}",
+        warnings(&over)
+    );
+    let (maps, why) = jvm_maps(&over, &built.archive);
+    assert!(!maps, "the JVM would have mapped it: {why}");
+}
+
+#[test]
+fn a_missing_archive_file_adds_no_flag_since_that_would_turn_off_the_jdks_own_archive() {
+    let built = built(SPARK_3);
+    let missing = built.dir.join("missing.jsa");
+    let plan = plan(
+        SPARK_3,
+        built,
+        &[("SPARK_INIT_CDS_ARCHIVE", missing.to_str().unwrap())],
+    );
+    assert!(!uses_archive(&plan));
+    assert!(
+        warnings(&plan).contains("there is no such file"),
+        "{}",
+        warnings(&plan)
+    );
+    // What the flag would cost: the JDK's default archive off ("sharing" gone).
+    let version = |args: &[String]| {
+        let out = Command::new("java")
+            .args(args)
+            .arg("-version")
+            .env_remove("JAVA_TOOL_OPTIONS")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert!(version(&[]).contains("sharing"));
+    let flag = format!("-XX:SharedArchiveFile={}", missing.display());
+    assert!(!version(&[flag]).contains("sharing"));
+}
+
+#[test]
+fn the_default_path_without_an_archive_is_silent() {
+    // Unset: the image's default path, which holds nothing on this machine.
+    let plan: Value = {
+        let out = Init::new(["--role", "executor", "--dry-run", "--output", "json"])
+            .env("SPARK_HOME", pyspark_home(SPARK_3))
+            .env("SPARK_INIT_CGROUP_ROOT", fixture("cgroup/none"))
+            .env(
+                "SPARK_DRIVER_URL",
+                "spark://CoarseGrainedScheduler@127.0.0.1:7078",
+            )
+            .env("SPARK_APPLICATION_ID", "app-1")
+            .env("SPARK_EXECUTOR_ID", "1")
+            .env("HOST", "127.0.0.1")
+            .env("MARATHON_APP_RESOURCE_MEM", "2048")
+            .run();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        serde_json::from_str(&out.stdout).unwrap()
+    };
+    assert!(!Path::new(spark_init::cds::DEFAULT_ARCHIVE).exists());
+    assert!(!uses_archive(&plan));
+    assert!(
+        !warnings(&plan).contains("class-data"),
+        "{}",
+        warnings(&plan)
+    );
+}
+
+#[test]
+fn cds_build_refuses_a_non_empty_conf_directory_and_an_empty_archive_path() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("conf")).unwrap();
+    fs::write(dir.path().join("conf/spark-defaults.conf"), "").unwrap();
+    let out = Init::new(["cds", "build"])
+        .env("SPARK_HOME", pyspark_home(SPARK_3))
+        .env("SPARK_CONF_DIR", dir.path().join("conf"))
+        .env("SPARK_INIT_CDS_ARCHIVE", "")
+        .run();
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("holding spark-defaults.conf"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("SPARK_INIT_CDS_ARCHIVE"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// The image `make image` builds (`IMAGE_REPOSITORY`, default `spark-init`, as
+/// `images/local.sh` names it): its executor uses the archive its build made, and the JVM in
+/// the container, as the user `spark` the executor runs as, maps it. Skips, saying so, when
+/// Docker or the image is missing.
+#[test]
+fn the_images_executor_uses_the_archive_its_build_made() {
+    let repository = std::env::var("IMAGE_REPOSITORY").unwrap_or_else(|_| "spark-init".into());
+    for spark in [SPARK_3, SPARK_4] {
+        let image = format!("{repository}:{spark}");
+        let present = Command::new("docker")
+            .args(["image", "inspect", &image])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !present {
+            eprintln!("skipped: no Docker image {image} (make image)");
+            continue;
+        }
+        let out = Command::new("docker")
+            .args(["run", "--rm", "-e", "SPARK_INIT_DRY_RUN=1"])
+            .args([
+                "-e",
+                "SPARK_DRIVER_URL=spark://CoarseGrainedScheduler@127.0.0.1:7078",
+            ])
+            .args([
+                "-e",
+                "SPARK_APPLICATION_ID=app-1",
+                "-e",
+                "SPARK_EXECUTOR_ID=1",
+            ])
+            .args(["-e", "HOST=127.0.0.1", "-e", "PORT0=31005"])
+            .args(["-e", "MARATHON_APP_RESOURCE_MEM=2048", &image, "executor"])
+            .output()
+            .unwrap();
+        let plan = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{image}: {plan}");
+        let shown = plan
+            .lines()
+            .find(|l| l.trim_start().starts_with("cds_archive"))
+            .unwrap_or_default();
+        assert!(
+            shown.contains(spark_init::cds::DEFAULT_ARCHIVE),
+            "{image}: {shown}\n{plan}"
+        );
+        let command = plan.lines().find(|l| l.starts_with("command")).unwrap();
+        assert!(command.contains("-XX:SharedArchiveFile="), "{command}");
+        // The plan's JVM up to the main class (shell-quoted as the plan shows it), checked by
+        // the JVM itself in the container, as the executor's user.
+        let jvm = command
+            .trim_start_matches("command")
+            .split(" org.apache.spark.executor.CoarseGrainedExecutorBackend")
+            .next()
+            .unwrap()
+            .trim();
+        let check = Command::new("docker")
+            .args([
+                "run",
+                "--rm",
+                "--user",
+                "spark",
+                "--entrypoint",
+                "sh",
+                &image,
+                "-c",
+            ])
+            .arg(format!("{jvm} -Xshare:on -version"))
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{image}: the JVM refuses the archive: {}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
+}
+
+/// The image's executor (spark-init as the container's PID 1, host networking) with the
+/// archive its build made registers with a real driver on this machine's loopback and runs its
+/// job: the archive in use changes nothing an executor does. Skips, saying so, when Docker or
+/// the image is missing.
+#[test]
+fn the_images_executor_with_its_archive_registers_with_a_real_driver_and_runs_its_tasks() {
+    let repository = std::env::var("IMAGE_REPOSITORY").unwrap_or_else(|_| "spark-init".into());
+    let spark = SPARK_3;
+    let image = format!("{repository}:{spark}");
+    let present = Command::new("docker")
+        .args(["image", "inspect", &image])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !present {
+        eprintln!("skipped: no Docker image {image} (make image)");
+        return;
+    }
+    let dir = tempfile::tempdir_in(workspace_root().join("target")).unwrap();
+    let (_master, master_port) = start_master(spark, dir.path());
+    let (port, ui_port) = (free_port(), free_port());
+    let classes = tiny_driver_classes(spark);
+    let classpath = format!("{}/*:{}", spark_jars(spark).display(), classes.display());
+    let mut driver = Killed(
+        spark_jvm(spark, &classpath, &dir.path().join("driver.log"))
+            .args(["TinyDriver", &format!("spark://127.0.0.1:{master_port}")])
+            .arg(dir.path())
+            .args(["1", &port.to_string(), &ui_port.to_string()])
+            .spawn()
+            .unwrap(),
+    );
+    let report = wait_file(&dir.path().join("driver"));
+    let app_id = report.split_whitespace().next().unwrap();
+    let out = Command::new("docker")
+        .args([
+            "run",
+            "--rm",
+            "--network",
+            "host",
+            "-e",
+            "SPARK_INIT_LOG=info",
+        ])
+        // The driver's task classes, after Spark's jars, where the archive allows them.
+        .arg("-v")
+        .arg(format!("{}:/opt/app-classes:ro", classes.display()))
+        .args(["-e", "SPARK_EXTRA_CLASSPATH=/opt/app-classes"])
+        .arg("-e")
+        .arg(format!(
+            "SPARK_DRIVER_URL=spark://CoarseGrainedScheduler@127.0.0.1:{port}"
+        ))
+        .arg("-e")
+        .arg(format!("SPARK_APPLICATION_ID={app_id}"))
+        .args(["-e", "SPARK_EXECUTOR_ID=1", "-e", "HOST=127.0.0.1"])
+        .args(["-e", &format!("PORT0={}", free_port())])
+        .args([
+            "-e",
+            "MARATHON_APP_RESOURCE_MEM=1024",
+            "-e",
+            "MARATHON_APP_RESOURCE_CPUS=2",
+        ])
+        .args([&image, "executor"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{image}: {log}");
+    assert!(
+        log.contains("-XX:SharedArchiveFile=/opt/spark-init/executor.jsa"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("class-data sharing archive"),
+        "a warning: {log}"
+    );
+    assert!(log.contains("Successfully registered with driver"), "{log}");
+    let tasks = fs::read_to_string(dir.path().join("tasks")).unwrap_or_else(|_| {
+        let driver_log = fs::read_to_string(dir.path().join("driver.err")).unwrap_or_default();
+        panic!("no tasks ran; executor:\n{log}\ndriver:\n{driver_log}")
+    });
+    assert_eq!(tasks.lines().count(), 4, "{tasks}");
+    poll("the driver to finish", HANG, || {
+        driver.0.try_wait().unwrap()
+    });
+}

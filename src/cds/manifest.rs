@@ -1,0 +1,348 @@
+//! The archive's manifest (`<archive>.json`): what the archive depends on, written by
+//! `spark-init cds build`, and the pure check of it against what an executor is about to run.
+//!
+//! The rules are HotSpot's (JDK 17, `FileMapInfo::validate_shared_path_table` and
+//! `SharedClassPathEntry::validate`), found by trying each against the real JVM (see the tests
+//! in `entrypoint-tests/tests/cds.rs`): the dump-time classpath must be a prefix of the runtime
+//! one, entry by entry in order; each jar must have the size and modification time it had; a
+//! directory on it must still be empty (or still absent); the JVM must be the same build; and
+//! a heap too large for compressed oops drops the archive silently. Checked here first, so the
+//! JVM is only ever given an archive it will map.
+
+use std::path::Path;
+use std::time::UNIX_EPOCH;
+
+use serde::{Deserialize, Serialize};
+
+/// The manifest's format; a manifest of another format is not used.
+pub const FORMAT: u32 = 1;
+
+/// The largest heap (MiB) at which HotSpot still uses compressed oops with G1, the executor's
+/// GC: the real JDK 17 prints `UseCompressedOops = true` for `-Xmx32736m` and `false` for
+/// `-Xmx32737m` and above (`Arguments::max_heap_for_compressed_oops`: 32 GiB minus the null
+/// page rounded up to the heap alignment), and an archive dumped with compressed oops is
+/// dropped without one ("The saved state of UseCompressedOops and UseCompressedClassPointers
+/// is different from runtime, CDS will be disabled").
+pub const MAX_HEAP_MIB_FOR_COMPRESSED_OOPS: u64 = 32 * 1024 - 32;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    /// `dynamic` (`-XX:ArchiveClassesAtExit`, on top of the JDK's default archive).
+    pub kind: String,
+    /// The JVM's `libjvm.so`: its build, by size and modification time.
+    pub jvm: PathState,
+    /// `JAVA_RUNTIME_VERSION` from the JDK's `release` file, for people.
+    pub java_runtime_version: Option<String>,
+    pub spark_version: String,
+    /// The classpath the archive was dumped with, entry by entry.
+    pub classpath: Vec<PathState>,
+    /// The training JVM's options (the ones that matter: module options, the heap).
+    pub options: Vec<String>,
+    /// The heap (MiB) above which compressed oops, so the archive, are off.
+    pub max_heap_mib: u64,
+    /// How long the build took (training run, dump and check), in milliseconds.
+    pub build_ms: u64,
+    pub archive_bytes: u64,
+}
+
+/// A path as the JVM sees it when it checks a shared classpath entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathState {
+    pub path: String,
+    #[serde(flatten)]
+    pub state: State,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum State {
+    /// A file: its size in bytes, its modification time in whole seconds since the epoch
+    /// (what `SharedClassPathEntry` keeps: `st_mtime`).
+    File {
+        size: u64,
+        mtime: i64,
+    },
+    EmptyDir,
+    /// A directory with something in it: the first name, to say so.
+    Dir {
+        first: String,
+    },
+    Absent,
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            State::File { size, mtime } => write!(f, "a file of {size} bytes, mtime {mtime}"),
+            State::EmptyDir => write!(f, "an empty directory"),
+            State::Dir { first } => write!(f, "a directory holding {first}"),
+            State::Absent => write!(f, "absent"),
+        }
+    }
+}
+
+/// The path's state now, as the JVM would see it (symbolic links followed).
+pub fn observe(path: &str) -> PathState {
+    let state = match std::fs::metadata(path) {
+        Err(_) => State::Absent,
+        Ok(meta) if meta.is_dir() => {
+            let mut names: Vec<String> = std::fs::read_dir(path)
+                .map(|entries| {
+                    entries
+                        .flatten()
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            names.sort();
+            match names.into_iter().next() {
+                None => State::EmptyDir,
+                Some(first) => State::Dir { first },
+            }
+        }
+        Ok(meta) => State::File {
+            size: meta.len(),
+            mtime: meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_secs() as i64),
+        },
+    };
+    PathState {
+        path: path.to_string(),
+        state,
+    }
+}
+
+/// The JVM library behind a `java` launcher: `<home>/lib/server/libjvm.so`, `<home>` being the
+/// folder above the launcher's `bin` once links are followed (`/usr/bin/java` is one).
+pub fn libjvm(java: &Path) -> String {
+    let real = std::fs::canonicalize(java).unwrap_or_else(|_| java.to_path_buf());
+    let home = real
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new("/"));
+    home.join("lib/server/libjvm.so").display().to_string()
+}
+
+/// What an executor is about to run, for the check.
+pub struct Runtime<'a> {
+    pub jvm: &'a PathState,
+    /// The runtime classpath, entry by entry, as it will be given.
+    pub classpath: &'a [String],
+    /// The state now of the manifest's classpath entries, in the manifest's order.
+    pub now: &'a [PathState],
+    pub heap_mib: u64,
+    /// The JVM options besides the command line (`JAVA_TOOL_OPTIONS` as merged).
+    pub java_options: &'a [String],
+}
+
+/// `Ok` when the JVM will map the archive for this run, else why not (one sentence).
+pub fn check(manifest: &Manifest, run: &Runtime<'_>) -> Result<(), String> {
+    if manifest.format != FORMAT {
+        return Err(format!(
+            "its manifest is of format {}, this spark-init reads {FORMAT}; rebuild it with \
+             spark-init cds build",
+            manifest.format
+        ));
+    }
+    if manifest.jvm != *run.jvm {
+        return Err(format!(
+            "it was built for another JVM ({} was {}, is {} now); rebuild it with spark-init \
+             cds build in the image",
+            manifest.jvm.path, manifest.jvm.state, run.jvm.state
+        ));
+    }
+    if let Some(option) = run.java_options.iter().find(|o| turns_cds_off(o)) {
+        return Err(format!(
+            "the JVM options set {option}, which decides class data sharing itself"
+        ));
+    }
+    if run.heap_mib > manifest.max_heap_mib {
+        return Err(format!(
+            "the heap of {} MiB is above {} MiB, where the JVM turns compressed oops off and \
+             drops the archive",
+            run.heap_mib, manifest.max_heap_mib
+        ));
+    }
+    classpath_prefix(manifest, run.classpath)?;
+    for (then, now) in manifest.classpath.iter().zip(run.now) {
+        if then != now {
+            return Err(format!(
+                "{} was {} when the archive was built and is {} now (the JVM rejects the \
+                 archive then); rebuild it with spark-init cds build",
+                then.path, then.state, now.state
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The archive's classpath must open the runtime one, entry by entry in order.
+fn classpath_prefix(manifest: &Manifest, runtime: &[String]) -> Result<(), String> {
+    for (i, then) in manifest.classpath.iter().enumerate() {
+        match runtime.get(i) {
+            Some(now) if *now == then.path => {}
+            Some(now) => {
+                return Err(format!(
+                    "the classpath differs from the archive's at entry {} ({now} instead of \
+                     {}): the archive's classpath must open the executor's, entry by entry \
+                     (an entry put before Spark's jars, by SPARK_CLASSPATH or \
+                     spark.executor.extraClassPath, does that; SPARK_EXTRA_CLASSPATH goes \
+                     after them)",
+                    i + 1,
+                    then.path
+                ))
+            }
+            None => {
+                return Err(format!(
+                    "the classpath has {} entries, fewer than the archive's {}",
+                    runtime.len(),
+                    manifest.classpath.len()
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Options with which the JVM decides class data sharing differently (or refuses the
+/// archive): the operator's own choice then stands.
+fn turns_cds_off(option: &str) -> bool {
+    option.starts_with("-Xshare:")
+        || option.starts_with("-XX:SharedArchiveFile=")
+        || option.starts_with("-XX:ArchiveClassesAtExit=")
+        || ["-XX:-UseCompressedOops", "-XX:-UseCompressedClassPointers"].contains(&option)
+        || option.starts_with("-XX:ObjectAlignmentInBytes=")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jar(path: &str, size: u64) -> PathState {
+        PathState {
+            path: path.into(),
+            state: State::File { size, mtime: 7 },
+        }
+    }
+
+    fn base() -> Manifest {
+        Manifest {
+            format: FORMAT,
+            kind: "dynamic".into(),
+            jvm: jar("/jdk/lib/server/libjvm.so", 100),
+            java_runtime_version: None,
+            spark_version: "3.5.7".into(),
+            classpath: vec![
+                PathState {
+                    path: "/opt/spark/conf".into(),
+                    state: State::Absent,
+                },
+                jar("/opt/spark/jars/a.jar", 1),
+                jar("/opt/spark/jars/b.jar", 2),
+            ],
+            options: vec![],
+            max_heap_mib: MAX_HEAP_MIB_FOR_COMPRESSED_OOPS,
+            build_ms: 1,
+            archive_bytes: 1,
+        }
+    }
+
+    fn check_with(
+        classpath: &[&str],
+        now: &[PathState],
+        heap_mib: u64,
+        options: &[&str],
+    ) -> Result<(), String> {
+        let manifest = base();
+        let classpath: Vec<String> = classpath.iter().map(|s| s.to_string()).collect();
+        let options: Vec<String> = options.iter().map(|s| s.to_string()).collect();
+        check(
+            &manifest,
+            &Runtime {
+                jvm: &manifest.jvm,
+                classpath: &classpath,
+                now,
+                heap_mib,
+                java_options: &options,
+            },
+        )
+    }
+
+    const CP: [&str; 4] = [
+        "/opt/spark/conf",
+        "/opt/spark/jars/a.jar",
+        "/opt/spark/jars/b.jar",
+        "/opt/app/later.jar",
+    ];
+
+    #[test]
+    fn the_archive_is_used_when_everything_matches_and_entries_come_after() {
+        let now = base().classpath;
+        assert_eq!(check_with(&CP, &now, 4096, &["-Dx=y"]), Ok(()));
+    }
+
+    #[test]
+    fn each_rule_says_why_the_archive_is_not_used() {
+        let now = base().classpath;
+        let prepended = ["/opt/app/first.jar", CP[0], CP[1], CP[2]];
+        let why = check_with(&prepended, &now, 4096, &[]).unwrap_err();
+        assert!(why.contains("entry 1 (/opt/app/first.jar"), "{why}");
+        let reordered = [CP[0], CP[2], CP[1]];
+        assert!(check_with(&reordered, &now, 4096, &[])
+            .unwrap_err()
+            .contains("entry 2"));
+        let why = check_with(&CP[..2], &now, 4096, &[]).unwrap_err();
+        assert!(why.contains("fewer"), "{why}");
+        let mut conf_gained_a_file = now.clone();
+        conf_gained_a_file[0].state = State::Dir {
+            first: "spark-defaults.conf".into(),
+        };
+        let why = check_with(&CP, &conf_gained_a_file, 4096, &[]).unwrap_err();
+        assert!(why.contains("holding spark-defaults.conf"), "{why}");
+        let mut jar_replaced = now.clone();
+        jar_replaced[2] = jar("/opt/spark/jars/b.jar", 3);
+        assert!(check_with(&CP, &jar_replaced, 4096, &[]).is_err());
+        let why = check_with(&CP, &now, 32 * 1024, &[]).unwrap_err();
+        assert!(why.contains("compressed oops"), "{why}");
+        assert_eq!(
+            check_with(&CP, &now, MAX_HEAP_MIB_FOR_COMPRESSED_OOPS, &[]),
+            Ok(())
+        );
+        for option in [
+            "-Xshare:off",
+            "-XX:-UseCompressedOops",
+            "-XX:SharedArchiveFile=x",
+        ] {
+            let why = check_with(&CP, &now, 4096, &[option]).unwrap_err();
+            assert!(why.contains(option), "{why}");
+        }
+    }
+
+    #[test]
+    fn another_jvm_build_or_format_is_not_used() {
+        let manifest = base();
+        let other = jar("/jdk/lib/server/libjvm.so", 101);
+        let classpath: Vec<String> = CP.iter().map(|s| s.to_string()).collect();
+        let run = Runtime {
+            jvm: &other,
+            classpath: &classpath,
+            now: &manifest.classpath,
+            heap_mib: 1024,
+            java_options: &[],
+        };
+        assert!(check(&manifest, &run).unwrap_err().contains("another JVM"));
+        let old = Manifest {
+            format: 0,
+            ..base()
+        };
+        let run = Runtime {
+            jvm: &manifest.jvm,
+            ..run
+        };
+        assert!(check(&old, &run).unwrap_err().contains("format 0"));
+    }
+}
