@@ -92,7 +92,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "SPARK_INIT_LOG",
         default: "`info`",
-        meaning: "log filter: a level (`error`, `warn`, `info`, `debug`, `trace`, `off`, any case) or `target=level` pairs; any other word (`warning`, `debg`) is a configuration error naming the closest level.",
+        meaning: "log filter: a level (`error`, `warn`, `info`, `debug`, `trace`, `off`, any case) or `target=level` pairs; any other word (`warning`, `debg`) is a configuration error naming the closest level. The release binary has no `debug` or `trace` lines (compiled out to keep it under 3 MiB): those levels log what `info` does.",
     },
     Variable {
         name: "SPARK_INIT_LOG_FORMAT",

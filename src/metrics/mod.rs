@@ -168,8 +168,9 @@ impl Sender {
                 delay.as_secs(),
                 RECONNECT[RECONNECT.len() - 1]
             );
-        } else {
-            tracing::debug!(graphite = %self.endpoint, failures = self.failures, "still cannot reach Graphite: {why}");
+        } else if self.failures.is_power_of_two() {
+            // Every failure would be a line every few seconds; the 2nd, 4th, 8th … say it goes on.
+            tracing::info!(graphite = %self.endpoint, failures = self.failures, "still cannot reach Graphite: {why}");
         }
     }
 

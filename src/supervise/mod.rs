@@ -289,7 +289,14 @@ fn perform(action: Action, plan: &Plan, main: i32, target: i32, pid1: bool) -> O
             signals::send(target, sig);
         }
         Action::Forward(sig) => {
-            tracing::debug!(sig, target, "forwarding signal");
+            // At info: the release binary carries no debug lines (Cargo.toml), and a forwarded
+            // SIGQUIT (the JVM's thread dump) or SIGHUP is worth a line.
+            tracing::info!(
+                sig,
+                target,
+                "forwarding {} to the command",
+                signals::name(sig)
+            );
             signals::send(target, sig);
         }
         Action::KillMain => {
