@@ -47,12 +47,12 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "JAVA_TOOL_OPTIONS",
         default: "unset",
-        meaning: "the image's JVM options, merged (see above).",
+        meaning: "the image's JVM options, merged (the README's section JAVA_TOOL_OPTIONS).",
     },
     Variable {
         name: "SPARK_JAVA_OPT_<n>",
         default: "unset",
-        meaning: "one JVM option each, verbatim, merged in order of `n` (see above).",
+        meaning: "one JVM option each, verbatim, merged in order of `n` (the README's section JAVA_TOOL_OPTIONS).",
     },
     Variable {
         name: "SPARK_INIT_JAVA_OPTS",
