@@ -209,18 +209,27 @@ fn confs(
     ]
 }
 
-/// A duration as Spark reads a time conf: `300s`, `2500ms`.
+/// A duration as Spark reads a time conf: `300s`, `2500ms`; a wait under a millisecond is
+/// `1ms`, not `0s` (which would turn the wait off while the other confs stay).
 fn spark_time(d: Duration) -> String {
-    if d.subsec_millis() == 0 {
+    if d.subsec_millis() == 0 && d.as_secs() > 0 {
         format!("{}s", d.as_secs())
     } else {
-        format!("{}ms", d.as_millis())
+        format!("{}ms", d.as_millis().max(1))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (fresh-eyes trial): SPARK_INIT_EXECUTOR_WAIT=0.0001 was written `0s`.
+    #[test]
+    fn waits_are_written_as_spark_reads_them_and_never_as_zero() {
+        assert_eq!(spark_time(Duration::from_secs(300)), "300s");
+        assert_eq!(spark_time(Duration::from_millis(2500)), "2500ms");
+        assert_eq!(spark_time(Duration::from_micros(100)), "1ms");
+    }
     use crate::config::cli::Role;
     use crate::plan::testing::role_config;
 

@@ -217,6 +217,9 @@ pub fn apply(
     {
         let entry = format!("conf.{key}");
         if let Some(set) = user.get(&key) {
+            if let Some(warning) = barrier_mismatch(&key, value.as_deref(), &set) {
+                found.warn(warning);
+            }
             let shown = sourced(set.value, format!("{}; kept over spark-init's", set.source));
             resolved.insert(entry, shown);
             continue;
@@ -238,6 +241,24 @@ pub fn apply(
     added
 }
 
+/// The user's `spark.cores.max` kept against the receiver barrier's: above what the executors'
+/// app gives, every start waits the whole `maxRegisteredResourcesWaitingTime`; below, the
+/// driver goes on before every executor attached (found by a fresh-eyes trial).
+fn barrier_mismatch(key: &str, wanted: Option<&str>, set: &Sourced<String>) -> Option<String> {
+    let wanted: u64 = wanted?.parse().ok()?;
+    if key != "spark.cores.max" || set.value.trim().parse::<u64>().ok() == Some(wanted) {
+        return None;
+    }
+    Some(format!(
+        "spark.cores.max={} ({}) is not the {wanted} cores the executors' app gives: with the \
+         receiver barrier's minRegisteredResourcesRatio a driver with more waits the whole \
+         maxRegisteredResourcesWaitingTime on every start, and one with fewer goes on before \
+         every executor attached; leave spark.cores.max to spark-init or set \
+         SPARK_INIT_EXECUTOR_WAIT=0",
+        set.value, set.source
+    ))
+}
+
 /// Seconds as Spark reads a double: `3600`, `2.5`.
 fn format_seconds(s: f64) -> String {
     if s.fract() == 0.0 {
@@ -250,6 +271,29 @@ fn format_seconds(s: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (fresh-eyes trial): a user's spark.cores.max above what the executors give
+    /// made every start wait out maxRegisteredResourcesWaitingTime, silently.
+    #[test]
+    fn a_users_cores_max_other_than_the_barriers_is_warned_about() {
+        let set = |v: &str| Sourced::new(v.to_string(), "spark-defaults.conf".to_string());
+        let more = barrier_mismatch("spark.cores.max", Some("6"), &set("10")).unwrap();
+        assert!(
+            more.contains("spark.cores.max=10 (spark-defaults.conf)"),
+            "{more}"
+        );
+        assert!(more.contains("the 6 cores"), "{more}");
+        assert!(barrier_mismatch("spark.cores.max", Some("6"), &set("4")).is_some());
+        assert_eq!(
+            barrier_mismatch("spark.cores.max", Some("6"), &set(" 6")),
+            None
+        );
+        assert_eq!(barrier_mismatch("spark.cores.max", None, &set("10")), None);
+        assert_eq!(
+            barrier_mismatch("spark.app.name", Some("a"), &set("b")),
+            None
+        );
+    }
 
     #[test]
     fn seconds_as_spark_reads_them() {
