@@ -329,7 +329,7 @@ fn role_plan(
         Role::Executor => facts.remote = facts::discover_remote(config, role_config, blocked)?,
         Role::Driver => {
             facts.master = facts::discover_master(config, role_config, blocked)?;
-            facts.executors = facts::discover_executors(role_config, blocked)?;
+            facts.executors = facts::discover_executors(config, role_config, blocked)?;
             let spark = facts.local.spark.version.value;
             facts.stored = facts::discover_stored(config, role_config, spark, blocked)?;
         }

@@ -181,6 +181,7 @@ pub fn discover_master(
 /// The driver's executors' app, read in a child process when the receiver barrier may need
 /// it: `SPARK_INIT_EXECUTOR_APP` with Marathon, and `SPARK_INIT_EXECUTOR_WAIT` not 0.
 pub fn discover_executors(
+    config: &Config,
     role: &RoleConfig,
     blocked: &SignalSet,
 ) -> Result<executors::FoundExecutors, Error> {
@@ -188,7 +189,11 @@ pub fn discover_executors(
     let Some(app) = role.executor_app.clone().filter(|_| wanted) else {
         return Ok(executors::FoundExecutors::default());
     };
-    let lookups = role.lookups.clone();
+    // A dry run looks once, as for the other lookups.
+    let lookups = Lookups {
+        once: config.dry_run.value,
+        ..role.lookups.clone()
+    };
     in_child(blocked, "reading the executors' app", move || {
         Ok(executors::run(&lookups, &app))
     })
