@@ -289,8 +289,40 @@ impl Launcher {
     }
 }
 
+impl Launcher {
+    /// When a test fails with tasks running: the end of every task's log, so that a failure
+    /// seen once (in CI, say) can be read afterwards rather than guessed at.
+    fn tell_task_logs(&self) {
+        let Ok(entries) = std::fs::read_dir(self.work.path()) else {
+            return;
+        };
+        let mut logs: Vec<std::path::PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "log"))
+            .collect();
+        logs.sort();
+        for log in logs {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(40)..];
+            eprintln!(
+                "---- launcher: the last {} lines of {}",
+                tail.len(),
+                log.display()
+            );
+            for line in tail {
+                eprintln!("{line}");
+            }
+        }
+    }
+}
+
 impl Drop for Launcher {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.tell_task_logs();
+        }
         {
             let mut st = self.state.lock().unwrap();
             st.stopping = true;

@@ -534,12 +534,21 @@ fn driver_app(stage: &Stage, jar: &Path, master_url: Option<&str>) -> Value {
     if stage.containers.is_some() {
         // A driver cut off from the network sends no RST: its executors notice through
         // failed heartbeats (each waits one interval), 3 in a row, not Spark's default 60.
+        // The other way round too: an executor whose container went may never be heard of
+        // again, and the driver drops an executor that stopped heart-beating only after
+        // spark.network.timeout (120 s), checked every spark.network.timeoutInterval (60 s),
+        // so a job started meanwhile waits up to three minutes, the story's whole poll (a
+        // Spark 4 run in CI timed out so in step 4, cause not proven): 30 s, checked every 5 s.
         args.extend(
             [
                 "--conf",
                 "spark.executor.heartbeatInterval=2s",
                 "--conf",
                 "spark.executor.heartbeat.maxFailures=3",
+                "--conf",
+                "spark.network.timeout=30s",
+                "--conf",
+                "spark.network.timeoutInterval=5s",
             ]
             .map(String::from),
         );
