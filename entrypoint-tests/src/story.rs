@@ -74,6 +74,20 @@ fn executor_ids(lines: &[String]) -> BTreeSet<i64> {
         .collect()
 }
 
+/// The command line of the relaunched driver's own JVM (SparkSubmit), once spark-init
+/// `driver_init` was replaced: not spark-submit's launcher JVM, which may be the java child for
+/// a moment and then be gone, its command line read empty (a CI failure).
+fn relaunched_driver_cmdline(launcher: &Launcher, driver_init: i32) -> String {
+    poll("the relaunched driver's JVM", SLOW, || {
+        let (_, init) = launcher.init_pids("/e2e/driver").into_iter().next()?;
+        (init != driver_init).then_some(())?;
+        let jvm = java_child(init)?;
+        let cmdline = fs::read(format!("/proc/{jvm}/cmdline")).ok()?;
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        cmdline.contains("SparkSubmit").then_some(cmdline)
+    })
+}
+
 fn java_child(init: i32) -> Option<i32> {
     children_of(init)
         .into_iter()
@@ -643,13 +657,7 @@ fn driver_relaunched(
     fs::remove_file(file).unwrap();
     // SAFETY: kill has no memory-safety preconditions.
     unsafe { libc::kill(jvm, libc::SIGKILL) };
-    let new_jvm = poll("the relaunched driver's JVM", SLOW, || {
-        let (_, init) = launcher.init_pids("/e2e/driver").into_iter().next()?;
-        (init != driver_init).then_some(())?;
-        java_child(init)
-    });
-    let cmdline = fs::read(format!("/proc/{new_jvm}/cmdline")).unwrap();
-    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    let cmdline = relaunched_driver_cmdline(launcher, driver_init);
     let (_, new_id) = current_app_id(&stage.control);
     if stage.spark4 {
         assert!(!cmdline.contains("spark.mesos."), "{cmdline}");
@@ -765,8 +773,13 @@ fn stop_all(stage: &Stage, say: &mut dyn FnMut(String)) -> Vec<Option<i32>> {
         }
         Some(codes)
     });
-    // 143, not 137: each stopped within its grace (the SIGKILL after it would be 137).
-    assert!(last.iter().all(|c| *c == Some(143)), "{last:?}");
+    // 143, not 137: each stopped within its grace (the SIGKILL after it would be 137). An
+    // executor told to shut down by its stopping driver before its own SIGTERM came exits 0,
+    // as cleanly (seen once in CI).
+    assert!(
+        last.iter().all(|c| matches!(c, Some(143) | Some(0))),
+        "{last:?}"
+    );
     for port in driver_ports {
         let addr = std::net::SocketAddr::new(driver_host.parse().unwrap(), port);
         assert!(
@@ -977,13 +990,7 @@ fn cut_off(
         "its executors noticed (heartbeats failed) and exited: {}",
         exit_codes(&codes)
     ));
-    let new_jvm = poll("the relaunched driver's JVM", SLOW, || {
-        let (_, init) = launcher.init_pids("/e2e/driver").into_iter().next()?;
-        (init != driver_init).then_some(())?;
-        java_child(init)
-    });
-    let cmdline = fs::read(format!("/proc/{new_jvm}/cmdline")).unwrap();
-    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    let cmdline = relaunched_driver_cmdline(launcher, driver_init);
     if !stage.spark4 {
         let passed = format!("spark.mesos.driver.frameworkId={app_id}");
         assert!(cmdline.contains(&passed), "{cmdline}");
