@@ -13,7 +13,9 @@ SUITE=bookworm
 PACKAGES="openjdk-17-jre-headless bash procps coreutils libnss-wrapper"
 CACHE=${DEBOOTSTRAP_CACHE:-$(cd "$(dirname "$0")/../.." && pwd)/.cache/debootstrap}
 
-command -v debootstrap >/dev/null || apt-get install -y --no-install-recommends debootstrap
+# A fresh machine may have no package lists yet: update, then try again.
+command -v debootstrap >/dev/null || apt-get install -y --no-install-recommends debootstrap \
+    || { apt-get update && apt-get install -y --no-install-recommends debootstrap; }
 mkdir -p "$CACHE/debs"
 ROOT=$(mktemp -d "${TMPDIR:-/var/tmp}/spark-init-rootfs.XXXXXX")
 cleanup() {
