@@ -29,13 +29,13 @@ struct Variant {
     cpu_seconds: Vec<f64>,
 }
 
-/// The markdown section for `spark` with `rounds` rounds of the three variants.
-pub fn section(spark: &str, rounds: usize) -> String {
-    let dir = workspace_root().join(format!("target/bench-cds/{spark}"));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
+/// `spark-init cds build` for `spark` into a fresh `dir` (an absent conf directory
+/// `dir/conf`, the archive `dir/executor.jsa`), as a plain process, as an image build's RUN
+/// runs it: its output and the archive's path.
+pub fn cds_build(spark: &str, dir: &Path) -> (std::process::Output, PathBuf) {
+    let _ = fs::remove_dir_all(dir);
+    fs::create_dir_all(dir).unwrap();
     let archive = dir.join("executor.jsa");
-    let started = Instant::now();
     let out = Command::new(spark_init_bin())
         .args(["cds", "build"])
         .env("SPARK_HOME", pyspark_home(spark))
@@ -43,6 +43,14 @@ pub fn section(spark: &str, rounds: usize) -> String {
         .env("SPARK_INIT_CDS_ARCHIVE", &archive)
         .output()
         .unwrap();
+    (out, archive)
+}
+
+/// The markdown section for `spark` with `rounds` rounds of the three variants.
+pub fn section(spark: &str, rounds: usize) -> String {
+    let dir = workspace_root().join(format!("target/bench-cds/{spark}"));
+    let started = Instant::now();
+    let (out, archive) = cds_build(spark, &dir);
     let build_s = started.elapsed().as_secs_f64();
     assert!(out.status.success(), "cds build: {out:?}");
     let archive_mib = fs::metadata(&archive).unwrap().len() as f64 / 1_048_576.0;

@@ -131,6 +131,26 @@ impl Scope {
         format!("{LABEL}={}", self.prefix)
     }
 
+    /// `docker run -d` of a container `name` (see [`Scope::name`]) of this scope at `address`
+    /// on `network`; `rest` is the options after those, then the image and its command.
+    pub fn run_detached(&self, name: &str, network: &Network, address: &str, rest: &[&str]) {
+        let label = self.label();
+        let mut args = vec![
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--label",
+            &label,
+            "--network",
+            &network.name,
+            "--ip",
+            address,
+        ];
+        args.extend_from_slice(rest);
+        docker_ok(&args);
+    }
+
     /// A user-defined bridge network with a /24 of its own (so tasks can be given addresses):
     /// a free one among 10.213.0.0/16 … 10.252.0.0/16, tried until the engine takes one.
     pub fn network(&mut self) -> Network {
@@ -271,31 +291,26 @@ impl ZooKeeperContainer {
         );
         let name = scope.name("zookeeper");
         let address = network.address();
-        docker_ok(&[
-            "run",
-            "-d",
-            "--name",
+        scope.run_detached(
             &name,
-            "--label",
-            &scope.label(),
-            "--network",
-            &network.name,
-            "--ip",
+            network,
             &address,
-            "-v",
-            "/usr/share/java:/usr/share/java:ro",
-            OS_IMAGE,
-            "java",
-            "-XX:-UsePerfData",
-            "-Xmx256m",
-            "-Dzookeeper.admin.enableServer=false",
-            "-Dzookeeper.4lw.commands.whitelist=ruok,srvr",
-            "-cp",
-            "/usr/share/java/zookeeper.jar:/usr/share/java/*",
-            "org.apache.zookeeper.server.ZooKeeperServerMain",
-            "2181",
-            "/var/lib/zookeeper-test",
-        ]);
+            &[
+                "-v",
+                "/usr/share/java:/usr/share/java:ro",
+                OS_IMAGE,
+                "java",
+                "-XX:-UsePerfData",
+                "-Xmx256m",
+                "-Dzookeeper.admin.enableServer=false",
+                "-Dzookeeper.4lw.commands.whitelist=ruok,srvr",
+                "-cp",
+                "/usr/share/java/zookeeper.jar:/usr/share/java/*",
+                "org.apache.zookeeper.server.ZooKeeperServerMain",
+                "2181",
+                "/var/lib/zookeeper-test",
+            ],
+        );
         let zk = ZooKeeperContainer { name, address };
         zk.wait_ready();
         zk

@@ -344,30 +344,25 @@ fn start_containers(say: &mut dyn FnMut(String)) -> Containers {
 fn spark3_master_container(spark: &str, c: &Containers, say: &mut dyn FnMut(String)) -> String {
     let address = c.network.address();
     let name = c.scope.name("spark-master");
-    docker_ok(&[
-        "run",
-        "-d",
-        "--name",
+    c.scope.run_detached(
         &name,
-        "--label",
-        &c.scope.label(),
-        "--network",
-        &c.network.name,
-        "--ip",
+        &c.network,
         &address,
-        "--memory=768m",
-        "-e",
-        "SPARK_DAEMON_MEMORY=256m",
-        &crate::docker::image(spark),
-        "/opt/spark/bin/spark-class",
-        "org.apache.spark.deploy.master.Master",
-        "--host",
-        &address,
-        "--port",
-        "7077",
-        "--webui-port",
-        "8080",
-    ]);
+        &[
+            "--memory=768m",
+            "-e",
+            "SPARK_DAEMON_MEMORY=256m",
+            &crate::docker::image(spark),
+            "/opt/spark/bin/spark-class",
+            "org.apache.spark.deploy.master.Master",
+            "--host",
+            &address,
+            "--port",
+            "7077",
+            "--webui-port",
+            "8080",
+        ],
+    );
     poll("the Spark master's container to listen", SLOW, || {
         TcpStream::connect((address.as_str(), 7077)).ok()
     });

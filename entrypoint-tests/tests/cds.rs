@@ -12,8 +12,8 @@ use std::sync::{OnceLock, RwLock};
 
 use entrypoint_tests::spark_app::{spark_jvm, start_master, tiny_driver_classes};
 use entrypoint_tests::{
-    fixture, free_port, plan_argv, poll, pyspark_home, spark_init_bin, spark_jars, wait_file,
-    workspace_root, Init, Killed, HANG, SPARK_3, SPARK_4,
+    fixture, free_port, plan_argv, poll, pyspark_home, spark_jars, wait_file, workspace_root, Init,
+    Killed, HANG, SPARK_3, SPARK_4,
 };
 use serde_json::Value;
 
@@ -40,18 +40,9 @@ fn built(spark: &str) -> &'static Built {
     let slot = if spark == SPARK_3 { 0 } else { 1 };
     BUILT[slot].get_or_init(|| {
         let dir = workspace_root().join(format!("target/cds-tests/{spark}"));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        let archive = dir.join("executor.jsa");
-        // A plain process, as in an image build's RUN; the training takes about a minute
-        // here, longer than Init waits.
-        let out = Command::new(spark_init_bin())
-            .args(["cds", "build"])
-            .env("SPARK_HOME", pyspark_home(spark))
-            .env("SPARK_CONF_DIR", dir.join("conf"))
-            .env("SPARK_INIT_CDS_ARCHIVE", &archive)
-            .output()
-            .unwrap();
+        // A plain process, not Init: the training takes about a minute here, longer than Init
+        // waits.
+        let (out, archive) = entrypoint_tests::cds_bench::cds_build(spark, &dir);
         let (stdout, stderr) = (
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr),
