@@ -40,10 +40,11 @@
 //!   `<path>/framework-id`, sequential znodes `<path>/executor-ids/id-N`, or a `file://`
 //!   store's file); the termination summary (`SPARK_INIT_TERMINATION_LOG`, default
 //!   `$MESOS_SANDBOX/spark-init-termination.json`; [`supervise::exit`]);
-//! - the executor's class-data sharing archive (`SPARK_INIT_CDS_ARCHIVE`, default
-//!   `/opt/spark-init/executor.jsa`) and its manifest `<archive>.json`, read by the executor role
-//!   and written by `spark-init cds build` at image build time ([`cds`]; exit 73 when it cannot
-//!   make the archive);
+//! - the executor's and the driver's class-data sharing archives (`SPARK_INIT_CDS_ARCHIVE`,
+//!   default `/opt/spark-init/executor.jsa`; `SPARK_INIT_CDS_DRIVER_ARCHIVE`, default
+//!   `/opt/spark-init/driver.jsa`) and their manifests `<archive>.json`, read by the executor
+//!   and driver roles and written by `spark-init cds build` at image build time ([`cds`]; exit
+//!   73 when it cannot make an archive);
 //! - logged when the command ends: one line explaining its exit ([`supervise::exit`]);
 //! - sent, with `SPARK_INIT_GRAPHITE`: Spark's metrics (its `GraphiteSink`, configured through
 //!   `spark.metrics.conf.*`, [`plan::metrics`]) and the container's cgroup statistics, from a

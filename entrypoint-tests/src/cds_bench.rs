@@ -1,12 +1,15 @@
 //! `make bench`'s class-data sharing figures: how long a real Spark executor takes from the
 //! JVM's start to "Successfully registered with driver" (a real driver, `TinyDriver` on a
-//! standalone master with no workers, on loopback), without an archive, with the dynamic one
-//! `spark-init cds build` makes, and with a static one from a class list; the three alternate
-//! within each round (the order rotating), so the machine's load falls on all of them alike.
-//! Also the archive's size and build time. Measurements only: nothing fails on a slow number.
+//! standalone master with no workers, on loopback), without an archive, with the static one
+//! `spark-init cds build` makes, and with a dynamic one (`-XX:ArchiveClassesAtExit`) for
+//! comparison; the three alternate within each round (the order rotating), so the machine's
+//! load falls on all of them alike. Then the driver: spark-init's driver role, from its start
+//! to the SparkContext being ready, with and without the driver's archive. Also the archives'
+//! sizes and build time. Measurements only: nothing fails on a slow number.
 
 use std::fmt::Write as _;
 use std::fs;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -30,8 +33,8 @@ struct Variant {
 }
 
 /// `spark-init cds build` for `spark` into a fresh `dir` (an absent conf directory
-/// `dir/conf`, the archive `dir/executor.jsa`), as a plain process, as an image build's RUN
-/// runs it: its output and the archive's path.
+/// `dir/conf`, the archives `dir/executor.jsa` and `dir/driver.jsa`), as a plain process, as
+/// an image build's RUN runs it: its output and the executor's archive's path.
 pub fn cds_build(spark: &str, dir: &Path) -> (std::process::Output, PathBuf) {
     let _ = fs::remove_dir_all(dir);
     fs::create_dir_all(dir).unwrap();
@@ -41,6 +44,7 @@ pub fn cds_build(spark: &str, dir: &Path) -> (std::process::Output, PathBuf) {
         .env("SPARK_HOME", pyspark_home(spark))
         .env("SPARK_CONF_DIR", dir.join("conf"))
         .env("SPARK_INIT_CDS_ARCHIVE", &archive)
+        .env("SPARK_INIT_CDS_DRIVER_ARCHIVE", dir.join("driver.jsa"))
         .output()
         .unwrap();
     (out, archive)
@@ -74,23 +78,23 @@ pub fn section(spark: &str, rounds: usize) -> String {
     let driver = wait_file(&dir.join("driver"));
     let app_id = driver.split_whitespace().next().unwrap().to_string();
     let plan = |archive: &str| executor_argv(spark, &dir, archive, driver_port, &app_id);
-    let with_dynamic = plan(archive.to_str().unwrap());
-    assert!(with_dynamic
+    let with_static = plan(archive.to_str().unwrap());
+    assert!(with_static
         .iter()
         .any(|a| a.starts_with("-XX:SharedArchiveFile=")));
     let without = plan("");
-    let static_archive = static_archive(&dir, &without, &with_dynamic);
-    let with_static: Vec<String> = with_dynamic
+    let dynamic_archive = dynamic_archive(&dir, &with_static);
+    let with_dynamic: Vec<String> = with_static
         .iter()
         .map(|a| match a.starts_with("-XX:SharedArchiveFile=") {
-            true => format!("-XX:SharedArchiveFile={}", static_archive.display()),
+            true => format!("-XX:SharedArchiveFile={}", dynamic_archive.display()),
             false => a.clone(),
         })
         .collect();
     let mut variants = [
         Variant::new("without an archive", without),
-        Variant::new("dynamic archive (`cds build`)", with_dynamic),
-        Variant::new("static archive (class list)", with_static),
+        Variant::new("static archive (`cds build`)", with_static),
+        Variant::new("dynamic archive (one run to registration)", with_dynamic),
     ];
     for round in 0..rounds {
         for i in 0..variants.len() {
@@ -100,8 +104,8 @@ pub fn section(spark: &str, rounds: usize) -> String {
             variant.cpu_seconds.push(cpu);
         }
     }
-    let static_mib = fs::metadata(&static_archive).map_or(0.0, |m| m.len() as f64 / 1_048_576.0);
-    report(spark, &variants, build_s, archive_mib, static_mib)
+    let dynamic_mib = fs::metadata(&dynamic_archive).map_or(0.0, |m| m.len() as f64 / 1_048_576.0);
+    report(spark, &variants, build_s, archive_mib, dynamic_mib)
 }
 
 impl Variant {
@@ -140,37 +144,19 @@ fn executor_argv(spark: &str, dir: &Path, archive: &str, port: u16, app: &str) -
     plan_argv(&plan).iter().map(|a| a.to_string()).collect()
 }
 
-/// A static archive of the classes one plain executor loads until it has registered
-/// (`-XX:DumpLoadedClassList`, then `-Xshare:dump`), on the archive's explicit classpath.
-fn static_archive(dir: &Path, without: &[String], with_dynamic: &[String]) -> PathBuf {
-    let list = dir.join("executor.classlist");
-    let mut traced = without.to_vec();
-    traced.insert(1, format!("-XX:DumpLoadedClassList={}", list.display()));
-    time_to_register(&traced, &dir.join("classlist.err"));
-    let cp_at = with_dynamic.iter().position(|a| a == "-cp").unwrap() + 1;
-    let main = with_dynamic
-        .iter()
-        .position(|a| a.ends_with("CoarseGrainedExecutorBackend"))
-        .unwrap();
-    let archive = dir.join("static.jsa");
-    let status = Command::new(&with_dynamic[0])
-        .args([
-            "-Xshare:dump",
-            &format!("-XX:SharedClassListFile={}", list.display()),
-        ])
-        .arg(format!("-XX:SharedArchiveFile={}", archive.display()))
-        .args(["-cp", &with_dynamic[cp_at]])
-        .args(
-            with_dynamic[cp_at + 1..main]
-                .iter()
-                .filter(|a| !a.starts_with("-XX:Shared")),
-        )
-        .env_remove("JAVA_TOOL_OPTIONS")
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(dir.join("static-dump.log")).unwrap())
-        .status()
-        .unwrap();
-    assert!(status.success(), "static dump: see {}", dir.display());
+/// A dynamic archive of the classes one executor loads until it has registered
+/// (`-XX:ArchiveClassesAtExit`, written as the JVM exits on SIGTERM), on top of the JDK's
+/// default archive, with the same explicit classpath as the static one.
+fn dynamic_archive(dir: &Path, with_static: &[String]) -> PathBuf {
+    let archive = dir.join("dynamic.jsa");
+    let _ = fs::remove_file(&archive);
+    let mut traced: Vec<String> = (with_static.iter())
+        .filter(|a| !a.starts_with("-XX:SharedArchiveFile="))
+        .cloned()
+        .collect();
+    traced.insert(1, format!("-XX:ArchiveClassesAtExit={}", archive.display()));
+    time_to_register(&traced, &dir.join("dynamic-dump.err"));
+    assert!(archive.is_file(), "dynamic dump: see {}", dir.display());
     archive
 }
 
@@ -237,7 +223,7 @@ fn median(values: &[f64]) -> f64 {
     }
 }
 
-fn report(spark: &str, v: &[Variant; 3], build_s: f64, mib: f64, static_mib: f64) -> String {
+fn report(spark: &str, v: &[Variant; 3], build_s: f64, mib: f64, dynamic_mib: f64) -> String {
     let mut md = String::new();
     let base = median(&v[0].seconds);
     let base_cpu = median(&v[0].cpu_seconds);
@@ -272,9 +258,10 @@ fn report(spark: &str, v: &[Variant; 3], build_s: f64, mib: f64, static_mib: f64
     }
     let _ = writeln!(
         md,
-        "\n`spark-init cds build` for Spark {spark}: {build_s:.1} s (the training run: master, \
-         driver and executor on loopback, one shuffle job; the dump; the JVM's check), archive \
-         {mib:.1} MiB (static one from the class list: {static_mib:.1} MiB)."
+        "\n`spark-init cds build` for Spark {spark}: {build_s:.1} s for both archives (the \
+         training run: master, driver and executor on loopback, one shuffle job; each dump; \
+         each JVM's check); the executor's archive {mib:.1} MiB (the dynamic one: \
+         {dynamic_mib:.1} MiB, on top of the JDK's 13 MiB)."
     );
     md
 }
@@ -289,71 +276,40 @@ pub fn write_section(md: &mut String, sections: &[String]) {
         "{HEADER}\n\n\
          Goal: an executor registered with its driver in ≤ 0.6× the time without an archive \
          (README \"Class-data sharing\"). Each round starts the executor once without an \
-         archive, once with `spark-init cds build`'s dynamic archive and once with a static \
-         archive from a class list, in a rotating order, each to \"{REGISTERED}\" in its log \
-         and then stopped; the command lines are spark-init's dry-run plans (Spark's jars \
-         listed explicitly with an archive, `jars/*` without). The driver is a real one \
-         (`TinyDriver` on a standalone master with no workers, on loopback). The static \
-         archive's class list comes from one executor run to registration (no tasks); \
-         it replaces the JDK's default archive, where the dynamic one sits on top of it."
+         archive, once with `spark-init cds build`'s static archive and once with a dynamic \
+         archive, in a rotating order, each to \"{REGISTERED}\" in its log and then stopped; \
+         the command lines are spark-init's dry-run plans (Spark's jars listed explicitly \
+         with an archive, `jars/*` without). The driver is a real one (`TinyDriver` on a \
+         standalone master with no workers, on loopback). The static archive comes from the \
+         class list of `cds build`'s training executor (registration and a shuffle job's \
+         tasks) and replaces the JDK's default archive; the dynamic one is written when one \
+         executor run to registration exits and sits on top of the JDK's."
     );
     for section in sections {
         md.push_str(section);
     }
 }
 
-/// The driver's figure, to decide whether an archive would pay there too: a real driver
-/// (`TinyDriver`'s jar on a standalone master) from the JVM's start to its SparkContext being
-/// ready (the report file it writes right after `new JavaSparkContext`), with and without a
-/// dynamic archive from one training run of the same driver (registering one executor and
-/// running its job), alternating. The driver role itself gets no archive (README).
+/// The driver's figure: spark-init's driver role (a plain process here) running
+/// `spark-submit` with `TinyDriver`'s jar against a standalone master, from spark-init's start
+/// to the SparkContext being ready (the report file `TinyDriver` writes right after
+/// `new JavaSparkContext`), with `cds build`'s driver archive and without
+/// (`SPARK_INIT_CDS_DRIVER_ARCHIVE` empty), alternating. Each run is stopped, its process
+/// group killed, once it is ready.
 pub fn driver_section(spark: &str, rounds: usize) -> String {
+    let built = workspace_root().join(format!("target/bench-cds/{spark}"));
+    let archive = built.join("driver.jsa");
+    assert!(
+        archive.is_file(),
+        "run section() first: {}",
+        archive.display()
+    );
     let dir = workspace_root().join(format!("target/bench-cds/{spark}-driver"));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
-    let jar = crate::spark_app::tiny_driver_jar(spark);
-    let jars = spark_init::cds::explicit_jars(&spark_jars(spark));
-    let classpath = format!("{}:{}", jar.display(), jars.join(":"));
     let (_master, master_port) = start_master(spark, &dir);
-    let archive = dir.join("driver.jsa");
-    let run = |folder: &Path, executors: &str, extra: &[String]| {
-        fs::create_dir_all(folder).unwrap();
-        let port = free_port();
-        let mut jvm = spark_jvm(spark, &classpath, &folder.join("driver.log"));
-        jvm.args(extra)
-            .arg("TinyDriver")
-            .arg(format!("spark://127.0.0.1:{master_port}"))
-            .arg(folder)
-            .args([executors, &port.to_string(), &free_port().to_string()]);
-        (Killed(jvm.spawn().unwrap()), port)
-    };
-    // Training: the driver with -XX:ArchiveClassesAtExit, one executor, its job, then it stops.
-    let training = dir.join("training");
-    let (mut driver, port) = run(
-        &training,
-        "1",
-        &[format!("-XX:ArchiveClassesAtExit={}", archive.display())],
-    );
-    let report = wait_file(&training.join("driver"));
-    let app_id = report.split_whitespace().next().unwrap().to_string();
-    let executor = executor_argv(spark, &dir, "", port, &app_id);
-    let _executor = Killed(
-        Command::new(&executor[0])
-            .args(&executor[1..])
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(dir.join("executor.err")).unwrap())
-            .spawn()
-            .unwrap(),
-    );
-    poll("the training driver to stop", REGISTER_LIMIT, || {
-        driver.0.try_wait().ok().flatten()
-    });
-    assert!(
-        archive.is_file(),
-        "no driver archive: see {}",
-        dir.display()
-    );
-    let with = [format!("-XX:SharedArchiveFile={}", archive.display())];
+    let master = format!("spark://127.0.0.1:{master_port}");
+    let jar = crate::spark_app::tiny_driver_jar(spark);
     let (mut plain, mut shared) = (Vec::new(), Vec::new());
     for round in 0..rounds {
         let order = if round % 2 == 0 {
@@ -363,11 +319,49 @@ pub fn driver_section(spark: &str, rounds: usize) -> String {
         };
         for with_archive in order {
             let folder = dir.join(format!("run-{round}-{with_archive}"));
+            fs::create_dir_all(&folder).unwrap();
             let started = Instant::now();
-            let extra: &[String] = if with_archive { &with } else { &[] };
-            let (_driver, _) = run(&folder, "0", extra);
-            wait_file(&folder.join("driver"));
+            let mut command = Command::new(spark_init_bin());
+            command
+                .args([
+                    "--role",
+                    "driver",
+                    "--",
+                    "--master",
+                    &master,
+                    "--class",
+                    "TinyDriver",
+                ])
+                .arg(&jar)
+                .arg(&master)
+                .arg(&folder)
+                .args(["0", &free_port().to_string(), &free_port().to_string()])
+                .env("SPARK_HOME", pyspark_home(spark))
+                .env("SPARK_CONF_DIR", dir.join("conf"))
+                .env("SPARK_INIT_CGROUP_ROOT", crate::fixture("cgroup/none"))
+                .env("HOST", "127.0.0.1")
+                .env(
+                    "SPARK_INIT_CDS_DRIVER_ARCHIVE",
+                    if with_archive {
+                        archive.as_os_str()
+                    } else {
+                        "".as_ref()
+                    },
+                )
+                .env_remove("JAVA_TOOL_OPTIONS")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(fs::File::create(folder.join("driver.err")).unwrap())
+                .process_group(0);
+            let child = Killed(command.spawn().unwrap());
+            let pid = child.0.id() as i32;
+            poll("the driver's SparkContext", REGISTER_LIMIT, || {
+                folder.join("driver").is_file().then_some(())
+            });
             let seconds = started.elapsed().as_secs_f64();
+            // SAFETY: a plain kill(2) of the process group we made.
+            unsafe { libc::kill(-pid, libc::SIGKILL) };
+            drop(child);
             if with_archive {
                 shared.push(seconds);
             } else {
@@ -375,15 +369,24 @@ pub fn driver_section(spark: &str, rounds: usize) -> String {
             }
         }
     }
+    let wins = shared.iter().zip(&plain).filter(|(a, b)| a < b).count();
     let ratio = median(&shared) / median(&plain);
+    let range = |v: &[f64]| {
+        let min = v.iter().copied().fold(f64::MAX, f64::min);
+        let max = v.iter().copied().fold(0.0, f64::max);
+        format!("{min:.2} – {max:.2} s")
+    };
     format!(
-        "\n### Spark {spark}: a driver's JVM start → SparkContext ready ({rounds} rounds)\n\n\
-         | driver | median | ratio |\n|---|---:|---:|\n\
-         | without an archive | {:.2} s | 1.00× |\n\
-         | dynamic archive of a training run | {:.2} s | {ratio:.2}× |\n\n\
-         Driver archive: {:.1} MiB.\n",
+        "\n### Spark {spark}: the driver role's start → SparkContext ready ({rounds} rounds)\n\n\
+         | driver (`spark-init --role driver`, `spark-submit`) | median | min – max | ratio | faster in rounds |\n\
+         |---|---:|---:|---:|---:|\n\
+         | without an archive | {:.2} s | {} | 1.00× | 0 of {rounds} |\n\
+         | with `cds build`'s driver archive | {:.2} s | {} | {ratio:.2}× | {wins} of {rounds} |\n\n\
+         Driver archive: {:.1} MiB. spark-submit's launcher JVM (about 0.3 s, no archive) is in both.\n",
         median(&plain),
+        range(&plain),
         median(&shared),
+        range(&shared),
         fs::metadata(&archive).map_or(0.0, |m| m.len() as f64 / 1_048_576.0)
     )
 }

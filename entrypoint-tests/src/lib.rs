@@ -143,6 +143,16 @@ impl Init {
     }
 
     /// Run as a plain child of the test (spark-init becomes a subreaper) instead of PID 1.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_os_string()));
+        self
+    }
+
     pub fn not_pid1(mut self) -> Self {
         self.pid1 = false;
         self

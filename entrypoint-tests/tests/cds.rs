@@ -1,7 +1,7 @@
-//! Class-data sharing for the executor, against the real JVM 17 and real Spark 3.5.7 and 4.3.0:
-//! `spark-init cds build` makes an archive from a training run (a real master, driver and
-//! executor on loopback), and the executor role's plan uses it only when the real JVM would
-//! map it. Each rule of the issue is checked both ways: spark-init's decision, and the JVM's
+//! Class-data sharing for the executor and the driver, against the real JVM 17 and real Spark
+//! 3.5.7 and 4.3.0: `spark-init cds build` makes the archives from a training run (a real
+//! master, driver and executor on loopback), and each role's plan uses its archive only when
+//! the real JVM would map it. Each rule of the issue is checked both ways: spark-init's decision, and the JVM's
 //! own (`-Xshare:on ... -version` exits non-zero when it would not map the archive), so a rule
 //! spark-init enforces that the JVM does not (or the other way round) fails here.
 
@@ -53,7 +53,22 @@ fn built(spark: &str) -> &'static Built {
             serde_json::from_str(&fs::read_to_string(dir.join("executor.jsa.json")).unwrap())
                 .unwrap();
         assert_eq!(manifest["spark_version"], spark);
+        assert_eq!(manifest["kind"], "static");
+        assert_eq!(manifest["role"], "executor");
         assert_eq!(manifest["classpath"][0]["kind"], "absent", "{manifest}");
+        let driver: Value =
+            serde_json::from_str(&fs::read_to_string(dir.join("driver.jsa.json")).unwrap())
+                .unwrap();
+        assert_eq!(driver["role"], "driver");
+        assert!(
+            (driver["classpath"].as_array().unwrap().iter())
+                .all(|e| e["path"].as_str().unwrap().ends_with(".jar")),
+            "the driver's archive: Spark's jars alone: {driver}"
+        );
+        assert!(
+            !dir.join("executor.jsa.training").exists(),
+            "work folder left"
+        );
         Built { dir, archive }
     })
 }
@@ -300,10 +315,15 @@ fn cds_build_refuses_a_non_empty_conf_directory_and_an_empty_archive_path() {
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir(dir.path().join("conf")).unwrap();
     fs::write(dir.path().join("conf/spark-defaults.conf"), "").unwrap();
+    let archive = dir.path().join("executor.jsa");
     let out = Init::new(["cds", "build"])
         .env("SPARK_HOME", pyspark_home(SPARK_3))
         .env("SPARK_CONF_DIR", dir.path().join("conf"))
-        .env("SPARK_INIT_CDS_ARCHIVE", "")
+        .env("SPARK_INIT_CDS_ARCHIVE", &archive)
+        .env(
+            "SPARK_INIT_CDS_DRIVER_ARCHIVE",
+            dir.path().join("driver.jsa"),
+        )
         .run();
     assert_eq!(out.code, 78, "{}", out.stderr);
     assert!(
@@ -311,11 +331,288 @@ fn cds_build_refuses_a_non_empty_conf_directory_and_an_empty_archive_path() {
         "{}",
         out.stderr
     );
-    assert!(
-        out.stderr.contains("SPARK_INIT_CDS_ARCHIVE"),
-        "{}",
-        out.stderr
-    );
+    assert!(!archive.exists() && !dir.path().join("driver.jsa").exists());
+    let out = Init::new(["cds", "build"])
+        .env("SPARK_HOME", pyspark_home(SPARK_3))
+        .env("SPARK_INIT_CDS_ARCHIVE", "")
+        .env("SPARK_INIT_CDS_DRIVER_ARCHIVE", " ")
+        .run();
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    for name in ["SPARK_INIT_CDS_ARCHIVE", "SPARK_INIT_CDS_DRIVER_ARCHIVE"] {
+        assert!(out.stderr.contains(name), "{}", out.stderr);
+    }
+}
+
+/// The driver's dry-run plan with the archive `built` made, the conf directory `conf`, and
+/// `env` and `args` on top (the app: TinyDriver's jar against `master`).
+fn driver_plan(
+    spark: &str,
+    built: &Built,
+    conf: &Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> Value {
+    let mut init = Init::new(["--role", "driver", "--dry-run", "--output", "json", "--"])
+        .env("SPARK_HOME", pyspark_home(spark))
+        .env("SPARK_CONF_DIR", conf)
+        .env(
+            "SPARK_INIT_CDS_DRIVER_ARCHIVE",
+            built.dir.join("driver.jsa"),
+        )
+        .env("SPARK_INIT_CGROUP_ROOT", fixture("cgroup/none"))
+        .env("HOST", "127.0.0.1")
+        .env("PORT0", "31000")
+        .env("PORT1", "31001")
+        .env("PORT2", "31002");
+    for (name, value) in env {
+        init = init.env(name, value);
+    }
+    for arg in args {
+        init = init.arg(arg);
+    }
+    let jar = entrypoint_tests::spark_app::tiny_driver_jar(spark);
+    let out = init
+        .args([
+            "--master",
+            "spark://127.0.0.1:7077",
+            "--class",
+            "TinyDriver",
+        ])
+        .arg(&jar)
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    serde_json::from_str(&out.stdout).unwrap()
+}
+
+/// A conf directory as an image has one: spark-defaults.conf, and a log4j2.properties whose
+/// pattern marks every line the driver logs.
+fn driver_conf(dir: &Path) -> PathBuf {
+    let conf = dir.join("driver-conf");
+    fs::create_dir_all(&conf).unwrap();
+    fs::write(
+        conf.join("spark-defaults.conf"),
+        "spark.ui.showConsoleProgress false\n",
+    )
+    .unwrap();
+    fs::write(
+        conf.join("log4j2.properties"),
+        "rootLogger.level = info\n\
+         rootLogger.appenderRef.stderr.ref = console\n\
+         appender.console.type = Console\n\
+         appender.console.name = console\n\
+         appender.console.target = SYSTEM_ERR\n\
+         appender.console.layout.type = PatternLayout\n\
+         appender.console.layout.pattern = FROM-CONF-DIR %p %c{1}: %m%n\n",
+    )
+    .unwrap();
+    conf
+}
+
+/// Whether any process under `pid` whose command line names `class` maps `file`; its pid.
+fn jvm_mapping(pid: i32, class: &str, file: &Path) -> Option<(i32, bool)> {
+    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    if String::from_utf8_lossy(&cmdline).contains(class) {
+        let maps = fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default();
+        return Some((pid, maps.contains(&file.display().to_string())));
+    }
+    entrypoint_tests::children_of(pid)
+        .into_iter()
+        .find_map(|child| jvm_mapping(child, class, file))
+}
+
+/// The driver role, as PID 1, runs spark-submit; the JVM spark-submit's launcher starts
+/// (`SparkSubmit`) maps the driver's archive with it and not without it; its conf directory,
+/// now after Spark's jars on the classpath, still configures it (its log4j2.properties
+/// pattern is on the driver's lines).
+#[test]
+fn the_driver_jvm_spark_submit_starts_maps_the_drivers_archive_and_keeps_its_conf_directory() {
+    for spark in [SPARK_3, SPARK_4] {
+        let built = built(spark);
+        let dir = built.dir.join("driver-run");
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let conf = driver_conf(&dir);
+        let (_master, master_port) = start_master(spark, &dir);
+        let driver_archive = built.dir.join("driver.jsa");
+        for (archive, mapped) in [(driver_archive.clone(), true), (PathBuf::new(), false)] {
+            let folder = dir.join(format!("report-{mapped}"));
+            fs::create_dir_all(&folder).unwrap();
+            let port = free_port().to_string();
+            let mut driver = Init::new(["--role", "driver", "--"])
+                .env("SPARK_HOME", pyspark_home(spark))
+                .env("SPARK_CONF_DIR", &conf)
+                .env("SPARK_INIT_CDS_DRIVER_ARCHIVE", &archive)
+                .env("SPARK_INIT_CGROUP_ROOT", fixture("cgroup/none"))
+                .env("HOST", "127.0.0.1")
+                .env("PORT0", &port)
+                .env("PORT1", free_port().to_string())
+                .env("PORT2", free_port().to_string())
+                .env("SPARK_INIT_LOG", "info")
+                .args(["--master", &format!("spark://127.0.0.1:{master_port}")])
+                .args(["--class", "TinyDriver"])
+                .arg(entrypoint_tests::spark_app::tiny_driver_jar(spark))
+                .arg(format!("spark://127.0.0.1:{master_port}"))
+                .arg(&folder)
+                .args(["0", &port, &free_port().to_string()])
+                .spawn();
+            let report = poll("the driver's SparkContext", HANG * 4, || {
+                assert!(
+                    !driver.try_finished(),
+                    "{spark}: {}",
+                    driver.stderr_so_far()
+                );
+                fs::read_to_string(folder.join("driver")).ok()
+            });
+            assert!(report.contains(&port), "{report}");
+            let (pid, maps) = jvm_mapping(
+                driver.init_pid(),
+                "org.apache.spark.deploy.SparkSubmit",
+                &driver_archive,
+            )
+            .expect("a SparkSubmit JVM under spark-init");
+            let stderr = driver.stderr_so_far();
+            assert_eq!(maps, mapped, "{spark}: SparkSubmit (pid {pid}): {stderr}");
+            assert!(
+                stderr.contains("FROM-CONF-DIR INFO SparkContext: Running Spark version"),
+                "{spark}: the conf directory's log4j2.properties: {stderr}"
+            );
+            assert!(!stderr.contains("spark-init[1] WARN"), "{spark}: {stderr}");
+        }
+    }
+}
+
+/// With the driver's archive, Spark's jars come before the conf directory: no jar of
+/// Spark's holds, at its root, a file an image puts in its conf directory, so each is found
+/// where it was before.
+#[test]
+fn no_spark_jar_holds_a_conf_directory_file_at_its_root() {
+    for spark in [SPARK_3, SPARK_4] {
+        let out = Command::new("java")
+            .arg("-cp")
+            .arg(entrypoint_tests::java_classes())
+            .arg("RootResources")
+            .arg(spark_jars(spark))
+            .args([
+                "spark-defaults.conf",
+                "spark-env.sh",
+                "log4j2.properties",
+                "log4j2.xml",
+                "log4j.properties",
+                "metrics.properties",
+                "fairscheduler.xml",
+                "core-site.xml",
+                "hdfs-site.xml",
+                "hive-site.xml",
+                "yarn-site.xml",
+            ])
+            .env_remove("JAVA_TOOL_OPTIONS")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{text}");
+        let checked = text.lines().last().unwrap_or("");
+        assert!(
+            checked.starts_with("checked ") && checked != "checked 0 jars",
+            "{text}"
+        );
+        assert_eq!(text.lines().count(), 1, "{spark}: {text}");
+    }
+}
+
+/// `--driver-class-path` (spark.driver.extraClassPath) puts the user's entries first: the
+/// archive's classpath no longer opens the driver's, so spark-init leaves it out and says why,
+/// as the JVM would refuse it; without it the plan passes Spark's jars and the JVM maps it.
+#[test]
+fn a_driver_class_path_turns_the_drivers_archive_off_and_says_why() {
+    for spark in [SPARK_3, SPARK_4] {
+        let built = built(spark);
+        let conf = driver_conf(&built.dir.join("plans"));
+        let driver_archive = built.dir.join("driver.jsa");
+        let app = built.dir.join("extra.jar");
+        fs::copy(workspace_root().join("Cargo.toml"), &app).unwrap();
+        let jvm_maps = |classpath: &str| {
+            let out = Command::new("java")
+                .args(entrypoint_tests::module_options(spark))
+                .arg(format!(
+                    "-XX:SharedArchiveFile={}",
+                    driver_archive.display()
+                ))
+                .args(["-Xshare:on", "-cp", classpath, "-version"])
+                .env_remove("JAVA_TOOL_OPTIONS")
+                .output()
+                .unwrap();
+            out.status.success()
+        };
+        let plan = driver_plan(spark, built, &conf, &[], &[]);
+        let submit_opts = plan["env"]["SPARK_SUBMIT_OPTS"].as_str().unwrap_or("");
+        assert!(
+            submit_opts.ends_with(&format!(
+                "-XX:SharedArchiveFile={}",
+                driver_archive.display()
+            )),
+            "{spark}: {plan}"
+        );
+        let argv = plan_argv(&plan);
+        let at = argv
+            .iter()
+            .position(|a| a.starts_with("spark.driver.extraClassPath="))
+            .unwrap();
+        let jars = argv[at].trim_start_matches("spark.driver.extraClassPath=");
+        assert!(jvm_maps(&format!("{jars}:{}", conf.display())), "{spark}");
+        assert_eq!(warnings(&plan), "[]", "{spark}");
+
+        let app_arg = app.display().to_string();
+        let plan = driver_plan(spark, built, &conf, &[], &["--driver-class-path", &app_arg]);
+        assert!(
+            plan["env"].get("SPARK_SUBMIT_OPTS").is_none(),
+            "{spark}: {plan}"
+        );
+        assert!(!plan_argv(&plan)
+            .iter()
+            .any(|a| a.starts_with("spark.driver.extraClassPath=")));
+        assert!(
+            warnings(&plan).contains("differs from the archive's at entry 1")
+                && warnings(&plan).contains("--driver-class-path"),
+            "{spark}: {}",
+            warnings(&plan)
+        );
+        let launcher_order = format!("{app_arg}:{}:{jars}", conf.display());
+        assert!(
+            !jvm_maps(&launcher_order),
+            "{spark}: the JVM would have mapped it"
+        );
+
+        // The image's own SPARK_SUBMIT_OPTS stay, the archive's option after them.
+        let plan = driver_plan(
+            spark,
+            built,
+            &conf,
+            &[("SPARK_SUBMIT_OPTS", "-Dimage=1")],
+            &[],
+        );
+        let submit_opts = plan["env"]["SPARK_SUBMIT_OPTS"].as_str().unwrap();
+        assert!(
+            submit_opts.starts_with("-Dimage=1 -XX:SharedArchiveFile="),
+            "{submit_opts}"
+        );
+        // ... unless they decide sharing themselves.
+        let plan = driver_plan(
+            spark,
+            built,
+            &conf,
+            &[("SPARK_SUBMIT_OPTS", "-Xshare:off")],
+            &[],
+        );
+        assert!(
+            plan["env"].get("SPARK_SUBMIT_OPTS").is_none(),
+            "{spark}: {plan}"
+        );
+        assert!(
+            warnings(&plan).contains("-Xshare:off"),
+            "{}",
+            warnings(&plan)
+        );
+    }
 }
 
 /// The image `make image` builds (`IMAGE_REPOSITORY`, default `spark-init`, as

@@ -14,8 +14,9 @@ use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
 
-/// The manifest's format; a manifest of another format is not used.
-pub const FORMAT: u32 = 1;
+/// The manifest's format; a manifest of another format is not used (1: the dynamic archives
+/// of the first release, executors only).
+pub const FORMAT: u32 = 2;
 
 /// The largest heap (MiB) at which HotSpot still uses compressed oops with G1, the executor's
 /// GC: the real JDK 17 prints `UseCompressedOops = true` for `-Xmx32736m` and `false` for
@@ -28,8 +29,10 @@ pub const MAX_HEAP_MIB_FOR_COMPRESSED_OOPS: u64 = 32 * 1024 - 32;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
     pub format: u32,
-    /// `dynamic` (`-XX:ArchiveClassesAtExit`, on top of the JDK's default archive).
+    /// `static` (`-Xshare:dump` from a class list; it replaces the JDK's default archive).
     pub kind: String,
+    /// The role whose JVM it was trained on: `executor` or `driver`.
+    pub role: String,
     /// The JVM's `libjvm.so`: its build, by size and modification time.
     pub jvm: PathState,
     /// `JAVA_RUNTIME_VERSION` from the JDK's `release` file, for people.
@@ -127,8 +130,12 @@ pub fn libjvm(java: &Path) -> String {
     home.join("lib/server/libjvm.so").display().to_string()
 }
 
-/// What an executor is about to run, for the check.
+/// What a role's JVM is about to run, for the check.
 pub struct Runtime<'a> {
+    /// The role about to run (`executor`, `driver`): an archive trained on another is not used.
+    pub role: &'a str,
+    /// What, in this role, puts an entry before Spark's jars (for the message when one does).
+    pub prepended_by: &'a str,
     pub jvm: &'a PathState,
     /// The runtime classpath, entry by entry, as it will be given.
     pub classpath: &'a [String],
@@ -146,6 +153,12 @@ pub fn check(manifest: &Manifest, run: &Runtime<'_>) -> Result<(), String> {
             "its manifest is of format {}, this spark-init reads {FORMAT}; rebuild it with \
              spark-init cds build",
             manifest.format
+        ));
+    }
+    if manifest.role != run.role {
+        return Err(format!(
+            "it was built for the {} (its manifest says so), not the {}",
+            manifest.role, run.role
         ));
     }
     if manifest.jvm != *run.jvm {
@@ -167,7 +180,7 @@ pub fn check(manifest: &Manifest, run: &Runtime<'_>) -> Result<(), String> {
             run.heap_mib, manifest.max_heap_mib
         ));
     }
-    classpath_prefix(manifest, run.classpath)?;
+    classpath_prefix(manifest, run.classpath, run.prepended_by)?;
     for (then, now) in manifest.classpath.iter().zip(run.now) {
         if then != now {
             return Err(format!(
@@ -181,17 +194,19 @@ pub fn check(manifest: &Manifest, run: &Runtime<'_>) -> Result<(), String> {
 }
 
 /// The archive's classpath must open the runtime one, entry by entry in order.
-fn classpath_prefix(manifest: &Manifest, runtime: &[String]) -> Result<(), String> {
+fn classpath_prefix(
+    manifest: &Manifest,
+    runtime: &[String],
+    prepended_by: &str,
+) -> Result<(), String> {
     for (i, then) in manifest.classpath.iter().enumerate() {
         match runtime.get(i) {
             Some(now) if *now == then.path => {}
             Some(now) => {
                 return Err(format!(
                     "the classpath differs from the archive's at entry {} ({now} instead of \
-                     {}): the archive's classpath must open the executor's, entry by entry \
-                     (an entry put before Spark's jars, by SPARK_CLASSPATH or \
-                     spark.executor.extraClassPath, does that; SPARK_EXTRA_CLASSPATH goes \
-                     after them)",
+                     {}): the archive's classpath must open the JVM's, entry by entry (an \
+                     entry put before Spark's jars, by {prepended_by}, does that)",
                     i + 1,
                     then.path
                 ))
@@ -232,7 +247,8 @@ mod tests {
     fn base() -> Manifest {
         Manifest {
             format: FORMAT,
-            kind: "dynamic".into(),
+            kind: "static".into(),
+            role: "executor".into(),
             jvm: jar("/jdk/lib/server/libjvm.so", 100),
             java_runtime_version: None,
             spark_version: "3.5.7".into(),
@@ -263,6 +279,8 @@ mod tests {
         check(
             &manifest,
             &Runtime {
+                role: "executor",
+                prepended_by: "SPARK_CLASSPATH",
                 jvm: &manifest.jvm,
                 classpath: &classpath,
                 now,
@@ -328,6 +346,8 @@ mod tests {
         let other = jar("/jdk/lib/server/libjvm.so", 101);
         let classpath: Vec<String> = CP.iter().map(|s| s.to_string()).collect();
         let run = Runtime {
+            role: "executor",
+            prepended_by: "SPARK_CLASSPATH",
             jvm: &other,
             classpath: &classpath,
             now: &manifest.classpath,
@@ -344,5 +364,11 @@ mod tests {
             ..run
         };
         assert!(check(&old, &run).unwrap_err().contains("format 0"));
+        let drivers = Manifest {
+            role: "driver".into(),
+            ..base()
+        };
+        let why = check(&drivers, &run).unwrap_err();
+        assert!(why.contains("built for the driver"), "{why}");
     }
 }

@@ -1,20 +1,22 @@
-//! Application class-data sharing (AppCDS) for the executor: an archive of the classes an
-//! executor loads until it has registered with its driver and run tasks, made when the image is
-//! built (`spark-init cds build`, [`build`]) and given to the executor's JVM
-//! (`-XX:SharedArchiveFile`) only when its manifest ([`manifest`]) still matches what the
-//! executor is about to run; otherwise the executor runs without it and the log says why once.
+//! Application class-data sharing (AppCDS) for the executor and the driver: for each, an
+//! archive of the classes it loads until it has registered and run a job, made when the image
+//! is built (`spark-init cds build`, [`build`]) and given to its JVM (`-XX:SharedArchiveFile`)
+//! only when the archive's manifest ([`manifest`]) still matches what is about to run;
+//! otherwise the role runs without it and the log says why once.
 //!
-//! The archive is a dynamic one (`-XX:ArchiveClassesAtExit`, JDK 13+) on top of the JDK's
-//! default archive, from a training run spark-init drives on loopback (README "Class-data
-//! sharing" says why not a static one).
+//! The archives are static ones (`-Xshare:dump` from the class lists, `-XX:DumpLoadedClassList`,
+//! of a training run spark-init drives on loopback): they replace the JDK's default archive,
+//! JDK classes included. README "Class-data sharing" says why not dynamic ones.
 
 pub mod build;
 pub mod manifest;
 
 use std::path::{Path, PathBuf};
 
-/// Where the image keeps the archive when `SPARK_INIT_CDS_ARCHIVE` is unset.
+/// Where the image keeps the executor's archive when `SPARK_INIT_CDS_ARCHIVE` is unset.
 pub const DEFAULT_ARCHIVE: &str = "/opt/spark-init/executor.jsa";
+/// Where the image keeps the driver's archive when `SPARK_INIT_CDS_DRIVER_ARCHIVE` is unset.
+pub const DEFAULT_DRIVER_ARCHIVE: &str = "/opt/spark-init/driver.jsa";
 
 /// The manifest beside an archive: `<archive>.json`.
 pub fn manifest_path(archive: &Path) -> PathBuf {

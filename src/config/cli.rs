@@ -51,7 +51,8 @@ pub enum OutputFormat {
 /// With a COMMAND and no role it is a generic init: it builds JAVA_TOOL_OPTIONS, starts
 /// COMMAND (looked up on PATH), forwards signals to it, reaps zombies and exits with its code.
 ///
-/// `spark-init cds build` makes the executor's class-data sharing archive (for image builds).
+/// `spark-init cds build` makes the executor's and the driver's class-data sharing archives (for
+/// image builds).
 #[derive(Debug, Clone, Parser)]
 #[command(name = "spark-init", version)]
 pub struct Cli {

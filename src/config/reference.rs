@@ -110,6 +110,11 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "executor: the class-data sharing archive `spark-init cds build` writes and the executor uses when its manifest `<archive>.json` matches (see [Class-data sharing](#class-data-sharing-appcds)); empty: none.",
     },
     Variable {
+        name: "SPARK_INIT_CDS_DRIVER_ARCHIVE",
+        default: "`/opt/spark-init/driver.jsa`",
+        meaning: "driver: the same for the driver's JVM, which then gets Spark's jars as `spark.driver.extraClassPath` and the archive in `SPARK_SUBMIT_OPTS`; empty: none.",
+    },
+    Variable {
         name: "SPARK_INIT_CGROUP_ROOT",
         default: "`/sys/fs/cgroup`",
         meaning: "where the container's cgroup is mounted: its limits (role modes), its memory counters, read before the command starts and after it exits (every mode), and the container statistics sent with `SPARK_INIT_GRAPHITE`.",

@@ -70,9 +70,12 @@ pub struct RoleConfig {
     pub daemon_opts: Vec<Sourced<String>>,
     /// Where the driver's JVM looks for Mesos' native library.
     pub native_library: NativeLibraryVars,
-    /// `SPARK_INIT_CDS_ARCHIVE`: the executor's class-data sharing archive (empty: none;
-    /// executors only).
+    /// The role's class-data sharing archive: `SPARK_INIT_CDS_ARCHIVE` (executors),
+    /// `SPARK_INIT_CDS_DRIVER_ARCHIVE` (drivers); empty: none.
     pub cds_archive: Sourced<Option<PathBuf>>,
+    /// `SPARK_SUBMIT_OPTS`: JVM options spark-submit's launcher gives the driver's JVM (not its
+    /// own) in client mode; the driver's archive option joins them.
+    pub submit_opts: Option<Sourced<String>>,
 }
 
 /// The variables that decide where a driver's JVM finds Mesos' native library
@@ -140,6 +143,7 @@ impl RoleConfig {
         let executor_memory = var("SPARK_EXECUTOR_MEMORY");
         let mesos_constraints = var("SPARK_INIT_MESOS_CONSTRAINTS");
         let failover_timeout = var("SPARK_INIT_FAILOVER_TIMEOUT");
+        let submit_opts = var("SPARK_SUBMIT_OPTS");
         let known = Known {
             driver_url: driver_url.as_ref(),
             app_id: app_id.as_ref(),
@@ -188,25 +192,54 @@ impl RoleConfig {
             daemon_opts: standalone.daemon_opts,
             native_library: NativeLibraryVars::read(env, ""),
             cds_archive: cds_archive(env, role, problems),
+            submit_opts,
         }
     }
 }
 
-/// `SPARK_INIT_CDS_ARCHIVE`, else the image's default path; empty: none. Only an executor uses
-/// one (README "Class-data sharing").
+/// The role's class-data sharing archive: the executor's `SPARK_INIT_CDS_ARCHIVE`, the
+/// driver's `SPARK_INIT_CDS_DRIVER_ARCHIVE`, else the image's default path; empty: none
+/// (README "Class-data sharing").
 fn cds_archive(
     env: &EnvSnapshot,
     role: Role,
     problems: &mut Vec<Problem>,
 ) -> Sourced<Option<PathBuf>> {
-    const NAME: &str = "SPARK_INIT_CDS_ARCHIVE";
-    if role != Role::Executor {
-        return Sourced::new(None, "executors only");
+    match role {
+        Role::Executor => archive_var(
+            env,
+            "SPARK_INIT_CDS_ARCHIVE",
+            crate::cds::DEFAULT_ARCHIVE,
+            problems,
+        ),
+        Role::Driver => driver_cds_archive(env, problems),
+        Role::Master => Sourced::new(None, "executors and drivers only"),
     }
-    match vars::raw(env, NAME, problems) {
-        None => Sourced::new(Some(PathBuf::from(crate::cds::DEFAULT_ARCHIVE)), "default"),
-        Some(path) if path.trim().is_empty() => Sourced::new(None, format!("{NAME} (empty: none)")),
-        Some(path) => Sourced::new(Some(PathBuf::from(path.trim())), NAME),
+}
+
+/// `SPARK_INIT_CDS_DRIVER_ARCHIVE`, else the image's default path; empty: none.
+pub fn driver_cds_archive(
+    env: &EnvSnapshot,
+    problems: &mut Vec<Problem>,
+) -> Sourced<Option<PathBuf>> {
+    archive_var(
+        env,
+        "SPARK_INIT_CDS_DRIVER_ARCHIVE",
+        crate::cds::DEFAULT_DRIVER_ARCHIVE,
+        problems,
+    )
+}
+
+fn archive_var(
+    env: &EnvSnapshot,
+    name: &str,
+    default: &str,
+    problems: &mut Vec<Problem>,
+) -> Sourced<Option<PathBuf>> {
+    match vars::raw(env, name, problems) {
+        None => Sourced::new(Some(PathBuf::from(default)), "default"),
+        Some(path) if path.trim().is_empty() => Sourced::new(None, format!("{name} (empty: none)")),
+        Some(path) => Sourced::new(Some(PathBuf::from(path.trim())), name),
     }
 }
 

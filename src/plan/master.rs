@@ -104,6 +104,7 @@ pub fn resolve(
         resolved,
         warnings: found.warnings,
         spark_version: Some(facts.spark.version.value),
+        env: Default::default(),
         jvm_memory: Some(jvm_memory),
         ..ModePlan::default()
     })

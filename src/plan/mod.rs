@@ -1,6 +1,7 @@
 //! Resolve: a pure function from [`Config`] to the [`Plan`] that a dry run prints and execute
 //! runs. Every value carries its source so an operator can see why it is what it is.
 
+mod cds;
 pub mod driver;
 pub mod executor;
 mod java_options;
@@ -209,6 +210,9 @@ pub struct ModePlan {
     pub spark_version: Option<SparkVersion>,
     /// What the role gives the JVM (its heap, Spark's overhead).
     pub jvm_memory: Option<JvmMemory>,
+    /// Variables the command gets besides `JAVA_TOOL_OPTIONS` (the driver's
+    /// `SPARK_SUBMIT_OPTS` with its archive).
+    pub env: BTreeMap<String, String>,
 }
 
 /// A Spark role's part of the plan: a pure function of the configuration and the facts.
@@ -257,6 +261,7 @@ pub fn assemble(config: &Config, mode: ModePlan) -> Plan {
         store_duty,
         spark_version,
         jvm_memory,
+        env: mode_env,
     } = mode;
     let java = java_options::resolve(config, spark_java_sources);
     resolved.extend(java.resolved);
@@ -276,6 +281,7 @@ pub fn assemble(config: &Config, mode: ModePlan) -> Plan {
     if let Some((name, value)) = &config.locale.value {
         env.insert(name.to_string(), value.clone());
     }
+    env.extend(mode_env);
     let program = argv.first().and_then(|p| Path::new(p).file_name());
     let jvm = role != "exec" || program == Some("java".as_ref());
     Plan {

@@ -35,6 +35,10 @@ pub struct SubmitArgs {
 /// `LD_LIBRARY_PATH` for the driver's JVM in client mode.
 pub const LIBRARY_PATH: &str = "spark.driver.extraLibraryPath";
 
+/// The entries spark-submit's launcher puts first on the driver JVM's classpath, before the
+/// conf directory and `jars/*` (`AbstractCommandBuilder.buildClassPath`).
+pub const DRIVER_CLASS_PATH: &str = "spark.driver.extraClassPath";
+
 /// Whether a master URL is Mesos' (`mesos://host:5050`, `mesos://zk://...`): the driver then
 /// starts `MesosSchedulerDriver`, which loads the native Mesos library.
 pub fn is_mesos_master(master: &str) -> bool {
@@ -86,6 +90,13 @@ impl SubmitArgs {
                 "--driver-memory" => parsed.driver_memory = Some(value),
                 "--total-executor-cores" => parsed.total_executor_cores = Some(value),
                 "--class" => parsed.main_class = Some(value),
+                // The launcher puts it in the confs as it comes, so the later one wins
+                // (`SparkSubmitCommandBuilder.OptionParser`).
+                "--driver-class-path" => {
+                    parsed
+                        .conf
+                        .insert(DRIVER_CLASS_PATH.into(), value.trim().into());
+                }
                 "--driver-library-path" => {
                     let source = "the app's args (--driver-library-path)";
                     parsed.library_path = Some(Sourced::new(value, source));

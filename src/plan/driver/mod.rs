@@ -3,6 +3,7 @@
 //! offers and resumable; plus the duties of its companion.
 
 mod barrier;
+mod cds;
 mod confs;
 mod duties;
 mod master_url;
@@ -23,6 +24,7 @@ use crate::facts::{Facts, LocalFacts};
 use crate::plan::role::{common_resolved, spark_java_sources, MISSING_HOSTNAME};
 use crate::plan::{sourced, Findings, ModePlan, Resolved};
 use crate::sourced::Sourced;
+use crate::spark::java_options;
 
 use self::settings::UserSettings;
 use super::role::check_spark_and_java;
@@ -79,11 +81,22 @@ pub fn resolve(config: &Config, role: &RoleConfig, all: &Facts) -> Result<ModePl
         &mut found,
     ));
     let driver_memory = memory::driver_memory(role, &user, facts, &mut found);
+    let java_options: Vec<String> =
+        java_options::merge(&config.java_sources_with(spark_java_sources.clone()))
+            .tokens()
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+    let heap = driver_memory.as_ref().map(|m| m.jvm.heap_mib.value);
+    let cds = cds::plan(role, &user, heap, &java_options, &mut found);
     let publish = duties::publish(role, &user, hostname.as_ref(), &mut found);
     if !found.problems.is_empty() {
         return Err(found.problems);
     }
     resolved.extend(duties::shown(role, publish.as_ref()));
+    resolved.extend(cds.resolved);
+    let mut added = added;
+    added.extend(cds.conf);
     let ours = driver_memory.as_ref().filter(|m| m.ours);
     if let Some(memory) = ours {
         let heap = memory.jvm.heap_mib.clone();
@@ -108,6 +121,7 @@ pub fn resolve(config: &Config, role: &RoleConfig, all: &Facts) -> Result<ModePl
         store_duty: duties::store_duty(role, publish, reused, ui_port, barrier.duty),
         spark_version: Some(facts.spark.version.value),
         jvm_memory: driver_memory.map(|m| m.jvm),
+        env: cds.env,
     })
 }
 

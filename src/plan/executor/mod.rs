@@ -3,7 +3,6 @@
 //! Marathon's task environment, the installations, `spark-defaults.conf` and the lookups.
 
 pub(crate) mod argv;
-mod cds;
 pub(crate) mod classpath;
 pub(crate) mod cores;
 mod identity;
@@ -14,6 +13,7 @@ use std::ffi::OsString;
 
 use serde_json::json;
 
+use crate::cds::with_explicit_jars;
 use crate::config::cli::Role;
 use crate::config::role::RoleConfig;
 use crate::config::{lossy, Config, Problem};
@@ -22,7 +22,7 @@ use crate::facts::LocalFacts;
 use crate::plan::role::{
     check_spark_and_java, common_resolved, from_defaults, spark_java_sources, MISSING_HOSTNAME,
 };
-use crate::plan::{metrics, sourced, Findings, ModePlan, Resolved};
+use crate::plan::{cds, metrics, sourced, Findings, ModePlan, Resolved};
 use crate::sourced::Sourced;
 use crate::spark::java_options;
 
@@ -72,14 +72,18 @@ pub fn resolve(
             .iter()
             .map(|t| t.to_string())
             .collect();
+    let with_jars = |jars: &[String]| with_explicit_jars(&classpath.value, &facts.spark.jars, jars);
     let run = cds::Run {
-        classpath: &classpath.value,
+        role: "executor",
+        prepended_by: "SPARK_CLASSPATH or spark.executor.extraClassPath; SPARK_EXTRA_CLASSPATH \
+            goes after them",
+        classpath: &with_jars,
         heap_mib: memory.heap_mib.value,
         java_options: &java_options,
     };
     let (cds_use, cds_shown) = cds::decide(facts, &run, &mut found);
-    if let Some(cds) = &cds_use {
-        classpath.value = cds.classpath.clone();
+    if let Some(listed) = cds_use.as_ref().map(|c| with_jars(&c.jars).join(":")) {
+        classpath.value = listed;
     }
     let metrics_options = metrics_options(config);
     let argv = argv::executor_argv(
@@ -125,6 +129,7 @@ pub fn resolve(
         warnings: found.warnings,
         store_duty: None,
         spark_version: Some(version),
+        env: Default::default(),
         jvm_memory: Some(memory.jvm()),
     })
 }

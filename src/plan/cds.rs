@@ -1,28 +1,35 @@
-//! Whether the executor's JVM gets the image's class-data sharing archive: only when its
-//! manifest matches what is about to run (`crate::cds::manifest::check`); then the JVM gets
-//! `-XX:SharedArchiveFile=<archive>` and Spark's jars as the archive's explicit sorted list
-//! instead of `jars/*`. Otherwise the executor runs without it, and a warning says why once
-//! (none when there is simply no archive at the default path, which is an image without one).
+//! Whether a role's JVM (the executor's, the driver's) gets the image's class-data sharing
+//! archive: only when its manifest matches what is about to run
+//! (`crate::cds::manifest::check`); then the JVM gets `-XX:SharedArchiveFile=<archive>` and
+//! Spark's jars as the archive's explicit sorted list (the executor's `-cp` instead of
+//! `jars/*`; the driver's `spark.driver.extraClassPath`). Otherwise the role runs without it,
+//! and a warning says why once (none when there is simply no archive at the default path,
+//! which is an image without one).
 
 use serde_json::Value;
 
 use crate::cds::manifest::{check, Runtime};
-use crate::cds::with_explicit_jars;
 use crate::facts::cds::Found;
 use crate::facts::LocalFacts;
 use crate::plan::{sourced, Findings, Resolved};
 
-/// The archive in use: the JVM option and the classpath that goes with it.
+/// The archive in use: the JVM option, and Spark's jars in the order the archive needs.
 pub struct CdsUse {
     pub option: String,
-    pub classpath: String,
+    pub jars: Vec<String>,
 }
 
 /// What the JVM is about to run with, besides the facts.
 pub struct Run<'a> {
-    pub classpath: &'a str,
+    /// `executor` or `driver`.
+    pub role: &'a str,
+    /// What, in this role, would put an entry before Spark's jars (for the message).
+    pub prepended_by: &'a str,
+    /// The runtime classpath, entry by entry, with Spark's jars listed as given.
+    pub classpath: &'a dyn Fn(&[String]) -> Vec<String>,
     pub heap_mib: u64,
-    /// The merged JVM options (`JAVA_TOOL_OPTIONS`).
+    /// The JVM options besides the command line's (`JAVA_TOOL_OPTIONS` as merged, and the
+    /// driver's `SPARK_SUBMIT_OPTS` and `extraJavaOptions`).
     pub java_options: &'a [String],
 }
 
@@ -33,17 +40,15 @@ pub fn decide(
     found: &mut Findings,
 ) -> (Option<CdsUse>, Resolved) {
     let Some(cds) = &facts.cds else {
-        return (
-            None,
-            sourced(Value::Null, "none (SPARK_INIT_CDS_ARCHIVE is empty)"),
-        );
+        return (None, sourced(Value::Null, "none (its variable is empty)"));
     };
     let archive = cds.archive.value.display().to_string();
     let mut without = |why: String, warn: bool| {
         if warn {
             found.warn(format!(
-                "the class-data sharing archive {archive} is not used: {why}; the executor \
-                 starts without it"
+                "the class-data sharing archive {archive} is not used: {why}; the {} starts \
+                 without it",
+                run.role
             ));
         }
         (
@@ -66,9 +71,10 @@ pub fn decide(
             now,
             jars,
         } => {
-            let wildcard = &facts.spark.jars;
-            let entries = with_explicit_jars(run.classpath, wildcard, jars);
+            let entries = (run.classpath)(jars);
             let runtime = Runtime {
+                role: run.role,
+                prepended_by: run.prepended_by,
                 jvm,
                 classpath: &entries,
                 now,
@@ -80,7 +86,7 @@ pub fn decide(
                 Ok(()) => (
                     Some(CdsUse {
                         option: format!("-XX:SharedArchiveFile={archive}"),
-                        classpath: entries.join(":"),
+                        jars: jars.clone(),
                     }),
                     sourced(
                         archive.clone(),
