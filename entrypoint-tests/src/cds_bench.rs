@@ -382,7 +382,7 @@ pub fn driver_section(spark: &str, rounds: usize) -> String {
          |---|---:|---:|---:|---:|\n\
          | without an archive | {:.2} s | {} | 1.00× | 0 of {rounds} |\n\
          | with `cds build`'s driver archive | {:.2} s | {} | {ratio:.2}× | {wins} of {rounds} |\n\n\
-         Driver archive: {:.1} MiB. spark-submit's launcher JVM (about 0.3 s, no archive) is in both.\n",
+         Driver archive: {:.1} MiB. spark-submit's launcher JVM, which gets no archive, is in both.\n",
         median(&plain),
         range(&plain),
         median(&shared),

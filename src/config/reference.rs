@@ -143,7 +143,7 @@ pub const EXIT_CODES: &[(&str, &str)] = &[
     ("64", "usage: unknown flag or value, no command and no role"),
     ("69", "a required service did not give what was needed before its deadline (the driver or, for a driver, its master through Marathon; the application ID), or answered with something that is not the JSON expected"),
     ("70", "internal error (e.g. cannot become a subreaper, cannot take over signals, the lookup process failed, a bug: \"internal error … please report it\")"),
-    ("73", "`spark-init cds build` could not make the archive (its training run or the JVM's check failed; the message names the step and the logs)"),
+    ("73", "`spark-init cds build` could not make an archive (its training run, a dump or the JVM's check failed; the message names the step and the logs)"),
     ("78", "bad configuration: a variable, file or argument that does not parse or is missing, an unsupported Spark or Java (Spark 5, Spark 4 below Java 17 or with a `mesos://` master), a missing installation, a user `SPARK_INIT_USER` names that the image lacks or that spark-init cannot switch to, a file the driver needs missing from the image (its application, Mesos' native library), a URL that does not lead to the service (a 404 that is not Marathon's own), or a service refusing us (401, 403, other 4xx, an untrusted certificate); nothing was started"),
     ("126", "the command was found but cannot be executed (the error line says why: not executable, a directory, …)"),
     ("127", "the command was not found (the error line says where it was looked for, or which `#!` interpreter is missing)"),

@@ -1,4 +1,4 @@
-//! The executor's class-data sharing archive as the image holds it: whether the archive is
+//! A role's class-data sharing archive as the image holds it: whether the archive is
 //! there, its manifest, and the state now of everything the manifest names (the JVM library,
 //! each classpath entry), plus Spark's jars as an explicit sorted list. The plan decides with
 //! them (`crate::cds::manifest::check`).

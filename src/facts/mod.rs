@@ -50,7 +50,7 @@ pub struct LocalFacts {
     /// What `$HADOOP_HOME/bin/hadoop classpath` printed, when `HADOOP_HOME` is set and
     /// `SPARK_DIST_CLASSPATH` is not (as the official image's entrypoint does).
     pub hadoop_classpath: Option<crate::sourced::Sourced<String>>,
-    /// The executor's class-data sharing archive (`None`: not an executor, or none chosen).
+    /// The role's class-data sharing archive (`None`: a master, or none chosen).
     pub cds: Option<cds::CdsFacts>,
 }
 
