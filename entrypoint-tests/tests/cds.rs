@@ -519,6 +519,88 @@ fn no_spark_jar_holds_a_conf_directory_file_at_its_root() {
     }
 }
 
+/// The image's driver uses the driver's archive its build made: the plan passes Spark's jars as spark.driver.extraClassPath
+/// and the archive in SPARK_SUBMIT_OPTS, and the JVM in the container, as the user `spark`,
+/// maps it with that classpath and the image's conf directory after it. Skips, saying so, when
+/// Docker or the image is missing.
+#[test]
+fn the_images_driver_uses_the_archive_its_build_made() {
+    let repository = std::env::var("IMAGE_REPOSITORY").unwrap_or_else(|_| "spark-init".into());
+    for spark in [SPARK_3, SPARK_4] {
+        let image = format!("{repository}:{spark}");
+        let present = Command::new("docker")
+            .args(["image", "inspect", &image])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !present {
+            eprintln!("skipped: no Docker image {image} (make image)");
+            continue;
+        }
+        let out = Command::new("docker")
+            .args(["run", "--rm", "-e", "HOST=127.0.0.1", "-e", "PORT0=31000"])
+            .args(["-e", "PORT1=31001", "-e", "PORT2=31002"])
+            .args(["-e", "MARATHON_APP_RESOURCE_MEM=2048"])
+            .args(["--entrypoint", "/usr/local/bin/spark-init", &image])
+            .args(["--role", "driver", "--dry-run", "--output", "json", "--"])
+            .args(["--master", "spark://127.0.0.1:7077"])
+            .args(["--class", "Main"])
+            .arg(format!(
+                "local:///opt/spark/jars/spark-core_{}-{spark}.jar",
+                entrypoint_tests::scala_of(spark)
+            ))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{image}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let plan: Value = serde_json::from_str(&text).unwrap();
+        let option = format!(
+            "-XX:SharedArchiveFile={}",
+            spark_init::cds::DEFAULT_DRIVER_ARCHIVE
+        );
+        assert_eq!(
+            plan["env"]["SPARK_SUBMIT_OPTS"],
+            option.as_str(),
+            "{image}: {plan}"
+        );
+        let argv = plan_argv(&plan);
+        let jars = argv
+            .iter()
+            .find_map(|a| a.strip_prefix("spark.driver.extraClassPath="))
+            .unwrap_or_else(|| panic!("{image}: {plan}"));
+        let conf = plan["resolved"]["spark_conf_dir"]["value"]
+            .as_str()
+            .unwrap();
+        let check = Command::new("docker")
+            .args([
+                "run",
+                "--rm",
+                "--user",
+                "spark",
+                "--entrypoint",
+                "java",
+                &image,
+            ])
+            .args([
+                &option,
+                "-Xshare:on",
+                "-cp",
+                &format!("{jars}:{conf}"),
+                "-version",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{image}: the JVM refuses the driver's archive: {}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
+}
+
 /// `--driver-class-path` (spark.driver.extraClassPath) puts the user's entries first: the
 /// archive's classpath no longer opens the driver's, so spark-init leaves it out and says why,
 /// as the JVM would refuse it; without it the plan passes Spark's jars and the JVM maps it.
