@@ -111,6 +111,14 @@ fn run(args: Vec<OsString>, env: EnvSnapshot, blocked: &SignalSet) -> Result<i32
     if cli.role.is_none() && cds::build::is_requested(&cli.command) {
         return cds::build::run(&env);
     }
+    if let Some(said) = cli
+        .role
+        .is_none()
+        .then(|| cds::build::misused(&cli.command))
+        .flatten()
+    {
+        return said;
+    }
     let env = with_spark_env(&cli, env)?;
     let (config, problems) = Config::gather(cli, &env);
     if let (Some(path), false) = (&config.termination_log.value, config.dry_run.value) {

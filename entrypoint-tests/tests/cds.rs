@@ -854,3 +854,195 @@ fn the_images_executor_with_its_archive_registers_with_a_real_driver_and_runs_it
         driver.0.try_wait().unwrap()
     });
 }
+
+/// The driver's environment, its spark-submit args, the JVM options they come to, and what the
+/// warning names.
+type Case<'a> = (
+    &'a [(&'a str, &'a str)],
+    &'a [&'a str],
+    &'a [&'a str],
+    &'a str,
+);
+
+/// Fresh-eyes trial of the driver's archive: options that take compressed oops away without
+/// naming them (ZGC, a heap set by `-XX:MaxHeapSize` after the launcher's `-Xmx`, the
+/// launcher's `SPARK_DRIVER_MEMORY`), or sharing itself (`-XX:-UseSharedSpaces`), were given
+/// the archive, which the JVM then dropped silently. spark-init now leaves it out and says why,
+/// as the real JVM refuses it with each of them.
+#[test]
+fn options_that_take_the_archive_away_from_the_driver_turn_it_off_as_the_jvm_does() {
+    let spark = SPARK_3;
+    let built = built(spark);
+    let conf = driver_conf(&built.dir.join("options"));
+    let archive = built.dir.join("driver.jsa");
+    let plan = driver_plan(spark, built, &conf, &[], &[]);
+    let jars = plan_argv(&plan)
+        .iter()
+        .find_map(|a| a.strip_prefix("spark.driver.extraClassPath="))
+        .unwrap()
+        .to_string();
+    let jvm_maps = |options: &[&str]| {
+        let out = Command::new("java")
+            .arg(format!("-XX:SharedArchiveFile={}", archive.display()))
+            .args(["-Xshare:on", "-cp", &format!("{jars}:{}", conf.display())])
+            .args(options)
+            .arg("-version")
+            .env_remove("JAVA_TOOL_OPTIONS")
+            .output()
+            .unwrap();
+        // `-version` says "sharing" when the JVM maps an archive (`-XX:-UseSharedSpaces`
+        // after `-Xshare:on` runs without one, and exits 0).
+        let text = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.success() && text.contains(", sharing)"), text)
+    };
+    assert!(jvm_maps(&["-Xmx1g"]).0, "the base case maps");
+    let cases: [Case<'_>; 5] = [
+        (
+            &[],
+            &["--driver-java-options", "-XX:+UseZGC"],
+            &["-XX:+UseZGC"],
+            "-XX:+UseZGC",
+        ),
+        (
+            &[],
+            &["--driver-java-options", "-XX:MaxHeapSize=40g"],
+            &["-Xmx1g", "-XX:MaxHeapSize=40g"],
+            "-XX:MaxHeapSize=40g",
+        ),
+        (
+            &[("SPARK_DRIVER_MEMORY", "40g")],
+            &[],
+            &["-Xmx40g"],
+            "40960 MiB",
+        ),
+        (
+            &[("SPARK_SUBMIT_OPTS", "-XX:-UseSharedSpaces")],
+            &[],
+            &["-XX:-UseSharedSpaces"],
+            "-XX:-UseSharedSpaces",
+        ),
+        (
+            &[("JAVA_TOOL_OPTIONS", "-XX:+UseZGC")],
+            &[],
+            &["-XX:+UseZGC"],
+            "-XX:+UseZGC",
+        ),
+    ];
+    for (env, args, jvm_options, named) in cases {
+        let plan = driver_plan(spark, built, &conf, env, args);
+        assert!(
+            plan["env"].get("SPARK_SUBMIT_OPTS").is_none(),
+            "{env:?} {args:?}: {plan}"
+        );
+        assert!(
+            warnings(&plan).contains(named),
+            "{env:?} {args:?}: {}",
+            warnings(&plan)
+        );
+        let (maps, why) = jvm_maps(jvm_options);
+        assert!(
+            !maps,
+            "{jvm_options:?}: the JVM would have mapped it: {why}"
+        );
+    }
+}
+
+/// Fresh-eyes trial: a truncated archive was given to the JVM, which refused it (a foreign one
+/// of another size can crash it). The archive's size is checked against its manifest.
+#[test]
+fn an_archive_cut_short_is_not_used_and_says_so() {
+    let spark = SPARK_3;
+    let built = built(spark);
+    let dir = built.dir.join("truncated");
+    fs::create_dir_all(&dir).unwrap();
+    let archive = dir.join("driver.jsa");
+    let bytes = fs::read(built.dir.join("driver.jsa")).unwrap();
+    fs::write(&archive, &bytes[..1_000_000]).unwrap();
+    fs::copy(
+        built.dir.join("driver.jsa.json"),
+        dir.join("driver.jsa.json"),
+    )
+    .unwrap();
+    let conf = driver_conf(&dir);
+    let archive_var = archive.display().to_string();
+    let plan = driver_plan(
+        spark,
+        built,
+        &conf,
+        &[("SPARK_INIT_CDS_DRIVER_ARCHIVE", &archive_var)],
+        &[],
+    );
+    assert!(plan["env"].get("SPARK_SUBMIT_OPTS").is_none(), "{plan}");
+    assert!(warnings(&plan).contains("cut short"), "{}", warnings(&plan));
+    let out = Command::new("java")
+        .arg(format!("-XX:SharedArchiveFile={}", archive.display()))
+        .args(["-Xshare:on", "-version"])
+        .env_remove("JAVA_TOOL_OPTIONS")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the JVM mapped a truncated archive");
+}
+
+/// Fresh-eyes trial: `cds build` ignored SIGTERM (spark-init keeps signals blocked) and went
+/// on for a minute. It now stops its training JVMs and exits 128 + 15, writing nothing.
+#[test]
+fn cds_build_stops_on_sigterm_and_leaves_no_jvm_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("executor.jsa");
+    let build = Init::new(["cds", "build"])
+        .not_pid1()
+        .env("SPARK_HOME", pyspark_home(SPARK_3))
+        .env("SPARK_CONF_DIR", dir.path().join("conf"))
+        .env("SPARK_INIT_CDS_ARCHIVE", &archive)
+        .env(
+            "SPARK_INIT_CDS_DRIVER_ARCHIVE",
+            dir.path().join("driver.jsa"),
+        )
+        .spawn();
+    let work = dir.path().join("executor.jsa.training");
+    poll("the training's master to start", HANG, || {
+        work.join("master.err").is_file().then_some(())
+    });
+    build.signal(libc::SIGTERM);
+    let out = build.finish();
+    assert_eq!(out.code, 143, "{}{}", out.stdout, out.stderr);
+    assert!(!archive.exists());
+    let left: Vec<String> = fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains("spark-init-cds-training") || c.contains(&*work.to_string_lossy()))
+        .collect();
+    assert!(left.is_empty(), "JVMs left: {left:?}");
+}
+
+/// Fresh-eyes trial: `cds build --help` ran a program called `cds`; an archive folder that
+/// cannot be written was exit 73 ("making the work folder failed"), not a configuration error.
+#[test]
+fn cds_build_help_and_an_unwritable_folder_are_answered_plainly() {
+    let out = Init::new(["cds", "build", "--help"]).not_pid1().run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("SPARK_INIT_CDS_DRIVER_ARCHIVE"),
+        "{}",
+        out.stdout
+    );
+    let out = Init::new(["cds", "build", "now"]).not_pid1().run();
+    assert_eq!(out.code, 64, "{}", out.stderr);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    fs::write(&file, "").unwrap();
+    let out = Init::new(["cds", "build"])
+        .not_pid1()
+        .env("SPARK_HOME", pyspark_home(SPARK_3))
+        .env("SPARK_INIT_CDS_ARCHIVE", file.join("executor.jsa"))
+        .env("SPARK_INIT_CDS_DRIVER_ARCHIVE", "")
+        .run();
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("SPARK_INIT_CDS_ARCHIVE") && out.stderr.contains("cannot be written"),
+        "{}",
+        out.stderr
+    );
+}

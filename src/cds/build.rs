@@ -31,6 +31,7 @@ use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::cds::manifest::{self, Manifest, MAX_HEAP_MIB_FOR_COMPRESSED_OOPS};
@@ -44,6 +45,7 @@ use crate::plan::executor::argv::{executor_argv, module_options_needed, Executor
 use crate::plan::executor::classpath::executor_classpath;
 use crate::plan::Findings;
 use crate::spark::module_options;
+use crate::supervise::signals::{self, SignalSet, Wake};
 
 /// The training JVMs' heap: any heap with compressed oops gives the same archive.
 const TRAINING_HEAP_MIB: u64 = 1024;
@@ -69,6 +71,62 @@ pub fn is_requested(command: &[std::ffi::OsString]) -> bool {
     command.len() == 2 && command[0] == "cds" && command[1] == "build"
 }
 
+/// `cds build` with more words (`--help` among them), or `cds` with an option: what to say
+/// instead of running a program called `cds`.
+pub fn misused(command: &[std::ffi::OsString]) -> Option<Result<i32, Error>> {
+    let second = command.get(1)?.to_string_lossy();
+    if command[0] != "cds" || !(second == "build" || second.starts_with('-')) {
+        return None;
+    }
+    let help = command.iter().any(|w| w == "--help" || w == "-h");
+    let text = "spark-init cds build: makes the executor's and the driver's class-data sharing \
+        archives (for image builds). It takes no options: its settings are variables \
+        (SPARK_HOME, SPARK_CONF_DIR, JAVA_HOME, SPARK_INIT_CDS_ARCHIVE, \
+        SPARK_INIT_CDS_DRIVER_ARCHIVE, ...); see the README's \"Class-data sharing (AppCDS)\".";
+    Some(match help {
+        true => {
+            println!("{text}");
+            Ok(0)
+        }
+        false => Err(Error::Usage(format!(
+            "{text} Run it as: spark-init cds build"
+        ))),
+    })
+}
+
+/// The signals that stop a build: the training JVMs are killed, and spark-init exits
+/// 128 + the signal. spark-init keeps every signal blocked (`main`), so they are waited for.
+fn stop_signals() -> SignalSet {
+    SignalSet::of([libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT])
+}
+
+/// Waits `step` unless a stop signal comes; then `Err(signal)`.
+fn pause(step: Duration) -> Result<(), i32> {
+    let deadline = Instant::now() + step;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match signals::wait(stop_signals(), Some(left)) {
+            Wake::Signal(sig) => return Err(sig),
+            Wake::TimedOut => return Ok(()),
+            Wake::Interrupted if left.is_zero() => return Ok(()),
+            Wake::Interrupted => {}
+        }
+    }
+}
+
+/// A stop signal that came while the build ran a JVM to its end, if one did.
+fn stopped() -> Option<i32> {
+    pause(Duration::ZERO).err()
+}
+
+/// The stop signal that ended the build, once one did (0: none).
+static STOPPED: AtomicI32 = AtomicI32::new(0);
+
+fn stopped_by(sig: i32) -> String {
+    STOPPED.store(sig, Ordering::SeqCst);
+    format!("stopped by {}", signals::name(sig))
+}
+
 /// One archive to make: for which role, where, on which classpath.
 struct Target {
     role: &'static str,
@@ -81,14 +139,33 @@ pub fn run(env: &EnvSnapshot) -> Result<i32, Error> {
     let started = Instant::now();
     let (targets, facts) = inputs(env)?;
     let work = PathBuf::from(format!("{}.training", targets[0].archive.display()));
-    let failed = |step: &str, why: String| {
-        Error::CdsBuild(format!(
+    let failed = |step: &str, why: String| match STOPPED.load(Ordering::SeqCst) {
+        0 => Error::CdsBuild(format!(
             "spark-init cds build: {step} failed: {why} (logs in {})",
             work.display()
-        ))
+        )),
+        sig => Error::Interrupted(sig),
     };
     let _ = fs::remove_dir_all(&work);
-    fs::create_dir_all(&work).map_err(|e| failed("making the work folder", e.to_string()))?;
+    if let Err(e) = fs::create_dir_all(&work) {
+        let name = match targets[0].role {
+            "executor" => "SPARK_INIT_CDS_ARCHIVE",
+            _ => "SPARK_INIT_CDS_DRIVER_ARCHIVE",
+        };
+        let archive = targets[0].archive.display().to_string();
+        let why = format!(
+            "cannot be written: the work folder {} beside it cannot be made ({e}); name a \
+             folder spark-init can write",
+            work.display()
+        );
+        return Err(ConfigErrors::new(vec![Problem::new(name, Some(&archive), why)]).into());
+    }
+    println!(
+        "spark-init cds build: training on loopback (a master, a driver and an executor of \
+         Spark {}), then {} dump(s); about a minute or two",
+        facts.spark.version.value,
+        targets.len()
+    );
     let options = training_options(&facts);
     let jars = explicit_jars(&facts.spark.home.join("jars")).join(":");
     let executor = targets.iter().find(|t| t.role == "executor");
@@ -108,9 +185,12 @@ pub fn run(env: &EnvSnapshot) -> Result<i32, Error> {
         let fresh = PathBuf::from(format!("{}.new", target.archive.display()));
         let _ = fs::remove_file(&fresh);
         let list = training.class_list(target)?;
-        training
-            .java(target, &fresh, &["-Xshare:dump", &list])
-            .map_err(|why| failed(&format!("the {role}'s dump (-Xshare:dump)"), why))?;
+        let dumped = training.java(target, &fresh, &["-Xshare:dump", &list]);
+        if let Some(sig) = stopped() {
+            let _ = fs::remove_file(&fresh);
+            return Err(Error::Interrupted(sig));
+        }
+        dumped.map_err(|why| failed(&format!("the {role}'s dump (-Xshare:dump)"), why))?;
         fs::rename(&fresh, &target.archive)
             .map_err(|e| failed("moving the archive", e.to_string()))?;
         let check = training.java(target, &target.archive, &["-Xshare:on", "-version"]);
@@ -188,9 +268,11 @@ fn inputs(env: &EnvSnapshot) -> Result<(Vec<Target>, LocalFacts), Error> {
                     "classpath",
                     Some(entry),
                     format!(
-                        "is a directory holding {first}: the JVM archives no classpath with a \
-                         non-empty directory on it; build the archive before files go there, \
-                         or point SPARK_CONF_DIR (HADOOP_CONF_DIR) elsewhere"
+                        "is a directory holding {first}, on the executor's classpath before \
+                         Spark's jars: the JVM archives no classpath with a non-empty directory \
+                         on it; build the archives before files go there, point SPARK_CONF_DIR \
+                         (HADOOP_CONF_DIR) elsewhere, or set SPARK_INIT_CDS_ARCHIVE= (empty) to \
+                         build the driver's archive alone, which the directory does not touch"
                     ),
                 ));
             }
@@ -334,9 +416,9 @@ impl Training<'_> {
         wait_for_port(&mut driver, &driver_port)?;
         let executor_argv = self.executor(&driver_port, list("executor", executor_list));
         let mut executor = self.spawn("executor", &executor_argv, None)?;
-        let status = wait_until_exit(&mut executor.child, STEP_DEADLINE)
+        let status = wait_until_exit(&mut executor.child, STEP_DEADLINE)?
             .ok_or_else(|| "the executor did not finish the training job".to_string())?;
-        let driver_status = wait_until_exit(&mut driver.child, STEP_DEADLINE);
+        let driver_status = wait_until_exit(&mut driver.child, STEP_DEADLINE)?;
         drop(master);
         if status.success() && driver_status.is_some_and(|s| s.success()) {
             return Ok(());
@@ -512,18 +594,21 @@ fn wait_for_port(jvm: &mut Jvm, port: &str) -> Result<(), String> {
         if let Ok(Some(status)) = jvm.child.try_wait() {
             return Err(format!("the {} exited {status} before listening", jvm.name));
         }
-        std::thread::sleep(Duration::from_millis(100));
+        pause(Duration::from_millis(100)).map_err(stopped_by)?;
     }
     Err(format!("the {} did not listen on port {port}", jvm.name))
 }
 
-fn wait_until_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+fn wait_until_exit(
+    child: &mut Child,
+    limit: Duration,
+) -> Result<Option<std::process::ExitStatus>, String> {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
         if let Ok(Some(status)) = child.try_wait() {
-            return Some(status);
+            return Ok(Some(status));
         }
-        std::thread::sleep(Duration::from_millis(100));
+        pause(Duration::from_millis(100)).map_err(stopped_by)?;
     }
-    None
+    Ok(None)
 }

@@ -144,6 +144,8 @@ pub struct Runtime<'a> {
     pub heap_mib: u64,
     /// The JVM options besides the command line (`JAVA_TOOL_OPTIONS` as merged).
     pub java_options: &'a [String],
+    /// The archive file's size now.
+    pub archive_bytes: u64,
 }
 
 /// `Ok` when the JVM will map the archive for this run, else why not (one sentence).
@@ -168,9 +170,29 @@ pub fn check(manifest: &Manifest, run: &Runtime<'_>) -> Result<(), String> {
             manifest.jvm.path, manifest.jvm.state, run.jvm.state
         ));
     }
+    if run.archive_bytes != manifest.archive_bytes {
+        return Err(format!(
+            "the archive is {} bytes and its manifest says {}: it was cut short or replaced \
+             (the JVM refuses a truncated archive, and may crash on a foreign one); rebuild it \
+             with spark-init cds build",
+            run.archive_bytes, manifest.archive_bytes
+        ));
+    }
     if let Some(option) = run.java_options.iter().find(|o| turns_cds_off(o)) {
         return Err(format!(
-            "the JVM options set {option}, which decides class data sharing itself"
+            "the JVM options set {option}, with which the JVM decides class data sharing \
+             itself or refuses the archive"
+        ));
+    }
+    let mut heap_options = run
+        .java_options
+        .iter()
+        .filter_map(|o| Some((o, heap_option_mib(o)?)));
+    if let Some((option, mib)) = heap_options.rfind(|(_, mib)| *mib > manifest.max_heap_mib) {
+        return Err(format!(
+            "the JVM options set {option}, a heap of {mib} MiB, above {} MiB, where the JVM \
+             turns compressed oops off and drops the archive",
+            manifest.max_heap_mib
         ));
     }
     if run.heap_mib > manifest.max_heap_mib {
@@ -180,7 +202,6 @@ pub fn check(manifest: &Manifest, run: &Runtime<'_>) -> Result<(), String> {
             run.heap_mib, manifest.max_heap_mib
         ));
     }
-    classpath_prefix(manifest, run.classpath, run.prepended_by)?;
     for (then, now) in manifest.classpath.iter().zip(run.now) {
         if then != now {
             return Err(format!(
@@ -190,7 +211,31 @@ pub fn check(manifest: &Manifest, run: &Runtime<'_>) -> Result<(), String> {
             ));
         }
     }
-    Ok(())
+    classpath_prefix(manifest, run.classpath, run.prepended_by)
+}
+
+/// The heap an option sets, in MiB: `-Xmx<size>` or `-XX:MaxHeapSize=<size>`, HotSpot's sizes
+/// (a number of bytes, or with `k`, `m`, `g` or `t` in either case), rounded up to whole MiB.
+fn heap_option_mib(option: &str) -> Option<u64> {
+    let size = option
+        .strip_prefix("-Xmx")
+        .or_else(|| option.strip_prefix("-XX:MaxHeapSize="))?;
+    let digits = size.bytes().take_while(u8::is_ascii_digit).count();
+    let n: u64 = size[..digits].parse().ok()?;
+    let shift = match &size[digits..] {
+        "" => -20,
+        "k" | "K" => -10,
+        "m" | "M" => 0,
+        "g" | "G" => 10,
+        "t" | "T" => 20,
+        _ => return None,
+    };
+    // Rounded up: the JVM rounds a heap up to its alignment, never down.
+    Some(if shift < 0 {
+        n.div_ceil(1 << -shift)
+    } else {
+        n.saturating_mul(1 << shift)
+    })
 }
 
 /// The archive's classpath must open the runtime one, entry by entry in order.
@@ -202,6 +247,15 @@ fn classpath_prefix(
     for (i, then) in manifest.classpath.iter().enumerate() {
         match runtime.get(i) {
             Some(now) if *now == then.path => {}
+            Some(now) if same_folder(now, &then.path) => {
+                return Err(format!(
+                    "{now} is among Spark's jars and the archive was not built with it (entry \
+                     {} was {} then): Spark's jars changed; rebuild it with spark-init cds \
+                     build",
+                    i + 1,
+                    then.path
+                ))
+            }
             Some(now) => {
                 return Err(format!(
                     "the classpath differs from the archive's at entry {} ({now} instead of \
@@ -223,13 +277,27 @@ fn classpath_prefix(
     Ok(())
 }
 
-/// Options with which the JVM decides class data sharing differently (or refuses the
-/// archive): the operator's own choice then stands.
+fn same_folder(a: &str, b: &str) -> bool {
+    let parent = |p: &str| std::path::Path::new(p).parent().map(|d| d.to_path_buf());
+    parent(a).is_some() && parent(a) == parent(b)
+}
+
+/// Options with which the JVM decides class data sharing differently or refuses the archive
+/// (each tried with JDK 17): the operator's own choice then stands. ZGC has no compressed
+/// oops ("The saved state of UseCompressedOops ... is different from runtime"); an appended
+/// boot classpath is a mismatch.
 fn turns_cds_off(option: &str) -> bool {
     option.starts_with("-Xshare:")
         || option.starts_with("-XX:SharedArchiveFile=")
         || option.starts_with("-XX:ArchiveClassesAtExit=")
-        || ["-XX:-UseCompressedOops", "-XX:-UseCompressedClassPointers"].contains(&option)
+        || option.starts_with("-Xbootclasspath")
+        || [
+            "-XX:-UseCompressedOops",
+            "-XX:-UseCompressedClassPointers",
+            "-XX:-UseSharedSpaces",
+            "-XX:+UseZGC",
+        ]
+        .contains(&option)
         || option.starts_with("-XX:ObjectAlignmentInBytes=")
 }
 
@@ -286,6 +354,7 @@ mod tests {
                 now,
                 heap_mib,
                 java_options: &options,
+                archive_bytes: 1,
             },
         )
     }
@@ -334,10 +403,34 @@ mod tests {
             "-Xshare:off",
             "-XX:-UseCompressedOops",
             "-XX:SharedArchiveFile=x",
+            "-XX:+UseZGC",
+            "-XX:-UseSharedSpaces",
+            "-Xbootclasspath/a:/x.jar",
+            "-XX:MaxHeapSize=40g",
+            "-Xmx32737m",
+            "-Xmx34326183937",
         ] {
-            let why = check_with(&CP, &now, 4096, &[option]).unwrap_err();
+            let why = check_with(&CP, &now, 4096, &[option]).expect_err(option);
             assert!(why.contains(option), "{why}");
         }
+        for fine in [
+            "-Xmx32736m",
+            "-XX:MaxHeapSize=31g",
+            "-Xmx1024k",
+            "-XX:+UseG1GC",
+        ] {
+            assert_eq!(check_with(&CP, &now, 4096, &[fine]), Ok(()), "{fine}");
+        }
+        let mut jar_removed = now.clone();
+        jar_removed[2].state = State::Absent;
+        let why = check_with(&CP[..2], &jar_removed, 4096, &[]).unwrap_err();
+        assert!(
+            why.contains("is absent now") && why.contains("rebuild"),
+            "{why}"
+        );
+        let added = [CP[0], CP[1], "/opt/spark/jars/a2.jar", CP[2]];
+        let why = check_with(&added, &now, 4096, &[]).unwrap_err();
+        assert!(why.contains("Spark's jars changed"), "{why}");
     }
 
     #[test]
@@ -353,6 +446,7 @@ mod tests {
             now: &manifest.classpath,
             heap_mib: 1024,
             java_options: &[],
+            archive_bytes: 1,
         };
         assert!(check(&manifest, &run).unwrap_err().contains("another JVM"));
         let old = Manifest {
@@ -364,6 +458,12 @@ mod tests {
             ..run
         };
         assert!(check(&old, &run).unwrap_err().contains("format 0"));
+        let truncated = Runtime {
+            archive_bytes: 0,
+            ..run
+        };
+        let why = check(&manifest, &truncated).unwrap_err();
+        assert!(why.contains("cut short or replaced"), "{why}");
         let drivers = Manifest {
             role: "driver".into(),
             ..base()

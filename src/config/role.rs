@@ -76,6 +76,8 @@ pub struct RoleConfig {
     /// `SPARK_SUBMIT_OPTS`: JVM options spark-submit's launcher gives the driver's JVM (not its
     /// own) in client mode; the driver's archive option joins them.
     pub submit_opts: Option<Sourced<String>>,
+    /// `SPARK_DRIVER_MEMORY`, else `SPARK_MEM`: the driver's heap when no conf sets one.
+    pub driver_memory_env: Option<Sourced<String>>,
 }
 
 /// The variables that decide where a driver's JVM finds Mesos' native library
@@ -144,6 +146,8 @@ impl RoleConfig {
         let mesos_constraints = var("SPARK_INIT_MESOS_CONSTRAINTS");
         let failover_timeout = var("SPARK_INIT_FAILOVER_TIMEOUT");
         let submit_opts = var("SPARK_SUBMIT_OPTS");
+        // spark-submit's launcher reads them after the confs (`SparkSubmitCommandBuilder`).
+        let driver_memory_env = var("SPARK_DRIVER_MEMORY").or_else(|| var("SPARK_MEM"));
         let known = Known {
             driver_url: driver_url.as_ref(),
             app_id: app_id.as_ref(),
@@ -193,6 +197,7 @@ impl RoleConfig {
             native_library: NativeLibraryVars::read(env, ""),
             cds_archive: cds_archive(env, role, problems),
             submit_opts,
+            driver_memory_env,
         }
     }
 }

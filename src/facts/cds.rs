@@ -35,6 +35,8 @@ pub enum Found {
         now: Vec<PathState>,
         /// `jars/*` expanded, sorted by name.
         jars: Vec<String>,
+        /// The archive file's size now.
+        archive_bytes: u64,
     },
 }
 
@@ -51,6 +53,7 @@ pub fn discover(archive: &Sourced<PathBuf>, java: &Path, jars_dir: &Path) -> Cds
                     .map(|e| manifest::observe(&e.path))
                     .collect(),
                 jars: explicit_jars(jars_dir),
+                archive_bytes: std::fs::metadata(&archive.value).map_or(0, |m| m.len()),
                 manifest: Box::new(manifest),
             },
         }

@@ -70,6 +70,7 @@ pub fn decide(
             jvm,
             now,
             jars,
+            archive_bytes,
         } => {
             let entries = (run.classpath)(jars);
             let runtime = Runtime {
@@ -80,6 +81,7 @@ pub fn decide(
                 now,
                 heap_mib: run.heap_mib,
                 java_options: run.java_options,
+                archive_bytes: *archive_bytes,
             };
             match check(manifest, &runtime) {
                 Err(why) => without(why, true),

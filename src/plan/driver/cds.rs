@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use crate::config::role::RoleConfig;
 use crate::facts::LocalFacts;
 use crate::plan::cds::{self, Run};
+use crate::plan::driver::memory::users_driver_memory;
 use crate::plan::driver::settings::UserSettings;
 use crate::plan::{sourced, Findings, Resolved};
 use crate::spark::memory::planned_mib;
@@ -62,14 +63,20 @@ pub fn plan(
         entries
     };
     let heap = heap_mib.unwrap_or_else(|| {
-        let set = (user.args.driver_memory.clone())
-            .or_else(|| user.get("spark.driver.memory").map(|s| s.value));
-        set.and_then(|s| planned_mib(&s).ok())
+        let set = users_driver_memory(role, user);
+        set.and_then(|s| planned_mib(&s.value).ok())
             .unwrap_or(DEFAULT_HEAP_MIB)
     });
+    let prepended_by = match &theirs {
+        Some(set) => format!(
+            "spark.driver.extraClassPath={:?} from {}",
+            set.value, set.source
+        ),
+        None => "spark.driver.extraClassPath or --driver-class-path".to_string(),
+    };
     let run = Run {
         role: "driver",
-        prepended_by: "spark.driver.extraClassPath or --driver-class-path",
+        prepended_by: &prepended_by,
         classpath: &classpath,
         heap_mib: heap,
         java_options: &options,

@@ -22,6 +22,16 @@ pub struct DriverMemory {
     pub ours: bool,
 }
 
+/// The driver's memory the user set: `--driver-memory`, `spark.driver.memory`, then the
+/// variables `SPARK_DRIVER_MEMORY` and `SPARK_MEM`, in the order spark-submit's launcher reads
+/// them (`SparkSubmitCommandBuilder.buildSparkSubmitCommand`).
+pub fn users_driver_memory(role: &RoleConfig, user: &UserSettings<'_>) -> Option<Sourced<String>> {
+    (user.args.driver_memory.clone())
+        .map(|m| Sourced::new(m, "the app's args (--driver-memory)"))
+        .or_else(|| user.get("spark.driver.memory"))
+        .or_else(|| role.driver_memory_env.clone())
+}
+
 /// The heap spark-init gives the driver, or the user's (`ours: false`).
 pub fn driver_memory(
     role: &RoleConfig,
@@ -32,12 +42,7 @@ pub fn driver_memory(
     let get = |key: &str| user.get(key);
     let overhead = Overhead::read(&get, "driver", facts.spark.version.value, found)?;
     let beside = Beside::read(&get, "driver", found)?;
-    let set = user
-        .args
-        .driver_memory
-        .clone()
-        .map(|m| Sourced::new(m, "the app's args (--driver-memory)"))
-        .or_else(|| user.get("spark.driver.memory"));
+    let set = users_driver_memory(role, user);
     // The user's size is checked whatever the container's memory: spark-submit would refuse
     // it after the lookups (review nit: `--driver-memory abc` passed the dry run).
     let set_mib = match set.as_ref().map(|s| planned_mib(&s.value)) {
