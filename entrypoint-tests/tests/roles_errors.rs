@@ -676,6 +676,32 @@ fn the_drivers_memory_follows_the_container_unless_set() {
     );
 }
 
+/// Fresh-eyes trial of issue 15: `SPARK_DRIVER_MEMORY` (spark-submit's launcher reads it after
+/// the confs, then `SPARK_MEM`) was overridden by spark-init's own `--driver-memory`.
+#[test]
+fn spark_driver_memory_in_the_environment_is_the_users_setting() {
+    for name in ["SPARK_DRIVER_MEMORY", "SPARK_MEM"] {
+        let mut env = with(&[("SPARK_DRIVER_URL", ""), ("SPARK_APPLICATION_ID", "")]);
+        env.push((name.to_string(), "1g".to_string()));
+        let out = run(&env, &["app.jar"], "driver");
+        assert_eq!(out.code, 99, "{}", out.stderr);
+        let submitted = out
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("fixture stand-in"))
+            .unwrap_or_default();
+        assert!(
+            !submitted.contains("--driver-memory"),
+            "{name}: {submitted}"
+        );
+        assert!(
+            out.stderr.contains(" heap_mib=1024 "),
+            "{name}: {}",
+            out.stderr
+        );
+    }
+}
+
 /// Issue 18: a driver with no master ran spark-submit on local[*] without a word; with one
 /// (from the args here) it says nothing.
 #[test]
