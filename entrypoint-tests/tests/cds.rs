@@ -310,21 +310,23 @@ fn the_default_path_without_an_archive_is_silent() {
     );
 }
 
+/// `spark-init cds build` for Spark 3 writing into `dir`: `dir/conf`, `dir/executor.jsa`,
+/// `dir/driver.jsa`.
+fn cds_build_into(dir: &Path) -> Init {
+    Init::new(["cds", "build"])
+        .env("SPARK_HOME", pyspark_home(SPARK_3))
+        .env("SPARK_CONF_DIR", dir.join("conf"))
+        .env("SPARK_INIT_CDS_ARCHIVE", dir.join("executor.jsa"))
+        .env("SPARK_INIT_CDS_DRIVER_ARCHIVE", dir.join("driver.jsa"))
+}
+
 #[test]
 fn cds_build_refuses_a_non_empty_conf_directory_and_an_empty_archive_path() {
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir(dir.path().join("conf")).unwrap();
     fs::write(dir.path().join("conf/spark-defaults.conf"), "").unwrap();
     let archive = dir.path().join("executor.jsa");
-    let out = Init::new(["cds", "build"])
-        .env("SPARK_HOME", pyspark_home(SPARK_3))
-        .env("SPARK_CONF_DIR", dir.path().join("conf"))
-        .env("SPARK_INIT_CDS_ARCHIVE", &archive)
-        .env(
-            "SPARK_INIT_CDS_DRIVER_ARCHIVE",
-            dir.path().join("driver.jsa"),
-        )
-        .run();
+    let out = cds_build_into(dir.path()).run();
     assert_eq!(out.code, 78, "{}", out.stderr);
     assert!(
         out.stderr.contains("holding spark-defaults.conf"),
@@ -525,17 +527,7 @@ fn no_spark_jar_holds_a_conf_directory_file_at_its_root() {
 /// Docker or the image is missing.
 #[test]
 fn the_images_driver_uses_the_archive_its_build_made() {
-    let repository = std::env::var("IMAGE_REPOSITORY").unwrap_or_else(|_| "spark-init".into());
-    for spark in [SPARK_3, SPARK_4] {
-        let image = format!("{repository}:{spark}");
-        let present = Command::new("docker")
-            .args(["image", "inspect", &image])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !present {
-            eprintln!("skipped: no Docker image {image} (make image)");
-            continue;
-        }
+    for (spark, image) in images(&[SPARK_3, SPARK_4]) {
         let out = Command::new("docker")
             .args(["run", "--rm", "-e", "HOST=127.0.0.1", "-e", "PORT0=31000"])
             .args(["-e", "PORT1=31001", "-e", "PORT2=31002"])
@@ -574,30 +566,9 @@ fn the_images_driver_uses_the_archive_its_build_made() {
         let conf = plan["resolved"]["spark_conf_dir"]["value"]
             .as_str()
             .unwrap();
-        let check = Command::new("docker")
-            .args([
-                "run",
-                "--rm",
-                "--user",
-                "spark",
-                "--entrypoint",
-                "java",
-                &image,
-            ])
-            .args([
-                &option,
-                "-Xshare:on",
-                "-cp",
-                &format!("{jars}:{conf}"),
-                "-version",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            check.status.success(),
-            "{image}: the JVM refuses the driver's archive: {}",
-            String::from_utf8_lossy(&check.stderr)
-        );
+        let classpath = format!("{jars}:{conf}");
+        let command = format!("java {option} -Xshare:on -cp {classpath} -version");
+        the_jvm_maps_it_in(&image, &command);
     }
 }
 
@@ -697,23 +668,56 @@ fn a_driver_class_path_turns_the_drivers_archive_off_and_says_why() {
     }
 }
 
-/// The image `make image` builds (`IMAGE_REPOSITORY`, default `spark-init`, as
-/// `images/local.sh` names it): its executor uses the archive its build made, and the JVM in
+/// `make image`'s image for each release (`IMAGE_REPOSITORY`, default `spark-init`, as
+/// `images/local.sh` names it), those present; a missing one is said to be skipped.
+fn images(releases: &[&'static str]) -> Vec<(&'static str, String)> {
+    let repository = std::env::var("IMAGE_REPOSITORY").unwrap_or_else(|_| "spark-init".into());
+    let present = |image: &str| {
+        let inspect = Command::new("docker")
+            .args(["image", "inspect", image])
+            .output();
+        let found = inspect.is_ok_and(|o| o.status.success());
+        if !found {
+            eprintln!("skipped: no Docker image {image} (make image)");
+        }
+        found
+    };
+    (releases.iter())
+        .map(|spark| (*spark, format!("{repository}:{spark}")))
+        .filter(|(_, image)| present(image))
+        .collect()
+}
+
+/// Runs the shell command `jvm` (a JVM with `-Xshare:on` and an archive) in `image` as the user
+/// `spark` the roles run as: the JVM's own verdict there, which must be that it maps it.
+fn the_jvm_maps_it_in(image: &str, jvm: &str) {
+    let check = Command::new("docker")
+        .args([
+            "run",
+            "--rm",
+            "--user",
+            "spark",
+            "--entrypoint",
+            "sh",
+            image,
+            "-c",
+            jvm,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{image}: the JVM refuses the archive: {jvm}: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+/// The image's executor uses the archive its build made, and the JVM in
 /// the container, as the user `spark` the executor runs as, maps it. Skips, saying so, when
 /// Docker or the image is missing.
 #[test]
 fn the_images_executor_uses_the_archive_its_build_made() {
-    let repository = std::env::var("IMAGE_REPOSITORY").unwrap_or_else(|_| "spark-init".into());
-    for spark in [SPARK_3, SPARK_4] {
-        let image = format!("{repository}:{spark}");
-        let present = Command::new("docker")
-            .args(["image", "inspect", &image])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !present {
-            eprintln!("skipped: no Docker image {image} (make image)");
-            continue;
-        }
+    for (_, image) in images(&[SPARK_3, SPARK_4]) {
         let out = Command::new("docker")
             .args(["run", "--rm", "-e", "SPARK_INIT_DRY_RUN=1"])
             .args([
@@ -750,25 +754,7 @@ fn the_images_executor_uses_the_archive_its_build_made() {
             .next()
             .unwrap()
             .trim();
-        let check = Command::new("docker")
-            .args([
-                "run",
-                "--rm",
-                "--user",
-                "spark",
-                "--entrypoint",
-                "sh",
-                &image,
-                "-c",
-            ])
-            .arg(format!("{jvm} -Xshare:on -version"))
-            .output()
-            .unwrap();
-        assert!(
-            check.status.success(),
-            "{image}: the JVM refuses the archive: {}",
-            String::from_utf8_lossy(&check.stderr)
-        );
+        the_jvm_maps_it_in(&image, &format!("{jvm} -Xshare:on -version"));
     }
 }
 
@@ -778,17 +764,9 @@ fn the_images_executor_uses_the_archive_its_build_made() {
 /// the image is missing.
 #[test]
 fn the_images_executor_with_its_archive_registers_with_a_real_driver_and_runs_its_tasks() {
-    let repository = std::env::var("IMAGE_REPOSITORY").unwrap_or_else(|_| "spark-init".into());
-    let spark = SPARK_3;
-    let image = format!("{repository}:{spark}");
-    let present = Command::new("docker")
-        .args(["image", "inspect", &image])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !present {
-        eprintln!("skipped: no Docker image {image} (make image)");
+    let Some((spark, image)) = images(&[SPARK_3]).pop() else {
         return;
-    }
+    };
     let dir = tempfile::tempdir_in(workspace_root().join("target")).unwrap();
     let (_master, master_port) = start_master(spark, dir.path());
     let (port, ui_port) = (free_port(), free_port());
@@ -989,16 +967,7 @@ fn an_archive_cut_short_is_not_used_and_says_so() {
 fn cds_build_stops_on_sigterm_and_leaves_no_jvm_behind() {
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("executor.jsa");
-    let build = Init::new(["cds", "build"])
-        .not_pid1()
-        .env("SPARK_HOME", pyspark_home(SPARK_3))
-        .env("SPARK_CONF_DIR", dir.path().join("conf"))
-        .env("SPARK_INIT_CDS_ARCHIVE", &archive)
-        .env(
-            "SPARK_INIT_CDS_DRIVER_ARCHIVE",
-            dir.path().join("driver.jsa"),
-        )
-        .spawn();
+    let build = cds_build_into(dir.path()).not_pid1().spawn();
     let work = dir.path().join("executor.jsa.training");
     poll("the training's master to start", HANG, || {
         work.join("master.err").is_file().then_some(())

@@ -9,9 +9,11 @@
 use serde_json::Value;
 
 use crate::cds::manifest::{check, Runtime};
+use crate::config::Config;
 use crate::facts::cds::Found;
 use crate::facts::LocalFacts;
 use crate::plan::{sourced, Findings, Resolved};
+use crate::spark::java_options::{self, OptionSource};
 
 /// The archive in use: the JVM option, and Spark's jars in the order the archive needs.
 pub struct CdsUse {
@@ -31,6 +33,16 @@ pub struct Run<'a> {
     /// The JVM options besides the command line's (`JAVA_TOOL_OPTIONS` as merged, and the
     /// driver's `SPARK_SUBMIT_OPTS` and `extraJavaOptions`).
     pub java_options: &'a [String],
+}
+
+/// The JVM options a role's JVM gets besides its command line: the image's and spark-init's
+/// `JAVA_TOOL_OPTIONS` merged with the role's Spark options, token by token.
+pub fn merged_java_options(config: &Config, spark: &[OptionSource]) -> Vec<String> {
+    java_options::merge(&config.java_sources_with(spark.to_vec()))
+        .tokens()
+        .iter()
+        .map(|t| t.to_string())
+        .collect()
 }
 
 /// The decision, and what the dry run shows about it (`cds_archive`).

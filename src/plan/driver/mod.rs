@@ -24,7 +24,6 @@ use crate::facts::{Facts, LocalFacts};
 use crate::plan::role::{common_resolved, spark_java_sources, MISSING_HOSTNAME};
 use crate::plan::{sourced, Findings, ModePlan, Resolved};
 use crate::sourced::Sourced;
-use crate::spark::java_options;
 
 use self::settings::UserSettings;
 use super::role::check_spark_and_java;
@@ -81,12 +80,7 @@ pub fn resolve(config: &Config, role: &RoleConfig, all: &Facts) -> Result<ModePl
         &mut found,
     ));
     let driver_memory = memory::driver_memory(role, &user, facts, &mut found);
-    let java_options: Vec<String> =
-        java_options::merge(&config.java_sources_with(spark_java_sources.clone()))
-            .tokens()
-            .iter()
-            .map(|t| t.to_string())
-            .collect();
+    let java_options = crate::plan::cds::merged_java_options(config, &spark_java_sources);
     let heap = driver_memory.as_ref().map(|m| m.jvm.heap_mib.value);
     let cds = cds::plan(role, &user, heap, &java_options, &mut found);
     let publish = duties::publish(role, &user, hostname.as_ref(), &mut found);

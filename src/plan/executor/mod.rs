@@ -24,7 +24,6 @@ use crate::plan::role::{
 };
 use crate::plan::{cds, metrics, sourced, Findings, ModePlan, Resolved};
 use crate::sourced::Sourced;
-use crate::spark::java_options;
 
 use self::argv::ExecutorArgs;
 use self::memory::Memory;
@@ -66,12 +65,7 @@ pub fn resolve(
         return Err(found.problems);
     }
     let mut classpath = classpath::executor_classpath(role, facts);
-    let java_options: Vec<String> =
-        java_options::merge(&config.java_sources_with(spark_java_sources.clone()))
-            .tokens()
-            .iter()
-            .map(|t| t.to_string())
-            .collect();
+    let java_options = crate::plan::cds::merged_java_options(config, &spark_java_sources);
     let with_jars = |jars: &[String]| with_explicit_jars(&classpath.value, &facts.spark.jars, jars);
     let run = cds::Run {
         role: "executor",
