@@ -24,6 +24,9 @@ pub struct SubmitArgs {
     /// one winning, as in spark-submit's launcher (`SparkSubmitCommandBuilder.OptionParser`
     /// puts both in one map, in order).
     pub library_path: Option<Sourced<String>>,
+    /// `spark.driver.extraClassPath` from `--driver-class-path` or `--conf`, the later one
+    /// winning (the launcher puts both in its confs, in order).
+    pub driver_class_path: Option<Sourced<String>>,
     /// `--class`: a few of Spark's own classes take no application resource.
     pub main_class: Option<String>,
     /// The application resource: the first argument that is not an option (a jar, a `.py` or
@@ -93,6 +96,8 @@ impl SubmitArgs {
                 // The launcher puts it in the confs as it comes, so the later one wins
                 // (`SparkSubmitCommandBuilder.OptionParser`).
                 "--driver-class-path" => {
+                    let source = "the app's args (--driver-class-path)";
+                    parsed.driver_class_path = Some(Sourced::new(value.clone(), source));
                     parsed
                         .conf
                         .insert(DRIVER_CLASS_PATH.into(), value.trim().into());
@@ -103,6 +108,10 @@ impl SubmitArgs {
                 }
                 "--conf" | "-c" => match value.split_once('=') {
                     Some((k, v)) => {
+                        if k.trim() == DRIVER_CLASS_PATH {
+                            let source = format!("the app's args (--conf {DRIVER_CLASS_PATH})");
+                            parsed.driver_class_path = Some(Sourced::new(v.to_string(), source));
+                        }
                         if k.trim() == LIBRARY_PATH {
                             let source = format!("the app's args (--conf {LIBRARY_PATH})");
                             parsed.library_path = Some(Sourced::new(v.to_string(), source));
@@ -243,6 +252,44 @@ mod tests {
 
     fn os(args: &[&str]) -> Vec<OsString> {
         args.iter().map(OsString::from).collect()
+    }
+
+    /// The driver's archive names where an extraClassPath came from: `--driver-class-path`
+    /// and `--conf spark.driver.extraClassPath` are one setting, the later winning.
+    #[test]
+    fn the_driver_class_path_comes_from_either_option_the_later_winning() {
+        let mut problems = Vec::new();
+        let args = SubmitArgs::parse(
+            &os(&[
+                "--conf",
+                "spark.driver.extraClassPath=/a.jar",
+                "--driver-class-path",
+                "/b.jar",
+                "app.jar",
+            ]),
+            &mut problems,
+        );
+        let set = args.driver_class_path.unwrap();
+        assert_eq!(
+            (set.value.as_str(), set.source.as_str()),
+            ("/b.jar", "the app's args (--driver-class-path)")
+        );
+        assert_eq!(args.conf[DRIVER_CLASS_PATH], "/b.jar");
+        let args = SubmitArgs::parse(
+            &os(&[
+                "--driver-class-path",
+                "/b.jar",
+                "--conf",
+                "spark.driver.extraClassPath=/a.jar",
+                "app.jar",
+            ]),
+            &mut problems,
+        );
+        assert_eq!(
+            args.driver_class_path.unwrap().source,
+            "the app's args (--conf spark.driver.extraClassPath)"
+        );
+        assert!(problems.is_empty());
     }
 
     #[test]

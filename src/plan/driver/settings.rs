@@ -21,6 +21,7 @@ impl UserSettings<'_> {
                 "spark.cores.max" => self.args.total_executor_cores.clone().map(|v| {
                     Sourced::new(v, "the app's args (--total-executor-cores)".to_string())
                 }),
+                crate::spark::submit::DRIVER_CLASS_PATH => self.args.driver_class_path.clone(),
                 _ => None,
             };
         option
