@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{OnceLock, RwLock};
 
+use entrypoint_tests::docker::REQUIRE;
 use entrypoint_tests::spark_app::{spark_jvm, start_master, tiny_driver_classes};
 use entrypoint_tests::{
     fixture, free_port, plan_argv, poll, pyspark_home, spark_jars, wait_file, workspace_root, Init,
@@ -669,7 +670,8 @@ fn a_driver_class_path_turns_the_drivers_archive_off_and_says_why() {
 }
 
 /// `make image`'s image for each release (`IMAGE_REPOSITORY`, default `spark-init`, as
-/// `images/local.sh` names it), those present; a missing one is said to be skipped.
+/// `images/local.sh` names it), those present; a missing one is said to be skipped, or fails
+/// the test under `SPARK_INIT_TEST_REQUIRE_DOCKER=1` (CI), as the container tests do.
 fn images(releases: &[&'static str]) -> Vec<(&'static str, String)> {
     let repository = std::env::var("IMAGE_REPOSITORY").unwrap_or_else(|_| "spark-init".into());
     let present = |image: &str| {
@@ -677,6 +679,11 @@ fn images(releases: &[&'static str]) -> Vec<(&'static str, String)> {
             .args(["image", "inspect", image])
             .output();
         let found = inspect.is_ok_and(|o| o.status.success());
+        let required = std::env::var(REQUIRE).is_ok_and(|v| v == "1");
+        assert!(
+            found || !required,
+            "no Docker image {image} (make image), and {REQUIRE}=1"
+        );
         if !found {
             eprintln!("skipped: no Docker image {image} (make image)");
         }
